@@ -1,0 +1,267 @@
+"""Reading and writing event and spike files.
+
+Use :func:`load_events` / :func:`save_events` and :func:`load_spikes` / :func:`save_spikes`; the format is detected
+from magic bytes and the extension (:func:`detect_format`), or named explicitly (see :data:`FORMATS`).
+
+Every reader returns the canonical containers (:class:`~neurofocus.types.Events` with +1 = brighter,
+:class:`~neurofocus.types.Spikes`) and raises :class:`~neurofocus.errors.NeurofocusError` naming the file for any
+problem with it. Every writer writes atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import NeurofocusError
+from ..types import Events, Spikes
+from . import aedat4, arrays, hdf5, prophesee_dat, prophesee_raw, spike_files, text
+from .aedat4 import ApsFrame, read_aedat4_frames
+from .common import NeurofocusWarning, read_percent_header
+
+__all__ = ["FORMATS", "ApsFrame", "Format", "NeurofocusWarning", "detect_format", "load_events", "load_spikes",
+           "read_aedat4_frames", "save_events", "save_spikes"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Format:
+    """One file format: what it holds, how it is recognised, read and written."""
+
+    name: str
+    kind: str  # "events" or "spikes"
+    description: str
+    extensions: tuple[str, ...]
+    write: Callable | None = None
+
+
+FORMATS: dict[str, Format] = {f.name: f for f in [
+    Format("evt3", "events", "Prophesee RAW, EVT 3.0", (".raw",),
+           lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt3")),
+    Format("evt2", "events", "Prophesee RAW, EVT 2.0", (".raw",),
+           lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt2")),
+    Format("evt21", "events", "Prophesee RAW, EVT 2.1", (".raw",),
+           lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt21")),
+    Format("evt21-legacy", "events", "Prophesee RAW, EVT 2.1 legacy layout", (".raw",),
+           lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt21", legacy=True)),
+    Format("dat", "events", "Prophesee DAT (CD events)", (".dat",), prophesee_dat.write_dat),
+    Format("prophesee-hdf5", "events", "Prophesee HDF5 (ECF-compressed /CD/events)", (".hdf5", ".h5"),
+           hdf5.write_prophesee_hdf5),
+    Format("hdf5", "events", "event_utils / E2VID+ HDF5 (events/xs, ys, ts, ps)", (".h5", ".hdf5"),
+           hdf5.write_event_utils_hdf5),
+    Format("aedat4", "events", "iniVation AEDAT 4.0", (".aedat4",)),
+    Format("rpg-txt", "events", "rpg / E2VID text: 'W H' line, then 't x y p' (t in s)", (".txt",),
+           lambda p, ev: text.write_text(p, ev, seconds=True)),
+    Format("voltmeter-txt", "events", "DVS-Voltmeter text: 't x y p' (t in µs)", (".txt",),
+           lambda p, ev: text.write_text(p, ev, seconds=False)),
+    Format("npy", "events", "numpy structured array (t, x, y, p)", (".npy",), arrays.write_npy),
+    Format("efs-npy", "events", "numpy (N, 4) array [t µs, x, y, p∈{0,1}] (EFS layout)", (".npy",),
+           lambda p, ev: arrays.write_npy(p, ev, efs_layout=True)),
+    Format("npz", "events", "numpy .npz with arrays t, x, y, p", (".npz",), arrays.write_npz),
+    Format("mat", "events", "MATLAB .mat with an (N, 4) array 'events'", (".mat",), arrays.write_mat),
+    Format("vidar-dat", "spikes", "PKU Vidar spike .dat (bit-packed frames)", (".dat",), spike_files.write_vidar_dat),
+    Format("spike-npz", "spikes", "numpy .npz with (T, H, W) spike frames", (".npz",), spike_files.write_spike_array),
+    Format("spike-npy", "spikes", "numpy .npy with (T, H, W) spike frames", (".npy",), spike_files.write_spike_array),
+]}
+
+#: Format written for an output extension when none is named.
+DEFAULT_WRITE_FORMAT = {".raw": "evt3", ".dat": "dat", ".hdf5": "prophesee-hdf5", ".h5": "hdf5",
+                        ".txt": "voltmeter-txt", ".csv": "voltmeter-txt", ".npy": "npy", ".npz": "npz", ".mat": "mat"}
+DEFAULT_SPIKE_WRITE_FORMAT = {".dat": "vidar-dat", ".npz": "spike-npz", ".npy": "spike-npy"}
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _numpy_kind(path: Path, head: bytes) -> str:
+    """Events or spike frames, for a ``.npy`` / ``.npz`` file."""
+    import numpy as np
+
+    if head.startswith(b"PK"):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                names = {k.lower() for k in z.files}
+        except Exception:  # unreadable: let the events reader report it
+            return "npz"
+        return "spike-npz" if names & set(spike_files.FRAME_KEYS) else "npz"
+    try:
+        array = np.load(path, allow_pickle=False, mmap_mode="r")
+    except Exception:
+        return "npy"
+    return "spike-npy" if array.ndim == 3 and not array.dtype.names else "npy"
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """Name of the format of ``path`` (a key of :data:`FORMATS`; RAW files report their encoding).
+
+    Raises
+    ------
+    NeurofocusError
+        If the file is missing, empty or in no known format.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise NeurofocusError("no such file", path)
+    if path.is_dir():
+        raise NeurofocusError("is a folder, not a file", path)
+    with open(path, "rb") as f:
+        head = f.read(1024)
+    if not head:
+        raise NeurofocusError("the file is empty", path)
+    ext = path.suffix.lower()
+    if head.startswith(b"MATLAB"):
+        return "mat"
+    if head.startswith(_HDF5_MAGIC):
+        if ext == ".mat":
+            return "mat"
+        try:
+            layout = hdf5.hdf5_layout(path)
+        except OSError as exc:
+            raise NeurofocusError(f"unreadable HDF5 file ({' '.join(str(exc).split())})", path) from None
+        if layout is None:
+            raise NeurofocusError("HDF5 file without /CD/events (Prophesee) or /events/xs,ys,ts,ps (event_utils)", path)
+        return "prophesee-hdf5" if layout == "prophesee" else "hdf5"
+    if head.startswith(aedat4.MAGIC):
+        return "aedat4"
+    if head.startswith(b"\x93NUMPY") or head.startswith(b"PK\x03\x04"):
+        return _numpy_kind(path, head)
+    if head.startswith(b"%"):
+        header, _ = read_percent_header(path)
+        if "evt" in header or "format" in header:
+            return prophesee_raw.parse_encoding(header)[0] if ext != ".dat" else "dat"
+        if ext == ".raw":
+            return "evt3"  # the reader reports the missing encoding
+        if prophesee_dat.looks_like_dat(path):
+            return "dat"
+    if ext == ".dat":
+        return "vidar-dat"
+    if ext == ".raw":
+        raise NeurofocusError("no Prophesee RAW header ('% key value' lines): not a RAW file", path)
+    kind = text.sniff_text(path)
+    if kind is not None:
+        return kind
+    raise NeurofocusError(f"unknown file format (known: {', '.join(FORMATS)})", path)
+
+
+def _translate(exc: Exception, path) -> NeurofocusError:
+    """Turn a library's complaint about a bad file into a one-line error naming the file."""
+    if isinstance(exc, NeurofocusError):
+        return exc.with_path(path)
+    return NeurofocusError(f"unreadable or corrupt file ({type(exc).__name__}: {' '.join(str(exc).split())})", path)
+
+
+def load_events(path: str | os.PathLike, *, format: str | None = None, sensor_size: tuple[int, int] | None = None,
+                columns: str | None = None, progress: bool | None = None) -> Events:
+    """Read an event file.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    format : str, optional
+        A key of :data:`FORMATS`; default: detected.
+    sensor_size : (int, int), optional
+        (width, height), overriding what the file says (needed for files that store none, else inferred with a
+        warning).
+    columns : str, optional
+        Column order of plain (N, 4) arrays (``.npy``, ``.mat``), default ``"t,x,y,p"``.
+    progress : bool, optional
+        Show a progress bar (default: for big files on a terminal).
+
+    Returns
+    -------
+    Events
+    """
+    fmt = format or detect_format(path)
+    spec = FORMATS.get(fmt)
+    if spec is None:
+        raise NeurofocusError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    if spec.kind != "events":
+        raise NeurofocusError(f"holds spike frames ({spec.description}), not events: read it as spikes", path)
+    try:
+        if fmt in ("evt3", "evt2", "evt21", "evt21-legacy"):
+            return prophesee_raw.read_raw(path, sensor_size=sensor_size, progress=progress)
+        if fmt == "dat":
+            return prophesee_dat.read_dat(path, sensor_size=sensor_size)
+        if fmt == "prophesee-hdf5":
+            return hdf5.read_prophesee_hdf5(path, sensor_size=sensor_size, progress=progress)
+        if fmt == "hdf5":
+            return hdf5.read_event_utils_hdf5(path, sensor_size=sensor_size)
+        if fmt == "aedat4":
+            return aedat4.read_aedat4(path, sensor_size=sensor_size)
+        if fmt in ("rpg-txt", "voltmeter-txt"):
+            return text.read_text(path, seconds=fmt == "rpg-txt", sensor_size=sensor_size, progress=progress)
+        if fmt in ("npy", "efs-npy"):
+            return arrays.read_npy(path, columns=columns, sensor_size=sensor_size)
+        if fmt == "npz":
+            return arrays.read_npz(path, columns=columns, sensor_size=sensor_size)
+        return arrays.read_mat(path, columns=columns, sensor_size=sensor_size)
+    except FileNotFoundError:
+        raise NeurofocusError("no such file", path) from None
+    except (NeurofocusError, OSError, ValueError, KeyError, TypeError, IndexError, EOFError) as exc:
+        raise _translate(exc, path) from None
+
+
+def load_spikes(path: str | os.PathLike, *, format: str | None = None, size: tuple[int, int] | None = None,
+                tick_us: float | None = None, start_us: float | None = None,
+                extra_columns: int | None = None) -> Spikes:
+    """Read a spike file.
+
+    Parameters
+    ----------
+    format : str, optional
+        ``"vidar-dat"``, ``"spike-npz"`` or ``"spike-npy"``; default: detected.
+    size : (int, int), optional
+        (height, width) of a Vidar ``.dat`` (required there unless a sidecar JSON gives it).
+    tick_us, start_us : float, optional
+        Readout interval and time of the first tick in µs (default: the file's or sidecar's; start 0).
+    extra_columns : int, optional
+        Vidar ``.dat`` only: columns per stored row beyond the frame width, dropped (see
+        :func:`~neurofocus.io.spike_files.read_vidar_dat`).
+    """
+    fmt = format or detect_format(path)
+    spec = FORMATS.get(fmt)
+    if spec is None:
+        raise NeurofocusError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    if spec.kind != "spikes":
+        raise NeurofocusError(f"holds events ({spec.description}), not spike frames", path)
+    try:
+        if fmt == "vidar-dat":
+            return spike_files.read_vidar_dat(path, size=size, tick_us=tick_us, start_us=start_us,
+                                              extra_columns=extra_columns)
+        return spike_files.read_spike_array(path, tick_us=tick_us, start_us=start_us)
+    except FileNotFoundError:
+        raise NeurofocusError("no such file", path) from None
+    except (NeurofocusError, OSError, ValueError, KeyError, TypeError, IndexError, EOFError) as exc:
+        raise _translate(exc, path) from None
+
+
+def _writer(path, format, defaults: dict[str, str], kind: str) -> Format:
+    name = format or defaults.get(Path(path).suffix.lower())
+    if name is None:
+        raise NeurofocusError(f"cannot tell the output format from the extension {Path(path).suffix!r}: name one "
+                              f"({', '.join(n for n, f in FORMATS.items() if f.kind == kind and f.write)})", path)
+    spec = FORMATS.get(name)
+    if spec is None or spec.kind != kind or spec.write is None:
+        writable = [n for n, f in FORMATS.items() if f.kind == kind and f.write]
+        raise NeurofocusError(f"cannot write {kind} as {name!r} (writable: {', '.join(writable)})", path)
+    return spec
+
+
+def save_events(path: str | os.PathLike, events: Events, *, format: str | None = None) -> None:
+    """Write events (atomically) in ``format`` (default: chosen by the extension, see
+    :data:`DEFAULT_WRITE_FORMAT`)."""
+    spec = _writer(path, format, DEFAULT_WRITE_FORMAT, "events")
+    try:
+        spec.write(path, events)
+    except NeurofocusError as exc:
+        raise exc.with_path(path) from None
+
+
+def save_spikes(path: str | os.PathLike, spikes: Spikes, *, format: str | None = None) -> None:
+    """Write spikes (atomically): ``.dat`` (Vidar, with a sidecar JSON), ``.npz`` or ``.npy``."""
+    spec = _writer(path, format, DEFAULT_SPIKE_WRITE_FORMAT, "spikes")
+    try:
+        spec.write(path, spikes)
+    except NeurofocusError as exc:
+        raise exc.with_path(path) from None

@@ -1,0 +1,201 @@
+"""Events stored as numpy / MATLAB arrays: ``.npy`` (structured or plain (N, 4)), ``.npz`` and ``.mat``.
+
+* Structured arrays and named arrays are matched by field aliases: t = ``t|ts|timestamp|timestamps|time``,
+  x = ``x|xs``, y = ``y|ys``, p = ``p|ps|polarity|pol|on``; t must be integer µs.
+* Plain (N, 4) arrays (the official EFS code's ``.npy``, the DAVIS346 ``.mat`` samples) are read by a column order,
+  default ``t,x,y,p`` with t in µs and p in {0, 1}. An array whose time column is not non-decreasing is rejected:
+  usually the column order is wrong.
+* The sensor size comes from the container (``sensor_size`` = (W, H), ``width`` / ``height``, or
+  ``sensor_resolution`` = (H, W)), else a sidecar ``<file>.json`` with ``sensor_size``, else the events.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import atomic_path
+from ..errors import NeurofocusError
+from ..types import Events
+from .common import fallback_sensor_size, sidecar_sensor_size, write_sidecar
+
+ALIASES = {
+    "t": ("t", "ts", "timestamp", "timestamps", "time"),
+    "x": ("x", "xs"),
+    "y": ("y", "ys"),
+    "p": ("p", "ps", "polarity", "pol", "on"),
+}
+DEFAULT_COLUMNS = ("t", "x", "y", "p")
+
+
+def parse_columns(columns: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    """Validate a column order such as ``"t,x,y,p"`` (a permutation of t, x, y, p)."""
+    if columns is None:
+        return DEFAULT_COLUMNS
+    cols = tuple(c.strip().lower() for c in (columns.split(",") if isinstance(columns, str) else columns))
+    if sorted(cols) != sorted(DEFAULT_COLUMNS):
+        raise NeurofocusError(f"columns {','.join(cols)!r} must be an order of t,x,y,p (e.g. t,x,y,p or x,y,t,p)")
+    return cols
+
+
+def _find(names, field: str) -> str | None:
+    lower = {n.lower(): n for n in names}
+    for alias in ALIASES[field]:
+        if alias in lower:
+            return lower[alias]
+    return None
+
+
+def _named_fields(names) -> dict[str, str] | None:
+    found = {f: _find(names, f) for f in ALIASES}
+    return found if all(found.values()) else None
+
+
+def _size_from_mapping(mapping: Mapping) -> tuple[int, int] | None:
+    def vec(key):
+        return np.asarray(mapping[key]).ravel().astype(np.int64)
+
+    keys = {k.lower(): k for k in mapping}
+    if "sensor_size" in keys:
+        v = vec(keys["sensor_size"])
+        if v.size == 2:
+            return int(v[0]), int(v[1])
+    if "width" in keys and "height" in keys:
+        return int(vec(keys["width"])[0]), int(vec(keys["height"])[0])
+    if "sensor_resolution" in keys:
+        v = vec(keys["sensor_resolution"])
+        if v.size == 2:
+            return int(v[1]), int(v[0])
+    return None
+
+
+def _from_table(table: np.ndarray, columns: tuple[str, ...], size, source: str) -> Events:
+    if table.ndim != 2 or table.shape[1] != 4:
+        raise NeurofocusError(f"expected an (N, 4) events array, got shape {table.shape}")
+    cols = {name: table[:, i] for i, name in enumerate(columns)}
+    t = cols["t"]
+    if len(t) > 1 and np.any(t[1:] < t[:-1]):
+        raise NeurofocusError(f"the time column ({columns.index('t') + 1} of 4, order {','.join(columns)}) is not "
+                              f"non-decreasing: the columns are probably in another order (set --columns, e.g. "
+                              f"x,y,t,p)")
+    if len(t) and np.issubdtype(t.dtype, np.floating) and np.any(t != np.round(t)):
+        raise NeurofocusError(f"the time column holds fractions: times must be integer µs (order "
+                              f"{','.join(columns)}; set --columns if t is another column)")
+    return _build(cols["t"], cols["x"], cols["y"], cols["p"], size, source)
+
+
+def _build(t, x, y, p, size, source: str) -> Events:
+    t, x, y = (np.asarray(a).ravel() for a in (t, x, y))
+    if size is None:
+        if np.issubdtype(x.dtype, np.floating) and len(x) and not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise NeurofocusError("x or y contains NaN or infinite values")
+        size = fallback_sensor_size(x.astype(np.int64), y.astype(np.int64), source)
+    return Events.from_arrays(t, x, y, np.asarray(p).ravel(), size)
+
+
+def _from_mapping(mapping: Mapping, columns, size, source: str) -> Events:
+    """Events from named arrays, or from the (N, 4) array ``events`` (or the only 2-D array) of a container."""
+    size = size or _size_from_mapping(mapping)
+    named = _named_fields(mapping.keys())
+    if named:
+        return _build(*(mapping[named[f]] for f in ("t", "x", "y", "p")), size, source)
+    tables = {k: v for k, v in mapping.items() if isinstance(v, np.ndarray) and v.ndim == 2 and 4 in v.shape}
+    key = next((k for k in tables if k.lower() == "events"), None)
+    if key is None:
+        if len(tables) != 1:
+            raise NeurofocusError(f"found no events: expected arrays t, x, y, p or one (N, 4) array 'events' "
+                                  f"(arrays: {', '.join(sorted(mapping)) or 'none'})")
+        key = next(iter(tables))
+    table = tables[key]
+    if table.dtype.names:
+        return _from_structured(table.ravel(), size, source)
+    return _from_table(table, parse_columns(columns), size, source)
+
+
+def _from_structured(array: np.ndarray, size, source: str) -> Events:
+    named = _named_fields(array.dtype.names)
+    if not named:
+        raise NeurofocusError(f"structured array fields {array.dtype.names} do not name t, x, y and p")
+    return _build(*(array[named[f]] for f in ("t", "x", "y", "p")), size, source)
+
+
+def read_npy(path: str | os.PathLike, *, columns=None, sensor_size=None) -> Events:
+    """Read a ``.npy`` of events: structured (field aliases) or plain (N, 4) in ``columns`` order."""
+    try:
+        array = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (ValueError, OSError, EOFError) as exc:
+        raise NeurofocusError(f"not a readable .npy file ({' '.join(str(exc).split())})") from None
+    size = sensor_size or sidecar_sensor_size(path)
+    source = Path(path).name
+    if array.dtype.names:
+        return _from_structured(np.asarray(array).ravel(), size, source)
+    if array.ndim == 3:
+        raise NeurofocusError("this .npy holds a (T, H, W) array: spike frames, not events (use --spikes)")
+    return _from_table(np.asarray(array), parse_columns(columns), size, source)
+
+
+def _load_npz(path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise NeurofocusError(f"not a readable .npz file ({' '.join(str(exc).split())})") from None
+
+
+def read_npz(path: str | os.PathLike, *, columns=None, sensor_size=None) -> Events:
+    """Read a ``.npz`` holding named arrays t, x, y, p (aliases) or one (N, 4) array."""
+    return _from_mapping(_load_npz(path), columns, sensor_size or sidecar_sensor_size(path), Path(path).name)
+
+
+def _load_mat(path) -> dict:
+    with open(path, "rb") as f:
+        head = f.read(128)
+    if head[:19] == b"MATLAB 7.3 MAT-file" or head[:4] == b"\x89HDF":
+        import h5py
+
+        with h5py.File(path, "r") as f:  # v7.3 files are HDF5 with column-major (transposed) arrays
+            return {k: np.asarray(v[()]).T for k, v in f.items() if isinstance(v, h5py.Dataset)}
+    import scipy.io
+
+    try:
+        return {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
+    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+        raise NeurofocusError(f"not a readable MATLAB file ({' '.join(str(exc).split())})") from None
+
+
+def read_mat(path: str | os.PathLike, *, columns=None, sensor_size=None) -> Events:
+    """Read a MATLAB ``.mat`` (v5 or v7.3) holding an (N, 4) array ``events`` or named arrays t, x, y, p."""
+    return _from_mapping(_load_mat(path), columns, sensor_size or sidecar_sensor_size(path), Path(path).name)
+
+
+def events_table(events: Events, dtype=np.int64) -> np.ndarray:
+    """(N, 4) array [t µs, x, y, p in {0, 1}], the EFS / DVS-Voltmeter column order."""
+    return np.column_stack([events.t, events.x, events.y, (events.p > 0)]).astype(dtype)
+
+
+def write_npy(path: str | os.PathLike, events: Events, *, efs_layout: bool = False) -> None:
+    """Write a ``.npy``: the structured :data:`~neurofocus.types.EVENT_DTYPE` array, or (``efs_layout``) the EFS
+    (N, 4) int64 [t, x, y, p∈{0,1}] table. The sensor size goes to a sidecar ``<file>.json``. Atomic."""
+    with atomic_path(path) as tmp:
+        np.save(tmp, events_table(events) if efs_layout else np.ascontiguousarray(events.data))
+    write_sidecar(path, {"sensor_size": list(events.sensor_size)})
+
+
+def write_npz(path: str | os.PathLike, events: Events) -> None:
+    """Write a compressed ``.npz`` with arrays t (int64 µs), x, y (uint16), p (int8 ±1) and sensor_size (W, H)."""
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, t=events.t, x=events.x, y=events.y, p=events.p,
+                            sensor_size=np.array(events.sensor_size, np.int64))
+
+
+def write_mat(path: str | os.PathLike, events: Events) -> None:
+    """Write a MATLAB v5 ``.mat`` with ``events`` (N, 4) int64 [t, x, y, p∈{0,1}] and ``sensor_size`` (W, H)."""
+    import scipy.io
+
+    with atomic_path(path) as tmp:
+        scipy.io.savemat(tmp, {"events": events_table(events), "sensor_size": np.array(events.sensor_size)},
+                         do_compression=True)

@@ -1,0 +1,187 @@
+"""Helpers shared by the readers: vendor text headers, sensor-size fallback, time-order policy, progress bars."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..atomic import write_text_atomic
+from ..errors import NeurofocusError
+from ..types import EVENT_DTYPE, Events
+
+#: Sensors whose size a reader may assume when a file does not store one (name, width, height), smallest first.
+KNOWN_SENSORS = (
+    ("DAVIS240", 240, 180),
+    ("DVXplorer Lite / DVS320", 320, 240),
+    ("DAVIS346", 346, 260),
+    ("Prophesee Gen3 / DVXplorer", 640, 480),
+    ("Prophesee Gen4 / IMX636", 1280, 720),
+)
+
+#: Files larger than this show a progress bar while decoding (when stderr is a terminal).
+PROGRESS_MIN_BYTES = 64 << 20
+
+
+class NeurofocusWarning(UserWarning):
+    """Something in an input file was unusual but could be handled (the message says how)."""
+
+
+def note(message: str) -> None:
+    """Warn the user about a recoverable oddity in the input."""
+    warnings.warn(" ".join(message.split()), NeurofocusWarning, stacklevel=3)
+
+
+def progress_bar(total: int, desc: str, enabled: bool | None):
+    """A tqdm bar in bytes; ``enabled=None`` shows it only for big inputs on a terminal."""
+    if enabled is None:
+        enabled = None if total >= PROGRESS_MIN_BYTES else False
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=None if enabled is None else not enabled,
+                leave=False)
+
+
+def read_percent_header(path: str | os.PathLike, max_bytes: int = 1 << 20) -> tuple[dict[str, str], int]:
+    """Parse a Prophesee-style header of ``% key value`` lines.
+
+    The header ends at a ``% end`` line or at the first line that is not a printable ``%`` line.
+
+    Returns
+    -------
+    header : dict
+        Keys in lower case mapped to their value strings (later duplicates win).
+    offset : int
+        Byte offset of the binary data.
+    """
+    header: dict[str, str] = {}
+    offset = 0
+    with open(path, "rb") as f:
+        while offset < max_bytes:
+            line = f.readline()
+            if not line.startswith(b"%") or not line.endswith(b"\n"):
+                break
+            try:
+                text = line.decode("ascii").rstrip("\r\n")
+            except UnicodeDecodeError:
+                break
+            if not text.isprintable():
+                break
+            offset += len(line)
+            body = text[1:].strip()
+            if body == "end":
+                break
+            key, _, value = body.partition(" ")
+            if key:
+                header[key.lower()] = value.strip()
+    return header, offset
+
+
+def parse_size(text: str, order: str = "WxH") -> tuple[int, int]:
+    """Parse ``"640x480"`` into (width, height) (``order="HxW"`` for height-first strings)."""
+    try:
+        a, b = (int(v) for v in text.lower().replace("*", "x").split("x"))
+    except (ValueError, AttributeError):
+        raise NeurofocusError(f"size {text!r} is not of the form {order} (e.g. {'640x480' if order == 'WxH' else '250x400'})") from None
+    if a <= 0 or b <= 0:
+        raise NeurofocusError(f"size {text!r} must be positive")
+    return (a, b) if order == "WxH" else (b, a)
+
+
+def fallback_sensor_size(x: np.ndarray, y: np.ndarray, source: str) -> tuple[int, int]:
+    """Sensor size for a file that does not store one: the smallest known sensor holding all events (if it is
+    less than 10% larger than they need), else just large enough. Warns either way."""
+    if len(x) == 0:
+        raise NeurofocusError(f"{source} stores no sensor size and holds no events: give the sensor size")
+    need_w, need_h = int(x.max()) + 1, int(y.max()) + 1
+    for name, w, h in KNOWN_SENSORS:
+        if need_w <= w <= 1.1 * need_w and need_h <= h <= 1.1 * need_h:
+            note(f"{source} stores no sensor size; assuming {w}x{h} ({name}), the smallest common sensor that holds "
+                 f"all events. Pass the sensor size (--sensor-size WxH) to override")
+            return w, h
+    note(f"{source} stores no sensor size; using {need_w}x{need_h}, just large enough for the events. Pass the sensor "
+         f"size (--sensor-size WxH) to override")
+    return need_w, need_h
+
+
+def events_from_decoded(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray, sensor_size,
+                        source: str) -> Events:
+    """Pack decoded vendor data into :class:`Events`, sorting a few out-of-order events (with a note).
+
+    Sensors occasionally emit events slightly out of order; a stream that goes backwards often is taken as corrupt.
+    """
+    data = np.empty(len(t), EVENT_DTYPE)
+    data["t"], data["x"], data["y"], data["p"] = t, x, y, p
+    if len(t) > 1:
+        backwards = int(np.count_nonzero(t[1:] < t[:-1]))
+        if backwards:
+            if backwards > max(10, len(t) // 1000):
+                raise NeurofocusError(f"time goes backwards {backwards} times in {len(t)} events: the file is "
+                                      f"corrupt or not in the format it claims")
+            note(f"{source}: {backwards} events were out of time order and have been sorted")
+            data = data[np.argsort(data["t"], kind="stable")]
+    if len(t) and data["t"][0] < 0:
+        raise NeurofocusError("negative timestamps")
+    return Events(data, sensor_size, validate=False)
+
+
+def decode_chunked(words: np.ndarray, count: Callable, decode: Callable, chunk_words: int, bar) -> tuple:
+    """Run a chunk-wise decoder over ``words``.
+
+    ``count(chunk)`` bounds the events in a chunk; ``decode(chunk, t, x, y, p)`` fills the arrays and returns how
+    many it wrote (keeping its own state between calls). Returns concatenated (t, x, y, p).
+    """
+    parts = []
+    for start in range(0, len(words), chunk_words):
+        chunk = np.ascontiguousarray(words[start:start + chunk_words])
+        cap = count(chunk)
+        t = np.empty(cap, np.int64)
+        x = np.empty(cap, np.uint16)
+        y = np.empty(cap, np.uint16)
+        p = np.empty(cap, np.int8)
+        n = decode(chunk, t, x, y, p)
+        parts.append((t[:n], x[:n], y[:n], p[:n]))
+        bar.update(chunk.nbytes)
+    if not parts:
+        return (np.empty(0, np.int64), np.empty(0, np.uint16), np.empty(0, np.uint16), np.empty(0, np.int8))
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate(col) for col in zip(*parts))
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """The sidecar JSON a writer puts beside ``path``: ``<path>.json``."""
+    return Path(f"{os.fspath(path)}.json")
+
+
+def read_sidecar(path: str | os.PathLike) -> dict:
+    """Metadata from the sidecar JSON of ``path`` (``<path>.json``, else ``<stem>.json``); {} if there is none."""
+    path = Path(path)
+    for candidate in (sidecar_path(path), path.with_suffix(".json")):
+        if candidate.is_file() and candidate != path:
+            try:
+                meta = json.loads(candidate.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise NeurofocusError(f"sidecar {candidate.name} is not valid JSON ({exc})") from None
+            if not isinstance(meta, dict):
+                raise NeurofocusError(f"sidecar {candidate.name} must hold a JSON object")
+            return meta
+    return {}
+
+
+def write_sidecar(path: str | os.PathLike, meta: dict) -> None:
+    """Write ``meta`` as the sidecar JSON of ``path``, atomically."""
+    write_text_atomic(sidecar_path(path), json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def sidecar_sensor_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``sensor_size`` [width, height] from the sidecar JSON, if given."""
+    size = read_sidecar(path).get("sensor_size")
+    if size is None:
+        return None
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
+        raise NeurofocusError(f"sidecar sensor_size must be [width, height], got {size!r}")
+    return size[0], size[1]

@@ -1,0 +1,205 @@
+"""Prophesee EVT 2.0 and EVT 2.1 codecs.
+
+EVT 2.0: 32-bit little-endian words, type = bits 31..28. 0x0 CD_OFF / 0x1 CD_ON carry ts6 (bits 27..22), x (21..11)
+and y (10..0); 0x8 EVT_TIME_HIGH carries bits 27..0 = t >> 6; 0xA EXT_TRIGGER, 0xE OTHERS, 0xF CONTINUED carry no CD
+event. Event time = (time_high << 6) | ts6 µs.
+
+EVT 2.1: 64-bit words. The 32-bit *header* half is laid out like an EVT 2.0 word (0x0 EVT_NEG / 0x1 EVT_POS with
+ts6, x and y, or 0x8 TIME_HIGH); the other half is a 32-bit validity mask, bit i meaning an event at x + i.
+Layout "little": one little-endian u64 with the mask in bits 31..0 and the header in bits 63..32. Layout "legacy":
+the halves swapped (header first).
+
+Both: the 28-bit TIME_HIGH wraps every 2**34 µs (4.8 h); a wrap is counted when TIME_HIGH falls by at least 2**27.
+Events before the first TIME_HIGH have no time base and are dropped (counted); events outside the sensor are dropped.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_HIGH, _LOOP, _HAVE_TIME, _NO_TIME, _OUT_OF_RANGE = range(5)
+STATE_SIZE = 5
+NO_TIME_SLOT = _NO_TIME
+OUT_OF_RANGE_SLOT = _OUT_OF_RANGE
+_HIGH_BITS = 28
+
+
+def new_state() -> np.ndarray:
+    """Fresh decoder state for the start of a stream."""
+    return np.zeros(STATE_SIZE, np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _time_high(value, state):
+    """Apply a TIME_HIGH value (28 bits) to ``state``, counting wraps."""
+    if state[_HAVE_TIME] and value < state[_HIGH] and state[_HIGH] - value >= (1 << (_HIGH_BITS - 1)):
+        state[_LOOP] += 1
+    state[_HIGH] = value
+    state[_HAVE_TIME] = 1
+
+
+@numba.njit(cache=True, nogil=True)
+def max_events_evt2(words):
+    """Upper bound of the events in a chunk of EVT 2.0 words."""
+    n = 0
+    for w in words:
+        if (w >> 28) <= 1:
+            n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def decode_evt2(words, state, width, height, t, x, y, p):
+    """Decode EVT 2.0 ``words`` (uint32) into the output arrays; returns the number of events written."""
+    n = 0
+    for w in words:
+        kind = w >> 28
+        if kind <= 1:
+            if not state[_HAVE_TIME]:
+                state[_NO_TIME] += 1
+                continue
+            xx = (w >> 11) & 0x7FF
+            yy = w & 0x7FF
+            if xx >= width or yy >= height:
+                state[_OUT_OF_RANGE] += 1
+                continue
+            t[n] = (((state[_LOOP] << _HIGH_BITS) | state[_HIGH]) << 6) | ((w >> 22) & 0x3F)
+            x[n] = xx
+            y[n] = yy
+            p[n] = 1 if kind == 1 else -1
+            n += 1
+        elif kind == 0x8:
+            _time_high(np.int64(w & 0x0FFFFFFF), state)
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def max_events_evt21(words, legacy):
+    """Upper bound of the events in a chunk of EVT 2.1 words (given as an int64 view)."""
+    n = 0
+    for w in words:
+        lo = w & 0xFFFFFFFF
+        hi = (w >> 32) & 0xFFFFFFFF
+        head = lo if legacy else hi
+        if (head >> 28) <= 1:
+            m = hi if legacy else lo
+            while m:
+                m &= m - 1
+                n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def decode_evt21(words, legacy, state, width, height, t, x, y, p):
+    """Decode EVT 2.1 ``words`` (an int64 view of the u64 words) into the output arrays; returns the count."""
+    n = 0
+    for w in words:
+        lo = w & 0xFFFFFFFF
+        hi = (w >> 32) & 0xFFFFFFFF
+        head = lo if legacy else hi
+        mask = hi if legacy else lo
+        kind = head >> 28
+        if kind <= 1:
+            if not state[_HAVE_TIME]:
+                m = mask
+                while m:
+                    m &= m - 1
+                    state[_NO_TIME] += 1
+                continue
+            tt = (((state[_LOOP] << _HIGH_BITS) | state[_HIGH]) << 6) | ((head >> 22) & 0x3F)
+            x0 = (head >> 11) & 0x7FF
+            yy = head & 0x7FF
+            for i in range(32):
+                if (mask >> i) & 1:
+                    if x0 + i < width and yy < height:
+                        t[n] = tt
+                        x[n] = x0 + i
+                        y[n] = yy
+                        p[n] = 1 if kind == 1 else -1
+                        n += 1
+                    else:
+                        state[_OUT_OF_RANGE] += 1
+        elif kind == 0x8:
+            _time_high(head & 0x0FFFFFFF, state)
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _emit_time_high(th, cur_th, out, n_out):
+    """Write TIME_HIGH words (as EVT 2.0 header values) moving from ``cur_th`` to ``th`` in wrap-safe steps."""
+    step_from = 0 if cur_th < 0 else cur_th
+    step = 1 << (_HIGH_BITS - 2)
+    while th - step_from > step:
+        step_from += step
+        out[n_out] = (0x8 << 28) | (step_from & 0x0FFFFFFF)
+        n_out += 1
+    out[n_out] = (0x8 << 28) | (th & 0x0FFFFFFF)
+    return n_out + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode_evt2(t, x, y, p, out):
+    n_out = 0
+    cur_th = -1
+    for i in range(len(t)):
+        th = t[i] >> 6
+        if th != cur_th:
+            n_out = _emit_time_high(th, cur_th, out, n_out)
+            cur_th = th
+        out[n_out] = ((1 if p[i] > 0 else 0) << 28) | ((t[i] & 0x3F) << 22) | ((x[i] & 0x7FF) << 11) | (y[i] & 0x7FF)
+        n_out += 1
+    return n_out
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode_evt21_heads(t, x, y, p, heads, masks):
+    """EVT 2.1 words as (header, mask) pairs of 32-bit values; TIME_HIGH words get mask 0."""
+    n_out = 0
+    cur_th = -1
+    i = 0
+    n = len(t)
+    while i < n:
+        th = t[i] >> 6
+        if th != cur_th:
+            start = n_out
+            n_out = _emit_time_high(th, cur_th, heads, n_out)
+            for k in range(start, n_out):
+                masks[k] = 0
+            cur_th = th
+        x0 = x[i] & ~31
+        mask = np.int64(1) << (x[i] - x0)
+        j = i + 1
+        while (j < n and t[j] == t[i] and y[j] == y[i] and (p[j] > 0) == (p[i] > 0)
+               and x[j] > x[j - 1] and x[j] < x0 + 32):
+            mask |= np.int64(1) << (x[j] - x0)
+            j += 1
+        heads[n_out] = ((1 if p[i] > 0 else 0) << 28) | ((t[i] & 0x3F) << 22) | ((x0 & 0x7FF) << 11) | (y[i] & 0x7FF)
+        masks[n_out] = mask
+        n_out += 1
+        i = j
+    return n_out
+
+
+def _bound(t: np.ndarray) -> int:
+    return 2 * len(t) + (int(t[-1] >> 6) >> (_HIGH_BITS - 2) if len(t) else 0) + 8
+
+
+def encode_evt2(t, x, y, p) -> np.ndarray:
+    """Encode time-sorted events (t µs >= 0, x, y < 2048, p ±1) as EVT 2.0 words (uint32)."""
+    t = np.ascontiguousarray(t, np.int64)
+    out = np.empty(_bound(t), np.int64)
+    n = _encode_evt2(t, np.ascontiguousarray(x, np.int64), np.ascontiguousarray(y, np.int64),
+                     np.ascontiguousarray(p, np.int64), out)
+    return out[:n].astype(np.uint32)
+
+
+def encode_evt21(t, x, y, p, legacy: bool = False) -> np.ndarray:
+    """Encode time-sorted events as EVT 2.1 words (uint64), grouping runs of x in 32-pixel blocks into masks."""
+    t = np.ascontiguousarray(t, np.int64)
+    heads = np.empty(_bound(t), np.int64)
+    masks = np.empty_like(heads)
+    n = _encode_evt21_heads(t, np.ascontiguousarray(x, np.int64), np.ascontiguousarray(y, np.int64),
+                            np.ascontiguousarray(p, np.int64), heads, masks)
+    heads, masks = heads[:n].astype(np.uint64), masks[:n].astype(np.uint64)
+    return (masks << np.uint64(32)) | heads if legacy else (heads << np.uint64(32)) | masks

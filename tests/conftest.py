@@ -1,0 +1,35 @@
+"""Shared fixtures: paths to the real third-party samples and small generated streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurofocus.types import Events
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+def shared(relative: str) -> Path:
+    """Path of a file in ../shared/data; skips the test when the shared data is not beside the checkout."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"shared sample {relative} not available")
+    return path
+
+
+def random_events(n: int = 2000, sensor_size=(64, 48), seed: int = 0, t_max: int = 100_000) -> Events:
+    """Random, time-sorted events with repeated timestamps."""
+    rng = np.random.default_rng(seed)
+    w, h = sensor_size
+    t = np.sort(rng.integers(0, t_max, n))
+    return Events.from_arrays(t, rng.integers(0, w, n), rng.integers(0, h, n), rng.integers(0, 2, n), sensor_size)
+
+
+@pytest.fixture
+def events_small() -> Events:
+    return random_events()

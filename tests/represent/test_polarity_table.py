@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+
+from neurofocus.errors import NeurofocusError
+from neurofocus.represent import PolarityTable
+
+from ..conftest import random_events
+
+
+def test_queries_match_brute_force():
+    ev = random_events(20_000, (24, 16), seed=5)
+    table = PolarityTable(ev)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a, b = sorted(rng.integers(-1000, 110_000, 2))
+        inside = (ev.t >= a) & (ev.t < b)
+        on = np.zeros((16, 24), np.int32)
+        off = np.zeros_like(on)
+        np.add.at(on, (ev.y[inside & (ev.p > 0)], ev.x[inside & (ev.p > 0)]), 1)
+        np.add.at(off, (ev.y[inside & (ev.p < 0)], ev.x[inside & (ev.p < 0)]), 1)
+        got_on, got_off = table.counts(a, b)
+        assert np.array_equal(got_on, on) and np.array_equal(got_off, off)
+        assert np.array_equal(table.net(a, b, region=(3, 9, 5, 20)), (on - off)[3:9, 5:20])
+
+
+def test_net_is_antisymmetric_and_additive():
+    ev = random_events(5000, (10, 10), seed=6)
+    table = PolarityTable(ev)
+    a, b, c = 10_000, 70_000, 40_000
+    assert np.array_equal(table.net(b, a), -table.net(a, b))
+    assert np.array_equal(table.net(a, c) + table.net(c, b), table.net(a, b))
+    assert not table.net(a, a).any()
+    assert table.events_per_pixel.sum() == len(ev)
+    with pytest.raises(NeurofocusError):
+        table.net(0, 1, region=(0, 11, 0, 5))

@@ -1,0 +1,132 @@
+"""The command line, as a user runs it."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from neurofocus.cli import main
+from neurofocus.io import load_events, load_spikes, save_events, save_spikes
+from neurofocus.types import Spikes
+
+from .conftest import SHARED_DATA, random_events, shared
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(code, err, path):
+    lines = [line for line in err.splitlines() if not line.startswith("neurofocus: note:")]
+    assert code == 2
+    assert len(lines) == 1 and lines[0].startswith(f"neurofocus: error: {path}")
+
+
+@pytest.mark.parametrize("relative, expected", [
+    ("events/prophesee/evt3_sample.raw", ["evt3", "1280 x 720", "219,596", "52.6 %"]),
+    ("events/prophesee/evt2_sample.raw", ["evt2", "640 x 480", "539,481", "68.2 %"]),
+    ("events/aedat4/sample.aedat4", ["aedat4", "320 x 240", "111,954"]),
+    ("events/davis346-motionblur/keyboard.mat", ["mat", "346 x 260", "24,988", "6.000 ms"]),
+    ("events/davis346-motionblur/night_run.mat", ["240 x 180", "2,965"]),
+    ("events/prophesee/evt3_sample.npy", ["1280 x 720", "219,596"]),
+    ("spikes/uhsr/uhsr.npz", ["spike-npz", "200 ticks of 250 x 250", "unknown", "0.0314"]),
+])
+def test_info_on_real_files(capsys, relative, expected):
+    code, out, _ = run(capsys, "info", shared(relative))
+    assert code == 0
+    for text in expected:
+        assert text in out
+
+
+def test_info_json_and_every_shared_file(capsys):
+    if not SHARED_DATA.exists():
+        pytest.skip("no shared data")
+    files = [p for p in sorted((SHARED_DATA / "events").rglob("*")) + sorted((SHARED_DATA / "spikes").rglob("*"))
+             if p.suffix in (".raw", ".aedat4", ".mat", ".npy", ".npz")]
+    assert len(files) == 12
+    for path in files:
+        code, out, _ = run(capsys, "info", path, "--json")
+        assert code == 0, path
+        info = json.loads(out)
+        assert info["kind"] in ("events", "spikes")
+
+
+def test_convert_chain_round_trips(capsys, tmp_path):
+    src = shared("events/prophesee/evt2_sample.raw")
+    original = load_events(src)
+    chain = [tmp_path / "a.hdf5", tmp_path / "b.txt", tmp_path / "c.raw", tmp_path / "d.npy"]
+    previous = src
+    for target in chain:
+        code, out, _ = run(capsys, "convert", previous, target)
+        assert code == 0 and "539,481 events" in out
+        previous = target
+    assert load_events(chain[-1]) == original
+    code, _, _ = run(capsys, "convert", src, tmp_path / "e.raw", "--to", "evt21")
+    assert code == 0 and load_events(tmp_path / "e.raw") == original
+    code, out, _ = run(capsys, "convert", src, tmp_path / "cut.npz", "--t-start-us", 1_320_000, "--t-end-us", 1_330_000)
+    cut = load_events(tmp_path / "cut.npz")
+    assert code == 0 and cut == original.slice_time(1_320_000, 1_330_000)
+
+
+def test_convert_spikes(capsys, tmp_path):
+    real = shared("spikes/uhsr/uhsr.npz")
+    code, _, _ = run(capsys, "convert", real, tmp_path / "s.npy", "--tick-us", 50)
+    assert code == 0
+    back = load_spikes(tmp_path / "s.npy")  # tick from the sidecar JSON
+    assert back.tick_us == 50 and np.array_equal(back.frames(), load_spikes(real).frames())
+    code, _, err = run(capsys, "convert", real, tmp_path / "s.dat")  # 250x250 bits is not a whole number of bytes
+    one_line_error(code, err, tmp_path / "s.dat")
+    save_spikes(tmp_path / "v.npz", Spikes.from_frames(np.random.default_rng(0).random((20, 250, 400)) < 0.1, 50.0))
+    code, _, _ = run(capsys, "convert", tmp_path / "v.npz", tmp_path / "v.dat")
+    assert code == 0 and load_spikes(tmp_path / "v.dat") == load_spikes(tmp_path / "v.npz")
+    code, out, _ = run(capsys, "info", tmp_path / "v.dat")
+    assert code == 0 and "20 kHz" in out and "20 ticks of 250 x 400" in out
+
+
+def test_show_writes_pngs(capsys, tmp_path):
+    code, _, _ = run(capsys, "show", shared("events/prophesee/evt3_sample.raw"), "-o", tmp_path / "ev.png",
+                     "--window-us", 2000)
+    assert code == 0 and (tmp_path / "ev.png").read_bytes()[:4] == b"\x89PNG"
+    code, _, _ = run(capsys, "show", shared("spikes/uhsr/uhsr.npz"), "-o", tmp_path / "sp.png")
+    assert code == 0 and (tmp_path / "sp.png").stat().st_size > 1000
+
+
+def test_bad_inputs_give_one_line_and_exit_2(capsys, tmp_path):
+    code, _, err = run(capsys, "info", tmp_path / "missing.raw")
+    one_line_error(code, err, tmp_path / "missing.raw")
+    noise = tmp_path / "noise.dat"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 12_345, dtype=np.uint8).tobytes())
+    code, _, err = run(capsys, "info", noise)
+    one_line_error(code, err, noise)
+    assert "--spike-size" in err
+    code, _, err = run(capsys, "info", noise, "--spike-size", "250x400")
+    one_line_error(code, err, noise)
+    assert "trailing bytes" in err
+    raw = shared("events/prophesee/evt3_sample.raw").read_bytes()
+    (tmp_path / "cut.raw").write_bytes(raw[:100_001])
+    code, _, err = run(capsys, "info", tmp_path / "cut.raw")
+    one_line_error(code, err, tmp_path / "cut.raw")
+    save_events(tmp_path / "ev.npz", random_events())
+    code, _, err = run(capsys, "convert", tmp_path / "ev.npz", tmp_path / "out.xyz")
+    one_line_error(code, err, tmp_path / "out.xyz")
+
+
+def test_formats_lists_readers_and_writers(capsys):
+    code, out, _ = run(capsys, "formats")
+    assert code == 0 and "evt3" in out and "vidar-dat" in out and "read/write" in out
+
+
+def test_console_script_end_to_end(tmp_path):
+    exe = shutil.which("neurofocus") or pytest.skip("console script not installed")
+    save_spikes(tmp_path / "s.npz", Spikes.from_frames(np.zeros((3, 4, 8), bool), tick_us=50))
+    ok = subprocess.run([exe, "info", str(tmp_path / "s.npz")], capture_output=True, text=True)
+    assert ok.returncode == 0 and "3 ticks" in ok.stdout
+    bad = subprocess.run([exe, "info", str(tmp_path / "nothing.raw")], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr
+    module = subprocess.run([sys.executable, "-m", "neurofocus.cli", "--version"], capture_output=True, text=True)
+    assert module.returncode == 0 and "neurofocus" in module.stdout
