@@ -138,3 +138,32 @@ def test_pattern_generator_front_edge_brightens():
     # edge darkens it (OFF) 10/320 s = 31.25 ms later; the next front edge comes (64 - 10)/320 s = 168.75 ms after that
     for sign, gap in zip(signs[:-1], np.diff(starts)):
         assert gap == pytest.approx(31_250 if sign == 1 else 168_750, abs=150)
+
+
+def test_aedat4_aps_frames(tmp_path, monkeypatch):
+    import aedat
+
+    from neurofocus.io import read_aedat4_frames
+
+    class FakeDecoder:
+        def __init__(self, path):
+            pass
+
+        def __iter__(self):
+            pixels = np.arange(12, dtype=np.uint8).reshape(3, 4)
+            yield {"stream_id": 1, "frame": {"t": 100, "exposure_begin_t": 90, "exposure_end_t": 110,
+                                             "format": "L", "width": 4, "height": 3, "pixels": pixels}}
+
+    monkeypatch.setattr(aedat, "Decoder", FakeDecoder)
+    path = tmp_path / "fake.aedat4"
+    path.write_bytes(b"#!AER-DAT4.0\r\n")
+    frames = read_aedat4_frames(path)
+    assert len(frames) == 1 and frames[0].t_us == 100 and frames[0].exposure_us == (90, 110)
+    assert frames[0].image.shape == (3, 4)
+
+
+def test_dat_time_wrap_is_unrolled(tmp_path):
+    rec = struct.pack("<II", (1 << 32) - 10, 1) + struct.pack("<II", 5, 2)
+    path = tmp_path / "wrap.dat"
+    path.write_bytes(b"% Version 2\n% Width 8\n% Height 4\n" + bytes([12, 8]) + rec)
+    assert load_events(path).t.tolist() == [(1 << 32) - 10, (1 << 32) + 5]

@@ -21,48 +21,89 @@ from . import aedat4, arrays, hdf5, prophesee_dat, prophesee_raw, spike_files, t
 from .aedat4 import ApsFrame, read_aedat4_frames
 from .common import NeurofocusWarning, read_percent_header
 
-__all__ = ["FORMATS", "ApsFrame", "Format", "NeurofocusWarning", "detect_format", "load_events", "load_spikes",
+__all__ = ["FORMATS", "ApsFrame", "Format", "ReadOptions", "NeurofocusWarning", "detect_format", "load_events", "load_spikes",
            "read_aedat4_frames", "save_events", "save_spikes"]
 
 
 @dataclasses.dataclass(frozen=True)
+class ReadOptions:
+    """What a user may tell a reader about a file that does not say it itself."""
+
+    sensor_size: tuple[int, int] | None = None  # events: (width, height)
+    columns: str | None = None  # events: column order of plain (N, 4) arrays
+    spike_size: tuple[int, int] | None = None  # spikes: (height, width) of a Vidar .dat
+    tick_us: float | None = None
+    start_us: float | None = None
+    extra_columns: int | None = None
+    progress: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Format:
-    """One file format: what it holds, how it is recognised, read and written."""
+    """One file format: what it holds, how it is read and written."""
 
     name: str
     kind: str  # "events" or "spikes"
     description: str
     extensions: tuple[str, ...]
+    read: Callable[[Path, ReadOptions], Events | Spikes]
     write: Callable | None = None
 
 
+def _raw(path, o):
+    return prophesee_raw.read_raw(path, sensor_size=o.sensor_size, progress=o.progress)
+
+
+def _text(seconds: bool):
+    return lambda path, o: text.read_text(path, seconds=seconds, sensor_size=o.sensor_size, progress=o.progress)
+
+
+def _array(reader):
+    return lambda path, o: reader(path, columns=o.columns, sensor_size=o.sensor_size)
+
+
+def _spike_array(path, o):
+    return spike_files.read_spike_array(path, tick_us=o.tick_us, start_us=o.start_us)
+
+
 FORMATS: dict[str, Format] = {f.name: f for f in [
-    Format("evt3", "events", "Prophesee RAW, EVT 3.0", (".raw",),
+    Format("evt3", "events", "Prophesee RAW, EVT 3.0", (".raw",), _raw,
            lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt3")),
-    Format("evt2", "events", "Prophesee RAW, EVT 2.0", (".raw",),
+    Format("evt2", "events", "Prophesee RAW, EVT 2.0", (".raw",), _raw,
            lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt2")),
-    Format("evt21", "events", "Prophesee RAW, EVT 2.1", (".raw",),
+    Format("evt21", "events", "Prophesee RAW, EVT 2.1", (".raw",), _raw,
            lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt21")),
-    Format("evt21-legacy", "events", "Prophesee RAW, EVT 2.1 legacy layout", (".raw",),
+    Format("evt21-legacy", "events", "Prophesee RAW, EVT 2.1 legacy layout", (".raw",), _raw,
            lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt21", legacy=True)),
-    Format("dat", "events", "Prophesee DAT (CD events)", (".dat",), prophesee_dat.write_dat),
+    Format("dat", "events", "Prophesee DAT (CD events)", (".dat",),
+           lambda p, o: prophesee_dat.read_dat(p, sensor_size=o.sensor_size), prophesee_dat.write_dat),
     Format("prophesee-hdf5", "events", "Prophesee HDF5 (ECF-compressed /CD/events)", (".hdf5", ".h5"),
+           lambda p, o: hdf5.read_prophesee_hdf5(p, sensor_size=o.sensor_size, progress=o.progress),
            hdf5.write_prophesee_hdf5),
     Format("hdf5", "events", "event_utils / E2VID+ HDF5 (events/xs, ys, ts, ps)", (".h5", ".hdf5"),
-           hdf5.write_event_utils_hdf5),
-    Format("aedat4", "events", "iniVation AEDAT 4.0", (".aedat4",)),
-    Format("rpg-txt", "events", "rpg / E2VID text: 'W H' line, then 't x y p' (t in s)", (".txt",),
+           lambda p, o: hdf5.read_event_utils_hdf5(p, sensor_size=o.sensor_size), hdf5.write_event_utils_hdf5),
+    Format("aedat4", "events", "iniVation AEDAT 4.0", (".aedat4",),
+           lambda p, o: aedat4.read_aedat4(p, sensor_size=o.sensor_size)),
+    Format("rpg-txt", "events", "rpg / E2VID text: 'W H' line, then 't x y p' (t in s)", (".txt",), _text(True),
            lambda p, ev: text.write_text(p, ev, seconds=True)),
-    Format("voltmeter-txt", "events", "DVS-Voltmeter text: 't x y p' (t in µs)", (".txt",),
+    Format("voltmeter-txt", "events", "DVS-Voltmeter text: 't x y p' (t in µs)", (".txt",), _text(False),
            lambda p, ev: text.write_text(p, ev, seconds=False)),
-    Format("npy", "events", "numpy structured array (t, x, y, p)", (".npy",), arrays.write_npy),
+    Format("npy", "events", "numpy structured array (t, x, y, p)", (".npy",), _array(arrays.read_npy),
+           arrays.write_npy),
     Format("efs-npy", "events", "numpy (N, 4) array [t µs, x, y, p∈{0,1}] (EFS layout)", (".npy",),
-           lambda p, ev: arrays.write_npy(p, ev, efs_layout=True)),
-    Format("npz", "events", "numpy .npz with arrays t, x, y, p", (".npz",), arrays.write_npz),
-    Format("mat", "events", "MATLAB .mat with an (N, 4) array 'events'", (".mat",), arrays.write_mat),
-    Format("vidar-dat", "spikes", "PKU Vidar spike .dat (bit-packed frames)", (".dat",), spike_files.write_vidar_dat),
-    Format("spike-npz", "spikes", "numpy .npz with (T, H, W) spike frames", (".npz",), spike_files.write_spike_array),
-    Format("spike-npy", "spikes", "numpy .npy with (T, H, W) spike frames", (".npy",), spike_files.write_spike_array),
+           _array(arrays.read_npy), lambda p, ev: arrays.write_npy(p, ev, efs_layout=True)),
+    Format("npz", "events", "numpy .npz with arrays t, x, y, p", (".npz",), _array(arrays.read_npz),
+           arrays.write_npz),
+    Format("mat", "events", "MATLAB .mat with an (N, 4) array 'events'", (".mat",), _array(arrays.read_mat),
+           arrays.write_mat),
+    Format("vidar-dat", "spikes", "PKU Vidar spike .dat (bit-packed frames)", (".dat",),
+           lambda p, o: spike_files.read_vidar_dat(p, size=o.spike_size, tick_us=o.tick_us, start_us=o.start_us,
+                                                   extra_columns=o.extra_columns),
+           spike_files.write_vidar_dat),
+    Format("spike-npz", "spikes", "numpy .npz with (T, H, W) spike frames", (".npz",), _spike_array,
+           spike_files.write_spike_array),
+    Format("spike-npy", "spikes", "numpy .npy with (T, H, W) spike frames", (".npy",), _spike_array,
+           spike_files.write_spike_array),
 ]}
 
 #: Format written for an output extension when none is named.
@@ -137,17 +178,36 @@ def detect_format(path: str | os.PathLike) -> str:
         return "vidar-dat"
     if ext == ".raw":
         raise NeurofocusError("no Prophesee RAW header ('% key value' lines): not a RAW file", path)
+    if ext in (".h5", ".hdf5"):
+        raise NeurofocusError("no HDF5 signature: not an HDF5 file", path)
     kind = text.sniff_text(path)
     if kind is not None:
         return kind
+    by_extension = {".npy": "npy", ".npz": "npz", ".mat": "mat", ".aedat4": "aedat4", ".txt": "voltmeter-txt",
+                    ".csv": "voltmeter-txt"}
+    if ext in by_extension:  # the format's reader explains what is wrong with the file
+        return by_extension[ext]
     raise NeurofocusError(f"unknown file format (known: {', '.join(FORMATS)})", path)
 
 
-def _translate(exc: Exception, path) -> NeurofocusError:
-    """Turn a library's complaint about a bad file into a one-line error naming the file."""
-    if isinstance(exc, NeurofocusError):
-        return exc.with_path(path)
-    return NeurofocusError(f"unreadable or corrupt file ({type(exc).__name__}: {' '.join(str(exc).split())})", path)
+def _read(path, fmt: str | None, kind: str, options: ReadOptions):
+    fmt = fmt or detect_format(path)
+    spec = FORMATS.get(fmt)
+    if spec is None:
+        raise NeurofocusError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    if spec.kind != kind:
+        label = {"events": "events", "spikes": "spike frames"}
+        raise NeurofocusError(f"holds {label[spec.kind]} ({spec.description}), not {label[kind]}"
+                              + (": read it as spikes (--spikes)" if spec.kind == "spikes" else ""), path)
+    try:
+        return spec.read(Path(path), options)
+    except FileNotFoundError:
+        raise NeurofocusError("no such file", path) from None
+    except NeurofocusError as exc:
+        raise exc.with_path(path) from None
+    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError) as exc:  # a library choking on the file
+        raise NeurofocusError(f"unreadable or corrupt file ({type(exc).__name__}: {' '.join(str(exc).split())})",
+                              path) from None
 
 
 def load_events(path: str | os.PathLike, *, format: str | None = None, sensor_size: tuple[int, int] | None = None,
@@ -172,34 +232,7 @@ def load_events(path: str | os.PathLike, *, format: str | None = None, sensor_si
     -------
     Events
     """
-    fmt = format or detect_format(path)
-    spec = FORMATS.get(fmt)
-    if spec is None:
-        raise NeurofocusError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    if spec.kind != "events":
-        raise NeurofocusError(f"holds spike frames ({spec.description}), not events: read it as spikes", path)
-    try:
-        if fmt in ("evt3", "evt2", "evt21", "evt21-legacy"):
-            return prophesee_raw.read_raw(path, sensor_size=sensor_size, progress=progress)
-        if fmt == "dat":
-            return prophesee_dat.read_dat(path, sensor_size=sensor_size)
-        if fmt == "prophesee-hdf5":
-            return hdf5.read_prophesee_hdf5(path, sensor_size=sensor_size, progress=progress)
-        if fmt == "hdf5":
-            return hdf5.read_event_utils_hdf5(path, sensor_size=sensor_size)
-        if fmt == "aedat4":
-            return aedat4.read_aedat4(path, sensor_size=sensor_size)
-        if fmt in ("rpg-txt", "voltmeter-txt"):
-            return text.read_text(path, seconds=fmt == "rpg-txt", sensor_size=sensor_size, progress=progress)
-        if fmt in ("npy", "efs-npy"):
-            return arrays.read_npy(path, columns=columns, sensor_size=sensor_size)
-        if fmt == "npz":
-            return arrays.read_npz(path, columns=columns, sensor_size=sensor_size)
-        return arrays.read_mat(path, columns=columns, sensor_size=sensor_size)
-    except FileNotFoundError:
-        raise NeurofocusError("no such file", path) from None
-    except (NeurofocusError, OSError, ValueError, KeyError, TypeError, IndexError, EOFError) as exc:
-        raise _translate(exc, path) from None
+    return _read(path, format, "events", ReadOptions(sensor_size=sensor_size, columns=columns, progress=progress))
 
 
 def load_spikes(path: str | os.PathLike, *, format: str | None = None, size: tuple[int, int] | None = None,
@@ -219,21 +252,8 @@ def load_spikes(path: str | os.PathLike, *, format: str | None = None, size: tup
         Vidar ``.dat`` only: columns per stored row beyond the frame width, dropped (see
         :func:`~neurofocus.io.spike_files.read_vidar_dat`).
     """
-    fmt = format or detect_format(path)
-    spec = FORMATS.get(fmt)
-    if spec is None:
-        raise NeurofocusError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    if spec.kind != "spikes":
-        raise NeurofocusError(f"holds events ({spec.description}), not spike frames", path)
-    try:
-        if fmt == "vidar-dat":
-            return spike_files.read_vidar_dat(path, size=size, tick_us=tick_us, start_us=start_us,
-                                              extra_columns=extra_columns)
-        return spike_files.read_spike_array(path, tick_us=tick_us, start_us=start_us)
-    except FileNotFoundError:
-        raise NeurofocusError("no such file", path) from None
-    except (NeurofocusError, OSError, ValueError, KeyError, TypeError, IndexError, EOFError) as exc:
-        raise _translate(exc, path) from None
+    return _read(path, format, "spikes", ReadOptions(spike_size=size, tick_us=tick_us, start_us=start_us,
+                                                     extra_columns=extra_columns))
 
 
 def _writer(path, format, defaults: dict[str, str], kind: str) -> Format:

@@ -76,6 +76,8 @@ def _size_from_mapping(mapping: Mapping) -> tuple[int, int] | None:
 def _from_table(table: np.ndarray, columns: tuple[str, ...], size, source: str) -> Events:
     if table.ndim != 2 or table.shape[1] != 4:
         raise NeurofocusError(f"expected an (N, 4) events array, got shape {table.shape}")
+    if np.issubdtype(table.dtype, np.floating) and not np.all(np.isfinite(table)):
+        raise NeurofocusError("the events array contains NaN or infinite values")
     cols = {name: table[:, i] for i, name in enumerate(columns)}
     t = cols["t"]
     if len(t) > 1 and np.any(t[1:] < t[:-1]):

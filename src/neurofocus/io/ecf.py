@@ -45,6 +45,32 @@ def _u32(buf, i):
 
 
 @numba.njit(cache=True, nogil=True)
+def _read_runs(buf, i, n, word_bytes, count_bits, out):
+    """Decode n run-length coded values starting at byte i: words of ``word_bytes`` with the value above the low
+    ``count_bits`` and the run length in them (all ones: a u16 run length follows). Returns the next byte index, or
+    a negative error code."""
+    size = len(buf)
+    escape = (1 << count_bits) - 1
+    k = 0
+    while k < n:
+        if i + word_bytes > size:
+            return _TRUNCATED
+        v = _u16(buf, i) if word_bytes == 2 else np.int64(buf[i])
+        i += word_bytes
+        c = v & escape
+        if c == escape:
+            if i + 2 > size:
+                return _TRUNCATED
+            c = _u16(buf, i)
+            i += 2
+        if k + c > n:
+            return _TRUNCATED
+        out[k:k + c] = v >> count_bits
+        k += c
+    return i
+
+
+@numba.njit(cache=True, nogil=True)
 def _decode(buf, t, x, y, p):
     """Decode one chunk into preallocated arrays; returns N, or a negative error code."""
     size = len(buf)
@@ -108,23 +134,9 @@ def _decode(buf, t, x, y, p):
                     x[e] = (vals[j] >> 1) & 0x7FF
                     p[e] = vals[j] & 1
         return n
-    k = 0
-    while k < n:  # run-length ys
-        if i + 1 >= size:
-            return _TRUNCATED
-        v = _u16(buf, i)
-        c = v & 0x1F
-        if c == 0x1F:
-            if i + 3 >= size:
-                return _TRUNCATED
-            c = _u16(buf, i + 2)
-            i += 2
-        i += 2
-        if k + c > n:
-            return _TRUNCATED
-        for _ in range(c):
-            y[k] = v >> 5
-            k += 1
+    i = _read_runs(buf, i, n, 2, 5, y)
+    if i < 0:
+        return i
     if pack_xp:
         if i + 6 * groups > size:
             return _TRUNCATED
@@ -154,23 +166,9 @@ def _decode(buf, t, x, y, p):
                 if k < n:
                     x[k] = base + j + 1
                 k += 1
-    k = 0
-    while k < n:  # run-length polarities
-        if i >= size:
-            return _TRUNCATED
-        v = buf[i]
-        c = np.int64(v & 0x7F)
-        if c == 0x7F:
-            if i + 2 >= size:
-                return _TRUNCATED
-            c = _u16(buf, i + 1)
-            i += 2
-        i += 1
-        if k + c > n:
-            return _TRUNCATED
-        for _ in range(c):
-            p[k] = v >> 7
-            k += 1
+    i = _read_runs(buf, i, n, 1, 7, p)
+    if i < 0:
+        return i
     return n
 
 
@@ -257,18 +255,23 @@ def _encode_yxp_packed(x, y, p, out, i):
 
 
 @numba.njit(cache=True, nogil=True)
-def _encode_ys(y, out, i):
-    n = len(y)
+def _write_runs(values, out, i, word_bytes, count_bits):
+    """Run-length code ``values`` (inverse of :func:`_read_runs`); returns the next byte index."""
+    n = len(values)
+    escape = (1 << count_bits) - 1
     k = 0
     while k < n:
         c = 1
-        while k + c < n and y[k + c] == y[k]:
+        while k + c < n and values[k + c] == values[k]:
             c += 1
-        if c >= 31:
-            i = _put_u16(out, i, (y[k] << 5) | 0x1F)
-            i = _put_u16(out, i, c)
+        word = (values[k] << count_bits) | min(c, escape)
+        if word_bytes == 2:
+            i = _put_u16(out, i, word)
         else:
-            i = _put_u16(out, i, (y[k] << 5) | c)
+            out[i] = word
+            i += 1
+        if c >= escape:
+            i = _put_u16(out, i, c)
         k += c
     return i
 
@@ -301,19 +304,7 @@ def _encode_xs_masked_ps(x, p, out, i):
                 word |= 1 << (4 - j)
                 k += 1
         i = _put_u16(out, i, word)
-    k = 0
-    while k < n:
-        c = 1
-        while k + c < n and p[k + c] == p[k]:
-            c += 1
-        if c >= 127:
-            out[i] = (p[k] << 7) | 0x7F
-            i = _put_u16(out, i + 1, c)
-        else:
-            out[i] = (p[k] << 7) | c
-            i += 1
-        k += c
-    return i
+    return _write_runs(p, out, i, 1, 7)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -323,7 +314,7 @@ def _encode(t, x, y, p, mode, out):
     i = _encode_times(t, out, i)
     if mode == 2:
         return _encode_yxp_packed(x, y, p, out, i)
-    i = _encode_ys(y, out, i)
+    i = _write_runs(y, out, i, 2, 5)
     if mode == 1:
         return _encode_xp_packed(x, p, out, i)
     return _encode_xs_masked_ps(x, p, out, i)

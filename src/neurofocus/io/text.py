@@ -55,6 +55,23 @@ def _comment_size(path) -> tuple[int, int] | None:
     return None
 
 
+def _first_bad_line(path) -> str:
+    """Describe the first line that is not four numbers (for error messages)."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            line = raw.decode("ascii", "replace").strip()
+            if not line or line.startswith("#") or (number == 1 and len(line.split()) == 2):
+                continue
+            fields = line.split()
+            try:
+                [float(v) for v in fields]
+            except ValueError:
+                return f"line {number} ({line[:40]!r}) is not 4 numbers"
+            if len(fields) != 4:
+                return f"line {number} has {len(fields)} fields, expected 4 (t x y p)"
+    return "expected lines of 4 numbers 't x y p'"
+
+
 def sniff_text(path: str | os.PathLike) -> str | None:
     """``"rpg-txt"`` (seconds), ``"voltmeter-txt"`` (µs) or None if the file is not a text event file."""
     try:
@@ -97,7 +114,7 @@ def read_text(path: str | os.PathLike, *, seconds: bool | None = None, sensor_si
     if seconds is None:
         kind = sniff_text(path)
         if kind is None:
-            raise NeurofocusError("not a 't x y p' text event file (expected 4 numbers per line)")
+            raise NeurofocusError(f"not a 't x y p' text event file: {_first_bad_line(path)}")
         seconds = kind == "rpg-txt"
     blocks = []
     skip_header = header_size is not None
@@ -118,8 +135,8 @@ def read_text(path: str | os.PathLike, *, seconds: bool | None = None, sensor_si
             if chunk.strip():
                 try:
                     block = np.loadtxt(io.BytesIO(chunk), dtype=np.float64, comments="#", ndmin=2)
-                except ValueError as exc:
-                    raise NeurofocusError(f"malformed line ({' '.join(str(exc).split())})") from None
+                except ValueError:
+                    raise NeurofocusError(_first_bad_line(path)) from None
                 if block.size and block.shape[1] != 4:
                     raise NeurofocusError(f"expected 4 columns 't x y p', found {block.shape[1]}")
                 blocks.append(block)
