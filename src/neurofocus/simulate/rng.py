@@ -1,0 +1,106 @@
+"""Random numbers for numba kernels: one independent, reproducible stream per pixel.
+
+Each stream is a 64-bit state advanced by the SplitMix64 step (Steele, Lea & Flood, OOPSLA 2014); the state of pixel
+``i`` under seed ``s`` is a hash of (s, i). Because a pixel's draws never depend on other pixels or on which thread
+runs it, simulations are bit-identical for a given seed whatever the parallel schedule.
+
+The samplers are written out here because numba cannot call numpy's Generator: uniform (53-bit), standard normal
+(Box–Muller), exponential, the normal tail beyond ``a`` (Robert 1995), the inverse Gaussian (Michael, Schucany &
+Haas 1976) and erfinv (Giles 2010).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True, nogil=True)
+def stream_state(seed, index):
+    """Initial state (uint64) of the stream ``index`` under ``seed``."""
+    return _mix(_mix(np.uint64(seed) + _GOLDEN) ^ (np.uint64(index) * _GOLDEN + np.uint64(0x632BE59BD9B4E019)))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def uniform(state):
+    """(u in (0, 1), new state): 53-bit uniform, never exactly 0 or 1."""
+    state = state + _GOLDEN
+    u = (np.float64(_mix(state) >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+    return u, state
+
+
+@numba.njit(cache=True, nogil=True)
+def normal(state):
+    """(z ~ N(0, 1), new state) by Box–Muller (the second variate is discarded)."""
+    u1, state = uniform(state)
+    u2, state = uniform(state)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2), state
+
+
+@numba.njit(cache=True, nogil=True)
+def exponential(state):
+    """(e ~ Exp(1), new state)."""
+    u, state = uniform(state)
+    return -math.log(u), state
+
+
+@numba.njit(cache=True, nogil=True)
+def normal_tail(a, state):
+    """(z, new state) with z ~ N(0, 1) conditioned on z >= a (exact for every a)."""
+    if a < 0.5:
+        while True:  # plain rejection: acceptance >= P(z >= 0.5) = 31 %
+            z, state = normal(state)
+            if z >= a:
+                return z, state
+    lam = 0.5 * (a + math.sqrt(a * a + 4.0))  # Robert's optimal exponential proposal
+    while True:
+        e, state = exponential(state)
+        z = a + e / lam
+        u, state = uniform(state)
+        if u <= math.exp(-0.5 * (z - lam) ** 2):
+            return z, state
+
+
+@numba.njit(cache=True, nogil=True)
+def inverse_gaussian(mean, shape, state):
+    """(x ~ InverseGaussian(mean, shape), new state) by Michael, Schucany & Haas (as numpy's ``wald``)."""
+    z, state = normal(state)
+    y = mean * z * z
+    x = mean + mean / (2.0 * shape) * (y - math.sqrt(4.0 * shape * y + y * y))
+    u, state = uniform(state)
+    return (x if u <= mean / (mean + x) else mean * mean / x), state
+
+
+@numba.njit(cache=True, nogil=True)
+def erfinv(x):
+    """Inverse error function on (-1, 1) (Giles' single-precision approximation, refined by two Newton steps)."""
+    w = -math.log((1.0 - x) * (1.0 + x))
+    if w < 5.0:
+        w -= 2.5
+        p = 2.81022636e-08
+        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+                  -0.00417768164, 0.246640727, 1.50140941):
+            p = c + p * w
+    else:
+        w = math.sqrt(w) - 3.0
+        p = -0.000200214257
+        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+                  0.00943887047, 1.00167406, 2.83297682):
+            p = c + p * w
+    r = p * x
+    for _ in range(2):  # Newton on erf(r) = x
+        r -= (math.erf(r) - x) / (2.0 / math.sqrt(math.pi) * math.exp(-r * r))
+    return r
