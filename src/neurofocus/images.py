@@ -1,0 +1,64 @@
+"""Reading and writing images: float32 sRGB in [0, 1] in the API; PNG (8 or 16 bit) and JPEG on disk; PFM maps."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .atomic import atomic_path
+from .color import to_uint8
+from .errors import NeurofocusError
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """An RGB image as float32 (H, W, 3) in [0, 1] (gray images are repeated; alpha is dropped; 16-bit kept)."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                array = np.asarray(im, np.float32) / (65535.0 if im.mode.startswith("I;16") else max(1, np.asarray(im).max()))
+            else:
+                array = np.asarray(im.convert("RGB"), np.float32) / 255.0
+    except FileNotFoundError:
+        raise NeurofocusError("no such file", path) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise NeurofocusError(f"not a readable image ({' '.join(str(exc).split())})", path) from None
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=2)
+    return np.ascontiguousarray(array[..., :3], np.float32)
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an RGB (H, W, 3) or gray (H, W) image in [0, 1] as 8-bit PNG/JPEG (by extension), atomically."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        if not np.all(np.isfinite(image)):
+            raise NeurofocusError("image contains NaN or infinite values", path)
+        image = to_uint8(image)
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, format=Image.registered_extensions().get(Path(path).suffix.lower(), "PNG"))
+
+
+def read_pfm(path: str | os.PathLike) -> np.ndarray:
+    """A Portable Float Map as float32 (H, W) or (H, W, 3), rows top-down (PFM stores them bottom-up)."""
+    try:
+        with open(path, "rb") as f:
+            kind = f.readline().strip()
+            dims = f.readline().split()
+            scale = float(f.readline().strip())
+            data = np.frombuffer(f.read(), "<f4" if scale < 0 else ">f4")
+    except FileNotFoundError:
+        raise NeurofocusError("no such file", path) from None
+    except ValueError:
+        raise NeurofocusError("malformed PFM header", path) from None
+    if kind not in (b"Pf", b"PF") or len(dims) != 2:
+        raise NeurofocusError("not a PFM file (expected 'Pf' or 'PF')", path)
+    width, height = int(dims[0]), int(dims[1])
+    channels = 3 if kind == b"PF" else 1
+    if data.size != width * height * channels:
+        raise NeurofocusError(f"PFM data holds {data.size} values, expected {width * height * channels}", path)
+    array = data.reshape(height, width, channels)[::-1].astype(np.float32)
+    return array[..., 0] if channels == 1 else array

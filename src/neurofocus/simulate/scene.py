@@ -1,0 +1,218 @@
+"""Layered scenes: textured shapes at depths over a background, on a canvas larger than the image.
+
+A :class:`Layer` is a colour texture (linear RGB), a coverage (alpha) mask and a depth per pixel (metres; constant for
+fronto-parallel shapes, a plane for slanted ones: inverse depth linear in image coordinates, as for any 3-D plane
+seen through a pinhole). A :class:`Scene` lists layers back to front; the canvas extends ``pad`` pixels beyond the
+image on every side so that content outside the field of view blurs into it.
+
+:func:`random_scene` makes the kind of scene the all-in-focus papers rendered in Blender: geometric objects
+(rectangles, ellipses, polygons, some slanted) at random depths, textured with natural images, over a background.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..errors import NeurofocusError
+from .optics import ThinLens
+from .textures import random_texture
+
+_SUPERSAMPLE = 4
+
+
+@dataclasses.dataclass
+class Layer:
+    """One surface of a scene, on the canvas grid (Hc, Wc).
+
+    Attributes
+    ----------
+    color : ndarray, float32 (Hc, Wc, 3)
+        Linear-light RGB texture.
+    alpha : ndarray, float32 (Hc, Wc)
+        Coverage in [0, 1] (anti-aliased edges).
+    depth_m : ndarray, float32 (Hc, Wc)
+        Distance from the lens in metres (meaningful where alpha > 0).
+    name : str
+        A label ("background", "ellipse", ...).
+    """
+
+    color: np.ndarray
+    alpha: np.ndarray
+    depth_m: np.ndarray
+    name: str = "layer"
+
+    def __post_init__(self):
+        hc, wc = self.alpha.shape
+        if self.color.shape != (hc, wc, 3) or self.depth_m.shape != (hc, wc):
+            raise NeurofocusError("layer colour, alpha and depth must share the canvas shape")
+        if np.any(self.depth_m[self.alpha > 0] <= 0):
+            raise NeurofocusError("layer depths must be positive")
+
+    @property
+    def mean_depth_m(self) -> float:
+        """Coverage-weighted mean depth (orders layers back to front)."""
+        w = self.alpha.sum()
+        return float((self.depth_m * self.alpha).sum() / w) if w > 0 else float("inf")
+
+
+@dataclasses.dataclass
+class Scene:
+    """Layers (back to front) on a canvas of (height + 2·pad, width + 2·pad) pixels.
+
+    Attributes
+    ----------
+    width, height : int
+        Image size in pixels.
+    pad : int
+        Canvas margin on each side.
+    layers : list of Layer
+        Back to front; the first should cover the whole canvas (the background).
+    near_m, far_m : float
+        Depth range of the content (focus sweeps cover it).
+    """
+
+    width: int
+    height: int
+    pad: int
+    layers: list[Layer]
+    near_m: float
+    far_m: float
+
+    def __post_init__(self):
+        shape = (self.height + 2 * self.pad, self.width + 2 * self.pad)
+        for layer in self.layers:
+            if layer.alpha.shape != shape:
+                raise NeurofocusError(f"layer {layer.name!r} is {layer.alpha.shape}, the canvas {shape}")
+        if not 0 < self.near_m < self.far_m:
+            raise NeurofocusError(f"need 0 < near_m < far_m, got {self.near_m}, {self.far_m}")
+
+    @property
+    def canvas_shape(self) -> tuple[int, int]:
+        return self.height + 2 * self.pad, self.width + 2 * self.pad
+
+    def crop(self, canvas_image: np.ndarray) -> np.ndarray:
+        """The image region of a canvas-sized array."""
+        p = self.pad
+        return canvas_image[p:p + self.height, p:p + self.width]
+
+
+def shape_mask(kind: str, canvas_shape: tuple[int, int], center: tuple[float, float], size: tuple[float, float],
+               angle: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Anti-aliased coverage (float32 (Hc, Wc) in [0, 1]) of a shape drawn with 4x supersampling.
+
+    Parameters
+    ----------
+    kind : {"rectangle", "ellipse", "polygon", "star"}
+    center : (x, y) in canvas pixels
+    size : (width, height) of the shape's bounding box before rotation, pixels
+    angle : rotation in radians
+    rng : Generator
+        For the random vertices of "polygon" and "star".
+    """
+    hc, wc = canvas_shape
+    s = _SUPERSAMPLE
+    if kind == "rectangle":
+        pts = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], np.float64) / 2
+    elif kind == "ellipse":
+        t = np.linspace(0, 2 * np.pi, 96, endpoint=False)
+        pts = np.stack([np.cos(t), np.sin(t)], 1) / 2
+    elif kind in ("polygon", "star"):
+        n = int(rng.integers(5, 10)) if kind == "polygon" else 2 * int(rng.integers(4, 7))
+        t = np.sort(rng.uniform(0, 2 * np.pi, n)) if kind == "polygon" else np.linspace(0, 2 * np.pi, n, endpoint=False)
+        r = rng.uniform(0.6, 1.0, n) if kind == "polygon" else np.where(np.arange(n) % 2, 0.45, 1.0)
+        pts = np.stack([r * np.cos(t), r * np.sin(t)], 1) / 2
+    else:
+        raise NeurofocusError(f"unknown shape {kind!r}")
+    pts = pts * np.array(size)
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    pts = pts @ rot.T + np.array(center)
+    image = Image.new("L", (wc * s, hc * s), 0)
+    ImageDraw.Draw(image).polygon([tuple(p) for p in (pts * s + (s - 1) / 2).tolist()], fill=255)
+    big = np.asarray(image, np.float32) / 255.0
+    return big.reshape(hc, s, wc, s).mean(axis=(1, 3))
+
+
+def plane_depth(canvas_shape, inverse_depth_center: float, gradient: tuple[float, float]) -> np.ndarray:
+    """Depth (m) of a plane whose inverse depth is ``inverse_depth_center`` (1/m) at the canvas centre and changes
+    by ``gradient`` = (per x pixel, per y pixel); float32 (Hc, Wc)."""
+    hc, wc = canvas_shape
+    yy, xx = np.mgrid[0:hc, 0:wc].astype(np.float64)
+    inv = inverse_depth_center + gradient[0] * (xx - wc / 2) + gradient[1] * (yy - hc / 2)
+    if np.any(inv <= 0):
+        raise NeurofocusError("the plane passes behind the camera")
+    return (1.0 / inv).astype(np.float32)
+
+
+def canvas_pad(max_blur_px: float) -> int:
+    """Canvas margin for a scene whose blur reaches ``max_blur_px``: a blur radius plus a little."""
+    return int(np.ceil(0.6 * max_blur_px)) + 4
+
+
+def random_scene(rng: np.random.Generator, size: tuple[int, int] = (346, 260), lens: ThinLens = ThinLens(), *,
+                 max_blur_px: float = 30.0, num_objects: tuple[int, int] = (3, 8), slanted_fraction: float = 0.25,
+                 working_distance_m: tuple[float, float] = (1.0, 3.0)) -> Scene:
+    """A random scene of textured objects at random depths over a (sometimes slanted) background.
+
+    Depths are drawn uniformly in inverse depth over a span chosen so that focusing at one end of the content blurs
+    the other end to ``max_blur_px`` pixels with ``lens``.
+
+    Parameters
+    ----------
+    rng : numpy Generator
+        All randomness (reproducible for a given seed).
+    size : (int, int)
+        Image (width, height).
+    lens : ThinLens
+        The camera (depth span depends on its aperture, focal length and pixel pitch).
+    max_blur_px : float
+        Largest blur-circle diameter across the content's depth range.
+    num_objects : (int, int)
+        Inclusive range of the number of foreground objects.
+    slanted_fraction : float
+        Probability that an object (or the background) is a slanted plane.
+    working_distance_m : (float, float)
+        Range of the content's central distance.
+    """
+    width, height = (int(v) for v in size)
+    pad = canvas_pad(max_blur_px)
+    shape = (height + 2 * pad, width + 2 * pad)
+    center_m = rng.uniform(*working_distance_m)
+    span = lens.inverse_depth_span(max_blur_px, center_m)
+    inv_near, inv_far = 1 / center_m + span / 2, 1 / center_m - span / 2
+    if inv_far <= 0:
+        raise NeurofocusError("max_blur_px too large for this lens and distance (content would reach infinity)")
+    hc, wc = shape
+    layers = []
+    # background: the farthest surface, fronto-parallel or slanted
+    if rng.random() < slanted_fraction:
+        grad = rng.uniform(-1, 1, 2) * 0.35 * span / max(hc, wc)
+        inv_c = inv_far + 0.25 * span
+        depth = plane_depth(shape, inv_c, (float(grad[0]), float(grad[1])))
+        depth = np.minimum(depth, 1 / inv_far)  # keep it behind everything but within the content range
+    else:
+        depth = np.full(shape, 1 / inv_far, np.float32)
+    layers.append(Layer(random_texture(rng, hc, wc), np.ones(shape, np.float32), depth.astype(np.float32),
+                        "background"))
+    objects = []
+    for _ in range(int(rng.integers(num_objects[0], num_objects[1] + 1))):
+        kind = ("rectangle", "ellipse", "polygon", "star")[rng.integers(4)]
+        extent = rng.uniform(0.18, 0.55) * min(width, height)
+        box = (extent * rng.uniform(0.6, 1.6), extent * rng.uniform(0.6, 1.6))
+        center = (pad + rng.uniform(0, width), pad + rng.uniform(0, height))
+        alpha = shape_mask(kind, shape, center, box, rng.uniform(0, np.pi), rng)
+        inv = rng.uniform(inv_far + 0.1 * span, inv_near)
+        if rng.random() < slanted_fraction:
+            grad = rng.uniform(-1, 1, 2) * 0.5 * span / max(box)
+            yy, xx = np.mgrid[0:hc, 0:wc].astype(np.float64)
+            inv_map = np.clip(inv + grad[0] * (xx - center[0]) + grad[1] * (yy - center[1]), inv_far + 0.05 * span,
+                              inv_near)
+            depth = (1 / inv_map).astype(np.float32)
+            kind = f"slanted {kind}"
+        else:
+            depth = np.full(shape, 1 / inv, np.float32)
+        objects.append(Layer(random_texture(rng, hc, wc), alpha, depth, kind))
+    layers += sorted(objects, key=lambda layer: -layer.mean_depth_m)
+    return Scene(width, height, pad, layers, near_m=1 / inv_near, far_m=1 / inv_far)

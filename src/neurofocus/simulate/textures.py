@@ -1,0 +1,131 @@
+"""Offline textures for synthetic scenes: natural images bundled in installed wheels, plus procedural patterns.
+
+Natural images come from scikit-image's bundled data (CC0 / public domain: astronaut, coffee, chelsea, rocket,
+hubble_deep_field, retina, immunohistochemistry, and gray brick, grass, gravel, camera, moon, text, page, coins,
+clock, cell) and matplotlib's ``grace_hopper.jpg`` (public domain). Nothing is downloaded. Procedural textures add
+multi-scale noise, checkerboards, stripes, dots and random text.
+
+Every texture is returned as linear-light RGB, float32 (H, W, 3) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
+
+from ..color import srgb_to_linear
+
+COLOR_IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina", "immunohistochemistry")
+GRAY_IMAGES = ("brick", "grass", "gravel", "camera", "moon", "text", "page", "coins", "clock", "cell")
+PROCEDURAL = ("noise", "checker", "stripes", "dots", "text")
+
+
+@functools.lru_cache(maxsize=None)
+def bundled_image(name: str) -> np.ndarray:
+    """A bundled natural image as sRGB float32 (H, W, 3) in [0, 1] (cached, read-only)."""
+    if name == "grace_hopper":
+        import matplotlib.cbook
+
+        with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
+            array = np.asarray(im.convert("RGB"))
+    else:
+        import skimage.data
+
+        array = np.asarray(getattr(skimage.data, name)())
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=2)
+    array = array[..., :3].astype(np.float32) / (255.0 if array.dtype == np.uint8 else float(array.max() or 1))
+    array.flags.writeable = False
+    return array
+
+
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    zoom = (height / image.shape[0], width / image.shape[1], 1)
+    return ndimage.zoom(image, zoom, order=1, mode="nearest")[:height, :width]
+
+
+def _crop(rng: np.random.Generator, image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A random crop of ``image`` at a random scale, resized to (height, width)."""
+    h, w = image.shape[:2]
+    scale = rng.uniform(0.35, 1.0)
+    ch = max(8, int(min(h, w * height / width) * scale))
+    cw = max(8, int(ch * width / height))
+    cw = min(cw, w)
+    ch = min(ch, h)
+    y0 = rng.integers(0, h - ch + 1)
+    x0 = rng.integers(0, w - cw + 1)
+    return _resize(image[y0:y0 + ch, x0:x0 + cw], height, width)
+
+
+def _noise(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """Multi-octave value noise (1/f-like), per channel, in [0, 1]."""
+    out = np.zeros((height, width, 3), np.float32)
+    amplitude = 1.0
+    for octave in range(5):
+        cells = 2 ** (octave + 2)
+        coarse = rng.random((cells + 1, cells + 1, 3)).astype(np.float32)
+        out += amplitude * _resize(coarse, height, width)
+        amplitude *= 0.55
+    out -= out.min()
+    return out / max(float(out.max()), 1e-6)
+
+
+def _pattern(rng: np.random.Generator, kind: str, height: int, width: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    u = xx * np.cos(angle) + yy * np.sin(angle)
+    v = -xx * np.sin(angle) + yy * np.cos(angle)
+    period = rng.uniform(6, 30)
+    if kind == "checker":
+        mask = ((np.floor(u / period) + np.floor(v / period)) % 2).astype(np.float32)
+    elif kind == "stripes":
+        mask = 0.5 + 0.5 * np.sin(2 * np.pi * u / period)
+    else:  # dots
+        mask = ((np.mod(u, period) - period / 2) ** 2 + (np.mod(v, period) - period / 2) ** 2
+                < (period * rng.uniform(0.15, 0.4)) ** 2).astype(np.float32)
+    a, b = rng.random(3), rng.random(3)
+    return (a * mask[..., None] + b * (1 - mask[..., None])).astype(np.float32)
+
+
+def _text(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    canvas = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(150, 256, 3)))
+    draw = ImageDraw.Draw(canvas)
+    size = int(rng.integers(10, 28))
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        font = ImageFont.load_default()
+    letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 "))
+    for y in range(0, height, int(size * 1.3)):
+        line = "".join(rng.choice(letters, max(1, width // max(4, size // 2))))
+        draw.text((int(rng.integers(-size, 2)), y), line, fill=tuple(int(v) for v in rng.integers(0, 110, 3)),
+                  font=font)
+    return np.asarray(canvas, np.float32) / 255.0
+
+
+def random_texture(rng: np.random.Generator, height: int, width: int, *, procedural_fraction: float = 0.3) -> np.ndarray:
+    """A random texture of (height, width) in linear light: a crop of a natural image (gray ones tinted), or a
+    procedural pattern with probability ``procedural_fraction``.
+
+    Returns float32 (height, width, 3) in [0, 1].
+    """
+    if rng.random() < procedural_fraction:
+        kind = PROCEDURAL[rng.integers(len(PROCEDURAL))]
+        if kind == "noise":
+            srgb = _noise(rng, height, width)
+        elif kind == "text":
+            srgb = _text(rng, height, width)
+        else:
+            srgb = _pattern(rng, kind, height, width)
+    else:
+        names = COLOR_IMAGES + GRAY_IMAGES + ("grace_hopper",)
+        name = names[rng.integers(len(names))]
+        srgb = _crop(rng, bundled_image(name), height, width)
+        if name in GRAY_IMAGES:
+            tint = rng.uniform(0.5, 1.0, 3).astype(np.float32)
+            srgb = srgb * tint / tint.max()
+    gain = rng.uniform(0.6, 1.0)  # vary brightness between objects
+    return srgb_to_linear(np.clip(srgb * gain, 0, 1))
