@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .cli import describe, _format_info
+from .cli.files import describe, format_info
 from .io import FORMATS, load_events, save_events
 from .simulate import moving_bars_events
 from .viz import save_event_picture
@@ -25,7 +25,7 @@ def run_demo(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print("generating 0.5 s of moving bars seen by an ideal 346x260 event camera ...", flush=True)
     events = moving_bars_events((346, 260), 500_000, seed=0)
-    print(_format_info("(generated)", "npy", describe(events)).split("\n", 2)[2], flush=True)
+    print(format_info("(generated)", "npy", describe(events)).split("\n", 2)[2], flush=True)
     print(f"\n{'format':<14} {'file':<26} {'size':>9} {'write':>8} {'read':>8}  round trip")
     failures = 0
     for name, spec in FORMATS.items():

@@ -32,7 +32,7 @@ EVENT_DTYPE = np.dtype(
 MAX_SENSOR_SIDE = 1 << 16
 
 
-def _check_size(width, height, what: str = "sensor size") -> tuple[int, int]:
+def check_size(width, height, what: str = "sensor size") -> tuple[int, int]:
     try:
         w, h = int(width), int(height)
     except (TypeError, ValueError):
@@ -136,7 +136,7 @@ class Events:
     def __init__(self, data: np.ndarray, sensor_size: tuple[int, int], *, validate: bool = True):
         if not isinstance(data, np.ndarray) or data.dtype != EVENT_DTYPE or data.ndim != 1:
             raise NeurofocusError("events must be a 1-D array of neurofocus.types.EVENT_DTYPE")
-        self._sensor_size = _check_size(*sensor_size)
+        self._sensor_size = check_size(*sensor_size)
         self._data = _read_only(data)
         if validate:
             self._validate()
@@ -190,7 +190,7 @@ class Events:
                 raise NeurofocusError(f"{name} must be numeric, got dtype {a.dtype}")
         if n and (x.min() < 0 or y.min() < 0):
             raise NeurofocusError("negative pixel coordinates")
-        w, h = _check_size(*sensor_size)
+        w, h = check_size(*sensor_size)
         if n and (x.max() >= w or y.max() >= h):
             raise NeurofocusError(
                 f"coordinates outside the {w}x{h} sensor (max x {int(x.max())}, max y {int(y.max())})")
@@ -323,7 +323,7 @@ class Events:
 
     def crop(self, x0: int, y0: int, width: int, height: int) -> "Events":
         """Events inside the rectangle, with coordinates relative to (x0, y0) and a (width, height) sensor."""
-        w, h = _check_size(width, height, "crop size")
+        w, h = check_size(width, height, "crop size")
         x0, y0 = int(x0), int(y0)
         if x0 < 0 or y0 < 0 or x0 + w > self.width or y0 + h > self.height:
             raise NeurofocusError(f"crop {w}x{h}+{x0}+{y0} does not fit the {self.width}x{self.height} sensor")
@@ -374,7 +374,7 @@ class Spikes:
         width = int(width)
         if width <= 0 or (width + 7) // 8 != packed.shape[2]:
             raise NeurofocusError(f"width {width} does not match {packed.shape[2]} packed bytes per row")
-        _check_size(width, max(packed.shape[1], 1), "spike frame size")
+        check_size(width, max(packed.shape[1], 1), "spike frame size")
         if width % 8 and packed.size and np.any(packed[..., -1] >> (width % 8)):
             raise NeurofocusError("packed spikes have bits set beyond the frame width")
         if tick_us is not None and not (np.isfinite(tick_us) and tick_us > 0):
@@ -513,7 +513,7 @@ class Spikes:
 
     def crop(self, x0: int, y0: int, width: int, height: int) -> "Spikes":
         """Frames cut to the rectangle of (width, height) pixels at (x0, y0)."""
-        w, h = _check_size(width, height, "crop size")
+        w, h = check_size(width, height, "crop size")
         x0, y0 = int(x0), int(y0)
         if x0 < 0 or y0 < 0 or x0 + w > self._width or y0 + h > self.height:
             raise NeurofocusError(f"crop {w}x{h}+{x0}+{y0} does not fit the {self._width}x{self.height} frames")

@@ -59,7 +59,7 @@ def test_evt3_file_round_trip_across_24_bit_wraps(tmp_path):
     assert load_events(tmp_path / "long.raw") == ev
 
 
-@pytest.mark.parametrize("width, ext", [(400, ".dat"), (13, ".npz"), (16, ".npy")])
+@pytest.mark.parametrize("width, ext", [(400, ".dat"), (13, ".npz"), (16, ".npy"), (13, ".h5")])
 def test_spike_round_trip(tmp_path, width, ext):
     rng = np.random.default_rng(2)
     sp = Spikes.from_frames(rng.random((30, 8, width)) < 0.2, tick_us=50.0, start_us=100.0)

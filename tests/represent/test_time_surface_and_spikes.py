@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from neurofocus.represent import latest_timestamps, tfi, tfp, time_surface
-from neurofocus.types import Events, Spikes
+from neurofocus.types import Spikes
 
 from ..conftest import random_events
 

@@ -104,12 +104,16 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
            spike_files.write_spike_array),
     Format("spike-npy", "spikes", "numpy .npy with (T, H, W) spike frames", (".npy",), _spike_array,
            spike_files.write_spike_array),
+    Format("spike-hdf5", "spikes", "bit-packed, compressed spike frames in HDF5 (spikes/packed)", (".h5", ".hdf5"),
+           lambda p, o: spike_files.read_spike_hdf5(p, tick_us=o.tick_us, start_us=o.start_us),
+           spike_files.write_spike_hdf5),
 ]}
 
 #: Format written for an output extension when none is named.
 DEFAULT_WRITE_FORMAT = {".raw": "evt3", ".dat": "dat", ".hdf5": "prophesee-hdf5", ".h5": "hdf5",
                         ".txt": "voltmeter-txt", ".csv": "voltmeter-txt", ".npy": "npy", ".npz": "npz", ".mat": "mat"}
-DEFAULT_SPIKE_WRITE_FORMAT = {".dat": "vidar-dat", ".npz": "spike-npz", ".npy": "spike-npy"}
+DEFAULT_SPIKE_WRITE_FORMAT = {".dat": "vidar-dat", ".npz": "spike-npz", ".npy": "spike-npy", ".h5": "spike-hdf5",
+                              ".hdf5": "spike-hdf5"}
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -160,8 +164,9 @@ def detect_format(path: str | os.PathLike) -> str:
         except OSError as exc:
             raise NeurofocusError(f"unreadable HDF5 file ({' '.join(str(exc).split())})", path) from None
         if layout is None:
-            raise NeurofocusError("HDF5 file without /CD/events (Prophesee) or /events/xs,ys,ts,ps (event_utils)", path)
-        return "prophesee-hdf5" if layout == "prophesee" else "hdf5"
+            raise NeurofocusError("HDF5 file without /CD/events (Prophesee), /events/xs,ys,ts,ps (event_utils) or "
+                                  "/spikes/packed (spikes)", path)
+        return {"prophesee": "prophesee-hdf5", "event_utils": "hdf5", "spikes": "spike-hdf5"}[layout]
     if head.startswith(aedat4.MAGIC):
         return "aedat4"
     if head.startswith(b"\x93NUMPY") or head.startswith(b"PK\x03\x04"):

@@ -29,12 +29,14 @@ _INDEX_DTYPE = np.dtype([("id", "<u8"), ("ts", "<i8")])
 
 
 def hdf5_layout(path: str | os.PathLike) -> str | None:
-    """``"prophesee"``, ``"event_utils"`` or None for an HDF5 file that holds neither layout."""
+    """``"prophesee"``, ``"event_utils"``, ``"spikes"`` (bit-packed spike frames) or None."""
     with h5py.File(path, "r") as f:
         if isinstance(f.get("CD/events"), h5py.Dataset):
             return "prophesee"
         if isinstance(f.get("events"), h5py.Group) and all(k in f["events"] for k in ("xs", "ys", "ts", "ps")):
             return "event_utils"
+        if isinstance(f.get("spikes/packed"), h5py.Dataset):
+            return "spikes"
     return None
 
 

@@ -9,6 +9,10 @@ length: give them as arguments or in a sidecar ``<file>.json``
 
 ``.npz`` / ``.npy`` hold a (T, H, W) array of 0/1 (npz key ``spk``, ``spikes`` or ``frames``; optional ``tick_us`` and
 ``start_us`` scalars).
+
+``.h5`` spike files (this package's compact container) hold the bit-packed frames as dataset ``spikes/packed``
+(uint8 (T, H, ceil(W/8)), little bit order along W, gzip-compressed) with attributes ``width``, ``tick_us`` and
+``start_us``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import zipfile
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from ..atomic import atomic_path
@@ -172,3 +177,30 @@ def write_spike_array(path: str | os.PathLike, spikes: Spikes) -> None:
     if spikes.tick_us is not None:
         meta["tick_us"] = spikes.tick_us
     write_sidecar(path, meta)
+
+
+def read_spike_hdf5(path: str | os.PathLike, *, tick_us: float | None = None,
+                    start_us: float | None = None) -> Spikes:
+    """Read bit-packed spikes from this package's HDF5 container (see the module notes)."""
+    with h5py.File(path, "r") as f:
+        dset = f.get("spikes/packed")
+        if not isinstance(dset, h5py.Dataset):
+            raise NeurofocusError("no spikes/packed dataset: not a neurofocus spike HDF5 file")
+        packed = dset[()]
+        width = int(dset.attrs["width"])
+        stored_tick = dset.attrs.get("tick_us")
+        tick = tick_us if tick_us is not None else (None if stored_tick is None else float(stored_tick))
+        start = start_us if start_us is not None else float(dset.attrs.get("start_us", 0.0))
+    return Spikes(packed, width, tick, start)
+
+
+def write_spike_hdf5(path: str | os.PathLike, spikes: Spikes) -> None:
+    """Write spikes bit-packed and gzip-compressed to HDF5 (the compact container), atomically."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        chunks = (min(max(1, spikes.num_ticks), 256),) + spikes.packed.shape[1:] if spikes.num_ticks else None
+        dset = f.create_dataset("spikes/packed", data=spikes.packed, chunks=chunks,
+                                compression="gzip" if spikes.num_ticks else None, shuffle=False)
+        dset.attrs["width"] = spikes.width
+        dset.attrs["start_us"] = spikes.start_us
+        if spikes.tick_us is not None:
+            dset.attrs["tick_us"] = spikes.tick_us

@@ -32,8 +32,9 @@ import numba
 import numpy as np
 
 from ..errors import NeurofocusError
-from ..types import EVENT_DTYPE, Events, concatenate_records
+from ..types import Events
 from . import rng
+from .streaming import check_frames, row_blocks, sorted_events, stream_states
 
 #: Parameter ranges the all-in-focus papers drew k1..k6 from, uniformly, per sequence (NFS supp. Table 3).
 PAPER_RANGES = ((4.0, 5.5), (18.0, 25.0), (5e-5, 2.5e-4), (0.8e-7, 1.2e-7), (3e-9, 8e-8), (8e-6, 1.2e-5))
@@ -204,13 +205,10 @@ class DvsVoltmeter:
         self.params = params
         n = self.width * self.height
         self._resid = np.zeros(n, np.float64)
-        self._states = _stream_states(seed, n)
+        self._states = stream_states(seed, n)
         self._last_frame = None
         self._last_time = None
-        workers = workers or os.cpu_count() or 1
-        self._blocks = [(int(a), int(b)) for a, b in
-                        zip(np.linspace(0, self.height, workers + 1)[:-1].round(),
-                            np.linspace(0, self.height, workers + 1)[1:].round()) if b > a]
+        self._blocks = row_blocks(self.height, workers or os.cpu_count() or 1)
 
     def feed(self, frames: np.ndarray, times_us: np.ndarray) -> Events:
         """Simulate the events up to the last of ``frames``.
@@ -227,7 +225,7 @@ class DvsVoltmeter:
         Events
             Events after the previous frame, up to the last frame of this chunk, sorted by time.
         """
-        frames, times = _check_frames(frames, times_us, self.width, self.height, self._last_time)
+        frames, times = check_frames(frames, times_us, self.width, self.height, self._last_time)
         if self._last_frame is not None:
             frames = np.concatenate([self._last_frame[None], frames])
             times = np.concatenate([[self._last_time], times])
@@ -256,42 +254,7 @@ class DvsVoltmeter:
                 parts = list(pool.map(run, self._blocks))
         else:
             parts = [run(b) for b in self._blocks]
-        return _sorted_events(parts, (self.width, self.height))
-
-
-@numba.njit(cache=True)
-def _stream_states(seed, n):
-    out = np.empty(n, np.uint64)
-    for i in range(n):
-        out[i] = rng.stream_state(seed, i)
-    return out
-
-
-def _check_frames(frames, times_us, width, height, last_time):
-    frames = np.asarray(frames)
-    times = np.asarray(times_us, np.float64).ravel()
-    if frames.ndim != 3 or frames.shape[1:] != (height, width):
-        raise NeurofocusError(f"frames must have shape (N, {height}, {width}), got {frames.shape}")
-    if len(times) != len(frames):
-        raise NeurofocusError(f"{len(frames)} frames but {len(times)} timestamps")
-    if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0) or (
-            last_time is not None and len(times) and times[0] <= last_time):
-        raise NeurofocusError("frame timestamps must be finite and strictly increasing")
-    if frames.dtype.kind == "f" and not np.all(np.isfinite(frames)):
-        raise NeurofocusError("frames contain NaN or infinite values")
-    return frames, times
-
-
-def _sorted_events(parts, sensor_size) -> Events:
-    """Merge per-block (t float µs, x, y, p) arrays into time-sorted Events with t rounded to µs."""
-    chunks = []
-    for t, x, y, p in parts:
-        rec = np.empty(len(t), EVENT_DTYPE)
-        rec["t"], rec["x"], rec["y"], rec["p"] = np.rint(t), x, y, p
-        chunks.append(rec)
-    data = concatenate_records(chunks)
-    data = data[np.argsort(data["t"], kind="stable")]
-    return Events(data, sensor_size, validate=False)
+        return sorted_events(parts, (self.width, self.height), times)
 
 
 def simulate_dvs_voltmeter(frames: np.ndarray, times_us: np.ndarray, params: VoltmeterParams, *, seed: int = 0,
@@ -370,4 +333,4 @@ def reference_dvs_voltmeter(frames: np.ndarray, times_us: np.ndarray, params: Vo
             out.append((t_event[fired], xx[idx[fired]], yy[idx[fired]], np.where(on[fired], 1, -1)))
             idx, start, r = idx[fired], t_event[fired], np.zeros(int(fired.sum()))
     parts = [(t, x.astype(np.uint16), y.astype(np.uint16), p.astype(np.int8)) for t, x, y, p in out]
-    return _sorted_events(parts, (w, h))
+    return sorted_events(parts, (w, h), times)

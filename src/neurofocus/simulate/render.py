@@ -105,7 +105,8 @@ class SceneRenderer:
             acc = planes + (1.0 - planes[3:4]) * acc
         color = self.scene.crop(acc[:3].transpose(1, 2, 0))
         coverage = self.scene.crop(acc[3])[..., None]
-        return np.where(coverage > 1e-6, color / np.maximum(coverage, 1e-6), 0.0).astype(np.float32)
+        image = np.where(coverage > 1e-6, color / np.maximum(coverage, 1e-6), 0.0)
+        return np.clip(image, 0.0, 1.0).astype(np.float32)  # FFT round-off can leave values of ±1e-5
 
     def render(self, focus_m: float) -> np.ndarray:
         """The image focused at ``focus_m`` metres: linear RGB, float32 (H, W, 3)."""

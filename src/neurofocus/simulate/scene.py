@@ -201,7 +201,7 @@ def random_scene(rng: np.random.Generator, size: tuple[int, int] = (346, 260), l
         kind = ("rectangle", "ellipse", "polygon", "star")[rng.integers(4)]
         extent = rng.uniform(0.18, 0.55) * min(width, height)
         box = (extent * rng.uniform(0.6, 1.6), extent * rng.uniform(0.6, 1.6))
-        center = (pad + rng.uniform(0, width), pad + rng.uniform(0, height))
+        center = (pad + rng.uniform(0.1, 0.9) * width, pad + rng.uniform(0.1, 0.9) * height)
         alpha = shape_mask(kind, shape, center, box, rng.uniform(0, np.pi), rng)
         inv = rng.uniform(inv_far + 0.1 * span, inv_near)
         if rng.random() < slanted_fraction:

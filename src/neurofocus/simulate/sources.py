@@ -14,19 +14,23 @@ is sampled coarsely: strongly defocused points show discrete copies.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numba
 import numpy as np
 import scipy.fft
 
 from ..color import srgb_to_linear
 from ..errors import NeurofocusError
+from ..images import read_image, read_pfm
 from .focal_sweep import SceneSweep
 from .optics import ThinLens
 from .scene import Layer, Scene, canvas_pad
 from .sweep import FocusSchedule, SweepSpec, focus_schedule
 
 __all__ = ["LightFieldSweep", "depth_from_disparity", "image_depth_scene", "image_depth_sweep",
-           "light_field_sweep"]
+           "light_field_sweep", "load_hci_light_field"]
 
 
 def depth_from_disparity(disparity: np.ndarray, lens: ThinLens, *, max_blur_px: float,
@@ -164,3 +168,21 @@ def light_field_sweep(views: np.ndarray, disparity: np.ndarray, spec: SweepSpec,
     offset = 1.0 - lo  # α + offset >= 1: a positive stand-in for inverse depth
     schedule = focus_schedule(spec, 1.0 / (hi + offset), 1.0 / (lo + offset), rng)
     return LightFieldSweep(views, disparity, schedule, offset)
+
+
+def load_hci_light_field(folder: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Views (n, n, H, W, 3) sRGB and the centre view's disparity (H, W) of a light field in the HCI benchmark
+    layout: ``input_Cam000.png`` ... (row-major over an n×n grid) and one disparity ``.pfm``."""
+    folder = Path(folder)
+    paths = sorted(folder.glob("input_Cam*.png"))
+    n = int(round(np.sqrt(len(paths))))
+    if not paths or n * n != len(paths):
+        raise NeurofocusError(f"expected n×n input_CamNNN.png views, found {len(paths)}", folder)
+    maps = sorted(folder.glob("*disp*.pfm")) or sorted(folder.glob("*.pfm"))
+    if not maps:
+        raise NeurofocusError("no disparity map (.pfm) in the light-field folder", folder)
+    views = np.stack([read_image(p) for p in paths]).reshape((n, n) + read_image(paths[0]).shape)
+    disparity = read_pfm(maps[0])
+    if disparity.shape != views.shape[2:4]:
+        raise NeurofocusError(f"disparity {disparity.shape} does not match the views {views.shape[2:4]}", maps[0])
+    return views, disparity

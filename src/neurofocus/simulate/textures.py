@@ -61,14 +61,16 @@ def _crop(rng: np.random.Generator, image: np.ndarray, height: int, width: int) 
 
 
 def _noise(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """Multi-octave value noise (1/f-like), per channel, in [0, 1]."""
+    """Multi-octave value noise (about 1/f, detail down to a few pixels), per channel, in [0, 1]."""
     out = np.zeros((height, width, 3), np.float32)
     amplitude = 1.0
-    for octave in range(5):
-        cells = 2 ** (octave + 2)
+    finest = max(8, min(height, width) // 3)
+    cells = 4
+    while cells <= finest:
         coarse = rng.random((cells + 1, cells + 1, 3)).astype(np.float32)
         out += amplitude * _resize(coarse, height, width)
-        amplitude *= 0.55
+        amplitude *= 0.75
+        cells *= 2
     out -= out.min()
     return out / max(float(out.max()), 1e-6)
 

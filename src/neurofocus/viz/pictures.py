@@ -62,3 +62,35 @@ def save_spike_picture(path: str | os.PathLike, spikes: Spikes, center_tick: int
     """Write the TFP image (spikes per tick over 2h+1 ticks) around ``center_tick`` as a PNG with a colour bar."""
     image = tfp(spikes, center_tick, half_window)
     _save_figure(path, image, "gray", 0.0, max(float(image.max()), 1e-6), "spikes per tick (TFP)", title)
+
+
+def save_contact_sheet(path: str | os.PathLike, images: list[np.ndarray], labels: list[str], *,
+                       columns: int = 4, title: str = "") -> None:
+    """Write images (sRGB float in [0, 1] or uint8, (H, W, 3)) in a labelled grid as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = int(np.ceil(len(images) / columns))
+    h, w = np.asarray(images[0]).shape[:2]
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.2 * rows * h / w + 0.4), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, image, label in zip(axes.ravel(), images, labels):
+        ax.imshow(np.asarray(image))
+        ax.set_title(label, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def save_map(path: str | os.PathLike, values: np.ndarray, label: str, title: str = "", cmap: str = "viridis") -> None:
+    """Write a scalar map (H, W) as a PNG with a colour bar labelled ``label``."""
+    values = np.asarray(values, np.float64)
+    finite = values[np.isfinite(values)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    _save_figure(path, values, cmap, lo, hi if hi > lo else lo + 1, label, title)

@@ -1,0 +1,72 @@
+"""The ``neurofocus`` command.
+
+Every sub-command reports bad input as one line, ``neurofocus: error: <file>: <problem>``, and exits with status 2;
+recoverable oddities are printed as ``neurofocus: note: ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+import warnings
+from pathlib import Path
+
+from .. import __version__
+from ..errors import NeurofocusError
+from ..io import NeurofocusWarning
+from . import files, simulation
+
+EXIT_BAD_INPUT = 2
+
+
+def cmd_demo(args) -> int:
+    from ..demo import run_demo
+
+    return run_demo(Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurofocus", description="Neuromorphic all-in-focus imaging toolkit.")
+    parser.add_argument("--version", action="version", version=f"neurofocus {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    files.register(sub)
+    simulation.register(sub)
+    p = sub.add_parser("demo", help="generate events, write them in every format, read them back, draw them")
+    p.add_argument("--out", default="demo", help="output folder (default: ./demo)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, NeurofocusWarning):
+        print(f"neurofocus: note: {message}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.showwarning = _show_warning
+    warnings.simplefilter("always", NeurofocusWarning)
+    try:
+        return args.func(args)
+    except NeurofocusError as exc:
+        print(f"neurofocus: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # unreadable input, unwritable output, full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"neurofocus: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("neurofocus: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so in one line; the traceback on request
+        if os.environ.get("NEUROFOCUS_DEBUG"):
+            traceback.print_exc()
+        print(f"neurofocus: internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
+              f"(set NEUROFOCUS_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        return 1

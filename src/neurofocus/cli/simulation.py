@@ -1,0 +1,308 @@
+"""Simulation commands: ``simulate``, ``simulate-events``, ``simulate-spikes``, ``synth``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NeurofocusError
+from ..io import FORMATS, save_events, save_spikes
+from .common import positive_float, size_wxh
+
+_EVENT_EXTENSIONS = {"evt3": ".raw", "evt2": ".raw", "evt21": ".raw", "dat": ".dat", "prophesee-hdf5": ".hdf5",
+                     "hdf5": ".h5", "rpg-txt": ".txt", "voltmeter-txt": ".txt", "npy": ".npy", "efs-npy": ".npy",
+                     "npz": ".npz", "mat": ".mat"}
+
+
+# --- sensor options ---------------------------------------------------------------------------------------------------
+
+def _add_event_model_options(p, default_model: str | None) -> None:
+    g = p.add_argument_group("event sensor")
+    if default_model is None:
+        g.add_argument("--model", choices=["dvs-voltmeter", "ideal"], required=True, help="event simulator")
+    else:
+        g.add_argument("--events", dest="model", choices=["dvs-voltmeter", "ideal", "none"], default=default_model,
+                       help=f"event simulator (default {default_model})")
+    g.add_argument("--preset", default="DVS346", help="DVS-Voltmeter preset: DVS346 or DVS240 (default DVS346)")
+    g.add_argument("--k", metavar="K1,..,K6", help="DVS-Voltmeter parameters k1..k6 instead of a preset")
+    g.add_argument("--random-k", action="store_true", help="draw k1..k6 from the papers' ranges (seeded)")
+    g.add_argument("--contrast", type=positive_float, default=0.2, help="ideal model: contrast threshold C (0.2)")
+    g.add_argument("--threshold-sigma", type=float, default=0.03, help="ideal model: per-pixel mismatch (0.03)")
+    g.add_argument("--refractory-us", type=float, default=0.0, help="ideal model: refractory period (µs)")
+    g.add_argument("--leak-hz", type=float, default=0.0, help="ideal model: leak events per pixel per second")
+    g.add_argument("--shot-noise-hz", type=float, default=0.0, help="ideal model: shot-noise events per pixel per s")
+
+
+def _event_setup(args):
+    """(VoltmeterParams or None, IdealParams or None) from the options."""
+    from ..simulate.dvs_voltmeter import VoltmeterParams
+    from ..simulate.ideal_events import IdealParams
+
+    if args.model == "dvs-voltmeter":
+        if args.random_k:
+            return VoltmeterParams.random(np.random.default_rng([args.seed, 11])), None
+        return VoltmeterParams.parse(args.k) if args.k else VoltmeterParams.preset(args.preset), None
+    if args.model == "ideal":
+        return None, IdealParams(contrast_pos=args.contrast, contrast_neg=args.contrast,
+                                 threshold_sigma=args.threshold_sigma, refractory_us=args.refractory_us,
+                                 leak_rate_hz=args.leak_hz, shot_noise_rate_hz=args.shot_noise_hz)
+    return None, None
+
+
+def _add_spike_options(p, flag: bool) -> None:
+    g = p.add_argument_group("spike sensor")
+    if flag:
+        g.add_argument("--spikes", action="store_true", help="also simulate a spike camera")
+    g.add_argument("--tick-us", type=positive_float, default=50.0, help="spike readout interval in µs (50)")
+    g.add_argument("--max-rate", type=positive_float, default=0.5, help="spikes per tick at full intensity (0.5)")
+    g.add_argument("--dark-rate", type=float, default=0.0, help="dark-current spikes per tick (0)")
+    g.add_argument("--gain-sigma", type=float, default=0.0, help="per-pixel gain non-uniformity (0)")
+    g.add_argument("--noise-sigma", type=float, default=0.0, help="temporal noise of the integrated light (0)")
+
+
+def _spike_params(args):
+    from ..simulate.spikes import SpikeParams
+
+    return SpikeParams(max_rate=args.max_rate, dark_rate=args.dark_rate, gain_sigma=args.gain_sigma,
+                       noise_sigma=args.noise_sigma)
+
+
+# --- simulate ---------------------------------------------------------------------------------------------------------
+
+def _load_map(path: Path) -> np.ndarray:
+    from ..images import read_image, read_pfm
+
+    if path.suffix.lower() == ".pfm":
+        return read_pfm(path)
+    if path.suffix.lower() == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise NeurofocusError(f"not a readable .npy map ({exc})", path) from None
+        if array.ndim != 2:
+            raise NeurofocusError(f"a depth map must be 2-D, got shape {array.shape}", path)
+        return array.astype(np.float64)
+    return read_image(path)[..., 0].astype(np.float64)
+
+
+def _source(args, lens, spec, rng):
+    """The sweep source chosen by the options."""
+    from ..images import read_image
+    from ..simulate.focal_sweep import SceneSweep
+    from ..simulate.scene import random_scene
+    from ..simulate.sources import depth_from_disparity, image_depth_sweep, light_field_sweep, load_hci_light_field
+    from ..simulate.sweep import focus_schedule
+
+    if args.light_field:
+        views, disparity = load_hci_light_field(args.light_field)
+        return light_field_sweep(views, disparity, spec, rng)
+    if args.image:
+        if not args.depth:
+            raise NeurofocusError("--image needs --depth (a depth or disparity map)")
+        image, depth = read_image(args.image), _load_map(args.depth)
+        if depth.shape != image.shape[:2]:
+            raise NeurofocusError(f"the depth map is {depth.shape[1]}x{depth.shape[0]} but the image is "
+                                  f"{image.shape[1]}x{image.shape[0]}", args.depth)
+        if args.depth_kind == "disparity":
+            depth = depth_from_disparity(depth, lens, max_blur_px=args.max_blur_px)
+        return image_depth_sweep(image, depth, lens, spec, rng)
+    scene = random_scene(np.random.default_rng(args.scene_seed), args.size, lens, max_blur_px=args.max_blur_px)
+    return SceneSweep(scene, lens, focus_schedule(spec, scene.near_m, scene.far_m, rng))
+
+
+def cmd_simulate(args) -> int:
+    from ..simulate.dataset import write_sample
+    from ..simulate.focal_sweep import SensorSetup, simulate_focal_sweep
+    from ..simulate.optics import ThinLens
+    from ..simulate.sweep import SweepSpec
+    from ..viz import save_contact_sheet, save_event_picture, save_map
+
+    out = Path(args.out)
+    lens = ThinLens(args.focal_length_mm, args.f_number, args.pixel_pitch_um)
+    spec = SweepSpec(num_frames=args.frames, frame_rate_hz=args.frame_rate, speed=args.speed,
+                     direction=args.direction, breathing=args.breathing, image_frame=args.image_frame)
+    voltmeter, ideal = _event_setup(args)
+    setup = SensorSetup(voltmeter=voltmeter, ideal=ideal, spikes=_spike_params(args) if args.spikes else None,
+                        tick_us=args.tick_us)
+    if voltmeter is None and ideal is None and setup.spikes is None:
+        raise NeurofocusError("nothing to simulate: --events none and no --spikes")
+    t0 = time.perf_counter()
+    source = _source(args, lens, spec, np.random.default_rng([args.scene_seed, 1]))
+    print(f"rendering and simulating {args.frames} frames ...", flush=True)
+    simulated = simulate_focal_sweep(source, setup, seed=args.seed, rgb_noise=args.rgb_noise, progress=True)
+    sweep = simulated.sweep
+    meta = {"command": "simulate", "lens": lens, "sweep": spec, "sensors": setup, "scene_seed": args.scene_seed,
+            "seed": args.seed, "seconds": round(time.perf_counter() - t0, 2)}
+    event_file = f"events{_EVENT_EXTENSIONS[args.events_format]}"
+    vidar_ok = sweep.spikes is not None and (sweep.spikes.width * sweep.spikes.height) % 8 == 0
+    info = write_sample(out, simulated, meta, event_file=event_file, event_format=args.events_format,
+                        spike_file="spikes.dat" if vidar_ok else "spikes.h5")
+    picks = np.linspace(0, len(simulated.kept_indices) - 1, min(12, len(simulated.kept_indices))).round().astype(int)
+    times = simulated.schedule.times_us
+    save_contact_sheet(out / "stack_sheet.png", [simulated.kept_frames[i] for i in picks],
+                       [f"frame {simulated.kept_indices[i]}, t = {times[simulated.kept_indices[i]] / 1e3:.1f} ms, "
+                        f"focus {simulated.schedule.focus_m[simulated.kept_indices[i]]:.3f}" for i in picks],
+                       title="rendered focal sweep (focus distance in m, or 1/(disparity + offset) for light fields)")
+    truth = sweep.ground_truth
+    save_map(out / "infocus_time.png", truth.infocus_time_us / 1e3, "in-focus time (ms)", "per-pixel in-focus time")
+    if truth.depth_m is not None:
+        save_map(out / "depth.png", truth.depth_m, "depth (m)", "scene depth", cmap="magma_r")
+    if sweep.events is not None and len(sweep.events):
+        save_event_picture(out / "events.png", sweep.events, "all events of the sweep")
+    print(f"wrote {out}: image.png (t = {sweep.image_time_us} µs), aif.png, {event_file if sweep.events else ''} "
+          f"{'spikes' if sweep.spikes else ''}, truth.npz, stack_sheet.png, infocus_time.png "
+          f"({info.get('num_events', 0):,} events, {info.get('num_spikes', 0):,} spikes, {meta['seconds']} s)")
+    return 0
+
+
+# --- simulate-events / simulate-spikes --------------------------------------------------------------------------------
+
+def cmd_simulate_events(args) -> int:
+    from ..simulate.dvs_voltmeter import DvsVoltmeter, gray8
+    from ..simulate.frame_sequence import FrameSequence
+    from ..simulate.ideal_events import IdealEventSimulator
+    from ..color import luminance, srgb_to_linear
+    from ..types import Events
+
+    frames = FrameSequence(args.frames, timestamps=args.timestamps, fps=args.fps)
+    voltmeter, ideal = _event_setup(args)
+    size = (frames.width, frames.height)
+    sim = DvsVoltmeter(size, voltmeter, seed=args.seed) if voltmeter else IdealEventSimulator(size, ideal, seed=args.seed)
+    parts = []
+    for chunk, times in frames.chunks():
+        signal = gray8(chunk) if voltmeter else luminance(srgb_to_linear(chunk))
+        parts.append(sim.feed(signal, times))
+    events = Events.concatenate(parts)
+    save_events(args.out, events, format=args.to)
+    stats = events.polarity_stats()
+    print(f"wrote {len(events):,} events ({stats.num_on:,} ON, {stats.num_off:,} OFF) of {len(frames)} frames "
+          f"{frames.width}x{frames.height} to {args.out}")
+    return 0
+
+
+def cmd_simulate_spikes(args) -> int:
+    from ..color import luminance, srgb_to_linear
+    from ..simulate.frame_sequence import FrameSequence
+    from ..simulate.spikes import SpikeSimulator
+    from ..types import Spikes
+
+    frames = FrameSequence(args.frames, timestamps=args.timestamps, fps=args.fps)
+    sim = SpikeSimulator((frames.width, frames.height), _spike_params(args), tick_us=args.tick_us,
+                         start_us=float(frames.times_us[0]), seed=args.seed)
+    parts = [sim.feed(np.clip(luminance(srgb_to_linear(chunk)), 0, 1), times) for chunk, times in frames.chunks()]
+    spikes = Spikes.concatenate(parts)
+    save_spikes(args.out, spikes, format=args.to)
+    print(f"wrote {spikes.num_ticks:,} ticks ({spikes.num_spikes:,} spikes, {spikes.firing_rate:.4f} per pixel per "
+          f"tick) to {args.out}")
+    return 0
+
+
+# --- synth -----------------------------------------------------------------------------------------------------------
+
+def _blur_range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MIN,MAX") from None
+    return lo, hi
+
+
+def cmd_synth(args) -> int:
+    from ..simulate.dataset import SynthConfig, parse_shard, synthesize
+
+    config = SynthConfig(width=args.size[0], height=args.size[1], num_frames=args.frames,
+                         frame_rate_hz=args.frame_rate, speed=args.speed, direction=args.direction,
+                         max_blur_px=args.max_blur, event_model=args.events, spikes=args.spikes,
+                         spike_tick_us=args.tick_us, keep_every=args.keep_every)
+    t0 = time.perf_counter()
+    manifest = synthesize(args.out, args.scenes, seed=args.seed, config=config, shard=parse_shard(args.shard),
+                          workers=args.workers, dask_address=args.dask)
+    done = manifest["num_scenes"]
+    print(f"{args.out}: {done} of {args.scenes} scenes complete, {manifest['total_bytes'] / 1e9:.2f} GB "
+          f"({manifest['total_bytes'] / max(done, 1) / 1e6:.1f} MB per scene), this run {time.perf_counter() - t0:.0f} s")
+    print(json.dumps({k: manifest["config"][k] for k in ("seed", "width", "height", "num_frames", "event_model",
+                                                         "spikes")}))
+    return 0
+
+
+# --- registration ----------------------------------------------------------------------------------------------------
+
+def _add_frames_options(p) -> None:
+    p.add_argument("--frames", required=True, type=Path, metavar="DIR_OR_VIDEO",
+                   help="folder of images (sorted by name, or listed in a DVS-Voltmeter info.txt) or a video")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--timestamps", type=Path, help="frame times file (µs per line, or '<name> <µs>')")
+    g.add_argument("--fps", type=positive_float, help="frame rate, when there are no timestamps")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sensor noise (default 0)")
+
+
+def register(sub) -> None:
+    """Add the simulation commands to the sub-parser collection ``sub``."""
+    p = sub.add_parser("simulate", help="simulate one focal sweep: the files a real rig would give, plus truth")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    src = p.add_argument_group("scene (default: a random layered scene)")
+    src.add_argument("--scene-seed", type=int, default=0, help="seed of the random scene and the sweep")
+    src.add_argument("--size", type=size_wxh, default=(346, 260), metavar="WxH", help="random scene size (346x260)")
+    src.add_argument("--image", type=Path, help="an sRGB image to refocus ...")
+    src.add_argument("--depth", type=Path, help="... with this depth/disparity map (.npy, .pfm or image)")
+    src.add_argument("--depth-kind", choices=["depth", "disparity"], default="depth",
+                     help="the map holds metric depth (m) or disparity (larger = nearer; scaled to --max-blur-px)")
+    src.add_argument("--light-field", type=Path, help="HCI-layout light field folder (input_CamNNN.png + .pfm)")
+    src.add_argument("--max-blur-px", type=positive_float, default=30.0, help="largest blur (random scenes, disparity)")
+    sw = p.add_argument_group("sweep and lens")
+    sw.add_argument("--frames", type=int, default=480, help="frames in the sweep (480)")
+    sw.add_argument("--frame-rate", type=positive_float, default=480.0, help="frames per second (480)")
+    sw.add_argument("--speed", choices=["constant", "hand"], default="constant", help="focus speed profile")
+    sw.add_argument("--direction", choices=["near_to_far", "far_to_near"], default="near_to_far")
+    sw.add_argument("--breathing", type=float, default=0.0, help="magnification change over the sweep (0.02 = 2 %%)")
+    sw.add_argument("--image-frame", type=int, help="frame the RGB camera captures (default: random)")
+    sw.add_argument("--rgb-noise", type=float, default=0.002, help="RGB read noise (linear light, 0.002)")
+    sw.add_argument("--focal-length-mm", type=positive_float, default=100.0)
+    sw.add_argument("--f-number", type=positive_float, default=1.2)
+    sw.add_argument("--pixel-pitch-um", type=positive_float, default=18.5)
+    _add_event_model_options(p, "dvs-voltmeter")
+    _add_spike_options(p, flag=True)
+    p.add_argument("--events-format", choices=sorted(_EVENT_EXTENSIONS), default="evt3",
+                   help="event file format (default evt3: events.raw)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sensor noise (default 0)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("simulate-events", help="simulate the events of your own frames")
+    _add_frames_options(p)
+    _add_event_model_options(p, None)
+    p.add_argument("--out", required=True, type=Path, help="events file to write")
+    p.add_argument("--to", choices=sorted(n for n, f in FORMATS.items() if f.kind == "events" and f.write),
+                   help="event format (default: by the extension)")
+    p.set_defaults(func=cmd_simulate_events)
+
+    p = sub.add_parser("simulate-spikes", help="simulate the spikes of your own frames")
+    _add_frames_options(p)
+    _add_spike_options(p, flag=False)
+    p.add_argument("--out", required=True, type=Path, help="spike file to write (.dat, .h5, .npz)")
+    p.add_argument("--to", choices=sorted(n for n, f in FORMATS.items() if f.kind == "spikes"),
+                   help="spike format (default: by the extension)")
+    p.set_defaults(func=cmd_simulate_spikes)
+
+    p = sub.add_parser("synth", help="generate a synthetic focal-sweep dataset (resumable, shardable)")
+    p.add_argument("--scenes", type=int, required=True, help="number of scenes")
+    p.add_argument("--out", required=True, type=Path, help="dataset folder")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed (scene i depends only on it and i)")
+    p.add_argument("--shard", default="0/1", help="i/n: make only scenes with index %% n == i (default 0/1)")
+    p.add_argument("--workers", type=int, help="local processes (default: all cores)")
+    p.add_argument("--dask", metavar="ADDRESS", help="dask scheduler address ('local' for a local cluster)")
+    p.add_argument("--size", type=size_wxh, default=(346, 260), metavar="WxH")
+    p.add_argument("--frames", type=int, default=480)
+    p.add_argument("--frame-rate", type=positive_float, default=480.0)
+    p.add_argument("--speed", choices=["constant", "hand", "mixed"], default="mixed")
+    p.add_argument("--direction", choices=["near_to_far", "far_to_near", "random"], default="near_to_far")
+    p.add_argument("--max-blur", type=_blur_range, default=(15.0, 40.0), metavar="MIN,MAX",
+                   help="range of the largest blur per scene in pixels (15,40)")
+    p.add_argument("--events", choices=["dvs-voltmeter", "ideal", "none"], default="dvs-voltmeter")
+    p.add_argument("--spikes", action="store_true", help="also simulate spikes")
+    p.add_argument("--tick-us", type=positive_float, default=50.0, help="spike readout interval (µs)")
+    p.add_argument("--keep-every", type=int, default=4, help="keep every n-th frame as ground truth (4)")
+    p.set_defaults(func=cmd_synth)

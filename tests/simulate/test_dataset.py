@@ -1,0 +1,72 @@
+"""Dataset synthesis: layout, determinism, resume after interruption, sharding, settings guard."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from neurofocus.errors import NeurofocusError
+from neurofocus.simulate.dataset import SynthConfig, load_sample, parse_shard, synthesize
+
+TINY = SynthConfig(width=64, height=48, num_frames=24, frame_rate_hz=240.0, max_blur_px=(8.0, 12.0), spikes=True,
+                   spike_tick_us=500.0, keep_every=6)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ds")
+    manifest = synthesize(out, 3, seed=5, config=TINY, workers=1, progress=False)
+    return out, manifest
+
+
+def test_layout_and_manifest(dataset):
+    out, manifest = dataset
+    assert manifest["num_scenes"] == 3 and [s["index"] for s in manifest["scenes"]] == [0, 1, 2]
+    assert json.loads((out / "config.json").read_text())["seed"] == 5
+    sample = load_sample(out / "scene_00001")
+    sweep = sample.sweep
+    assert sweep.image.shape == (48, 64, 3) and sweep.sensor_size == (64, 48)
+    assert sweep.events is not None and len(sweep.events) == manifest["scenes"][1]["num_events"]
+    assert sweep.spikes is not None and sweep.spikes.tick_us == 500.0
+    truth = sweep.ground_truth
+    assert truth.depth_m.shape == (48, 64) and truth.infocus_time_us.shape == (48, 64)
+    assert sample.kept_indices.tolist()[:2] == [0, 6] and sample.kept_frames.shape[1:] == (48, 64, 3)
+    assert sweep.image_time_us == sample.frame_times_us[sample.info["image_frame"]]
+    assert sweep.sweep_start_us <= sweep.image_time_us <= sweep.sweep_end_us
+    # the image is the capture frame as an 8-bit camera writes it (plus read noise)
+    assert (sample.info["image_frame"] in sample.kept_indices.tolist())
+
+
+def test_rerun_skips_finished_redoes_interrupted_and_is_deterministic(dataset, tmp_path):
+    out, manifest = dataset
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    shutil.rmtree(copy / "scene_00002")
+    (copy / "scene_00001.partial-dead").mkdir()  # an interrupted scene
+    before = (copy / "scene_00000" / "sample.json").stat().st_mtime_ns
+    again = synthesize(copy, 3, seed=5, config=TINY, workers=1, progress=False)
+    assert again["num_scenes"] == 3 and not list(copy.glob("*.partial-*"))
+    assert (copy / "scene_00000" / "sample.json").stat().st_mtime_ns == before  # not redone
+    a, b = load_sample(out / "scene_00002"), load_sample(copy / "scene_00002")
+    assert a.sweep.events == b.sweep.events and a.sweep.spikes == b.sweep.spikes
+    assert np.array_equal(a.kept_frames, b.kept_frames)
+
+
+def test_shards_split_the_same_dataset(dataset, tmp_path):
+    out, _ = dataset
+    for shard in ((0, 2), (1, 2)):
+        synthesize(tmp_path / "sharded", 3, seed=5, config=TINY, shard=shard, workers=1, progress=False)
+    manifest = json.loads((tmp_path / "sharded" / "manifest.json").read_text())
+    assert manifest["num_scenes"] == 3
+    assert load_sample(tmp_path / "sharded" / "scene_00001").sweep.events == load_sample(out / "scene_00001").sweep.events
+
+
+def test_other_settings_are_refused(dataset):
+    out, _ = dataset
+    with pytest.raises(NeurofocusError, match="other settings"):
+        synthesize(out, 3, seed=6, config=TINY, workers=1, progress=False)
+    with pytest.raises(NeurofocusError):
+        SynthConfig.from_json({"width": 10, "colour": "blue"})
+    with pytest.raises(NeurofocusError):
+        parse_shard("3/2")

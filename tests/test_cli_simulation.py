@@ -1,0 +1,111 @@
+"""The simulation commands, as a user runs them."""
+
+import numpy as np
+
+from neurofocus.cli import main
+from neurofocus.images import write_image
+from neurofocus.io import load_events, load_spikes
+from neurofocus.simulate.dataset import load_sample
+from neurofocus.simulate.dvs_voltmeter import VoltmeterParams, gray8, simulate_dvs_voltmeter
+
+from .conftest import shared
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_simulate_writes_rig_files_and_truth(capsys, tmp_path):
+    out = tmp_path / "sim"
+    code, text, err = run(capsys, "simulate", "--out", out, "--size", "64x48", "--frames", 24, "--frame-rate", 240,
+                          "--max-blur-px", 10, "--spikes", "--tick-us", 500, "--speed", "hand", "--image-frame", 5)
+    assert code == 0, err
+    for name in ("image.png", "aif.png", "events.raw", "spikes.dat", "spikes.dat.json", "truth.npz", "sample.json",
+                 "stack_sheet.png", "infocus_time.png", "depth.png"):
+        assert (out / name).is_file(), name
+    events = load_events(out / "events.raw")
+    spikes = load_spikes(out / "spikes.dat")  # size and tick from the sidecar
+    sample = load_sample(out)
+    assert events == sample.sweep.events and spikes.tick_us == 500 and spikes.shape[1:] == (48, 64)
+    assert sample.sweep.image_time_us == sample.frame_times_us[5]
+
+
+def test_simulate_from_image_and_depth(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 1, (40, 50, 3)).astype(np.float32)
+    depth = np.where(np.arange(50)[None, :] < 25, 1.9, 2.1) * np.ones((40, 1))
+    write_image(tmp_path / "img.png", image)
+    np.save(tmp_path / "depth.npy", depth)
+    code, _, err = run(capsys, "simulate", "--out", tmp_path / "sim", "--image", tmp_path / "img.png", "--depth",
+                       tmp_path / "depth.npy", "--frames", 16, "--events", "ideal")
+    assert code == 0, err
+    sample = load_sample(tmp_path / "sim")
+    infocus = sample.sweep.ground_truth.infocus_time_us
+    assert infocus[:, :25].mean() < infocus[:, 25:].mean()  # near half in focus first (near -> far)
+    code, _, err = run(capsys, "simulate", "--out", tmp_path / "bad", "--image", tmp_path / "img.png", "--depth",
+                       tmp_path / "img.png")  # gray values as metres: closer than the focal length
+    assert code == 2 and "focal length" in err
+
+
+def test_simulate_light_field(capsys, tmp_path):
+    folder = shared("lightfield/hci-backgammon")
+    code, _, err = run(capsys, "simulate", "--out", tmp_path / "lf", "--light-field", folder, "--frames", 6,
+                       "--events", "ideal")
+    assert code == 0, err
+    sample = load_sample(tmp_path / "lf")
+    assert sample.sweep.image.shape == (512, 512, 3) and sample.sweep.ground_truth.depth_m is None
+
+
+def make_frames(folder, n=8, shape=(30, 40)):
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.05, 0.95, shape + (3,))
+    frames = [np.clip(base * (0.6 + 0.05 * k), 0, 1) for k in range(n)]
+    folder.mkdir()
+    for k, f in enumerate(frames):
+        write_image(folder / f"frame_{k:03d}.png", f)
+    return frames
+
+
+def test_simulate_events_and_spikes_from_frames(capsys, tmp_path):
+    frames = make_frames(tmp_path / "frames")
+    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--fps", 1000, "--model",
+                       "dvs-voltmeter", "--preset", "DVS240", "--seed", 3, "--out", tmp_path / "ev.txt")
+    assert code == 0, err
+    got = load_events(tmp_path / "ev.txt")
+    gray = gray8(np.stack([np.rint(f * 255) / 255 for f in frames]))
+    expected = simulate_dvs_voltmeter(gray, np.arange(8) * 1000.0, VoltmeterParams.preset("DVS240"), seed=3)
+    assert got == expected and len(got) > 0 and np.all(got.p == 1)  # brightening frames: ON events
+    (tmp_path / "times.txt").write_text("\n".join(str(1000 * k * k) for k in range(1, 9)))
+    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--timestamps",
+                       tmp_path / "times.txt", "--model", "ideal", "--out", tmp_path / "ev.npy")
+    assert code == 0, err
+    assert load_events(tmp_path / "ev.npy").t.max() <= 64000
+    code, _, err = run(capsys, "simulate-spikes", "--frames", tmp_path / "frames", "--fps", 100, "--tick-us", 100,
+                       "--out", tmp_path / "sp.h5")
+    assert code == 0, err
+    spikes = load_spikes(tmp_path / "sp.h5")
+    assert spikes.shape == (700, 30, 40) and spikes.num_spikes > 0
+
+
+def test_frame_errors(capsys, tmp_path):
+    make_frames(tmp_path / "frames", n=3)
+    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--model", "ideal", "--out",
+                       tmp_path / "e.npz")
+    assert code == 2 and "--fps" in err
+    (tmp_path / "t.txt").write_text("1\n2\n")
+    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--timestamps", tmp_path / "t.txt",
+                       "--model", "ideal", "--out", tmp_path / "e.npz")
+    assert code == 2 and "3 frames but 2 timestamps" in err
+    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "nothing", "--fps", 10, "--model", "ideal",
+                       "--out", tmp_path / "e.npz")
+    assert code == 2 and "no such file" in err
+
+
+def test_synth_command(capsys, tmp_path):
+    code, text, err = run(capsys, "synth", "--scenes", 2, "--out", tmp_path / "ds", "--seed", 1, "--size", "48x32",
+                          "--frames", 12, "--max-blur", "6,8", "--workers", 1)
+    assert code == 0, err
+    assert "2 of 2 scenes complete" in text
+    assert load_sample(tmp_path / "ds" / "scene_00001").sweep.events is not None
