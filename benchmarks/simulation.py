@@ -113,7 +113,7 @@ def main() -> None:
 
     if not args.quick:
         with tempfile.TemporaryDirectory() as tmp:
-            for label, config in (("events", SynthConfig()), ("events + spikes (50 µs)", SynthConfig(spikes=True))):
+            for label, config in (("events", SynthConfig()), ("events + spikes (100 µs)", SynthConfig(spikes=True))):
                 out = os.path.join(tmp, label.split()[0] + ("_spikes" if "spikes" in label else ""))
                 t_ds, manifest = timed(lambda: synthesize(out, 10, seed=0, config=config, progress=False))
                 per_scene = manifest["total_bytes"] / 10

@@ -303,6 +303,7 @@ def register(sub) -> None:
                    help="range of the largest blur per scene in pixels (15,40)")
     p.add_argument("--events", choices=["dvs-voltmeter", "ideal", "none"], default="dvs-voltmeter")
     p.add_argument("--spikes", action="store_true", help="also simulate spikes")
-    p.add_argument("--tick-us", type=positive_float, default=50.0, help="spike readout interval (µs)")
+    p.add_argument("--tick-us", type=positive_float, default=100.0,
+                   help="spike readout interval (µs; default 100, the NFS paper's spike camera)")
     p.add_argument("--keep-every", type=int, default=4, help="keep every n-th frame as ground truth (4)")
     p.set_defaults(func=cmd_synth)

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -34,7 +32,7 @@ import numpy as np
 from ..errors import NeurofocusError
 from ..types import Events
 from . import rng
-from .streaming import check_frames, row_blocks, sorted_events, stream_states
+from .streaming import check_frames, check_setup, sorted_events, stream_states
 
 #: Parameter ranges the all-in-focus papers drew k1..k6 from, uniformly, per sequence (NFS supp. Table 3).
 PAPER_RANGES = ((4.0, 5.5), (18.0, 25.0), (5e-5, 2.5e-4), (0.8e-7, 1.2e-7), (3e-9, 8e-8), (8e-6, 1.2e-5))
@@ -152,16 +150,22 @@ def _simulate_rows(frames, times, k, row0, row1, resid, states, t_out, x_out, y_
                 while True:
                     a_on = 1.0 - r
                     b_off = 1.0 + r
-                    if mu == 0.0:
-                        p_on = 0.5
+                    # p_on = (e^{2μB/σ²} − 1)/(e^{2μB/σ²} − e^{−2μA/σ²}): beyond an exponent of 40 it is 1 (or below
+                    # 1e-17, under the smallest uniform draw) in float64, so the exponentials and the draw are skipped
+                    exp_b = 2.0 * mu * b_off / sig2
+                    exp_a = -2.0 * mu * a_on / sig2
+                    if exp_b > 40.0:
+                        on = True
+                    elif exp_a > 40.0:
+                        on = False
                     else:
-                        e_b = math.exp(min(2.0 * mu * b_off / sig2, 700.0))
-                        e_a = math.exp(min(-2.0 * mu * a_on / sig2, 700.0))
-                        p_on = (e_b - 1.0) / (e_b - e_a)
-                        if not (p_on == p_on) or e_b >= 1e300:
-                            p_on = 1.0
-                    u, state = rng.uniform(state)
-                    on = u <= p_on
+                        if mu == 0.0:
+                            p_on = 0.5
+                        else:
+                            e_b = math.exp(exp_b)
+                            p_on = (e_b - 1.0) / (e_b - math.exp(exp_a))
+                        u, state = rng.uniform(state)
+                        on = u <= p_on
                     ep = a_on if on else b_off
                     tau, state = _first_passage(ep, mu if on else -mu, sigma, state)
                     if s + tau < t1:
@@ -201,14 +205,14 @@ class DvsVoltmeter:
 
     def __init__(self, sensor_size: tuple[int, int], params: VoltmeterParams, *, seed: int = 0,
                  workers: int | None = None):
-        self.width, self.height = (int(v) for v in sensor_size)
+        self.width, self.height, self._blocks = check_setup(sensor_size, seed, workers)
         self.params = params
         n = self.width * self.height
         self._resid = np.zeros(n, np.float64)
         self._states = stream_states(seed, n)
         self._last_frame = None
         self._last_time = None
-        self._blocks = row_blocks(self.height, workers or os.cpu_count() or 1)
+        self._capacity = {block: 0 for block in self._blocks.blocks}  # output buffer sizes that sufficed before
 
     def feed(self, frames: np.ndarray, times_us: np.ndarray) -> Events:
         """Simulate the events up to the last of ``frames``.
@@ -238,7 +242,7 @@ class DvsVoltmeter:
             row0, row1 = block
             sl = slice(row0 * self.width, row1 * self.width)
             resid, states = self._resid[sl].copy(), self._states[sl].copy()
-            cap = max(1 << 16, 8 * (row1 - row0) * self.width)
+            cap = max(1 << 16, self._capacity[block], (row1 - row0) * self.width * (len(frames) - 1) // 8)
             while True:
                 out = (np.empty(cap, np.float64), np.empty(cap, np.uint16), np.empty(cap, np.uint16),
                        np.empty(cap, np.int8))
@@ -246,14 +250,11 @@ class DvsVoltmeter:
                 n = _simulate_rows(frames, times, k, row0, row1, r, s, *out)
                 if n >= 0:
                     self._resid[sl], self._states[sl] = r, s
+                    self._capacity[block] = max(self._capacity[block], 2 * n)
                     return tuple(a[:n] for a in out)
                 cap *= 4
 
-        if len(self._blocks) > 1:
-            with ThreadPoolExecutor(len(self._blocks)) as pool:
-                parts = list(pool.map(run, self._blocks))
-        else:
-            parts = [run(b) for b in self._blocks]
+        parts = self._blocks.map(run)
         return sorted_events(parts, (self.width, self.height), times)
 
 

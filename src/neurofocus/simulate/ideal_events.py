@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -36,7 +34,7 @@ import numpy as np
 from ..errors import NeurofocusError
 from ..types import Events
 from . import rng
-from .streaming import check_frames, row_blocks, sorted_events
+from .streaming import check_frames, check_setup, sorted_events
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,18 +221,9 @@ class IdealEventSimulator:
 
     def __init__(self, sensor_size: tuple[int, int], params: IdealParams = IdealParams(), *, seed: int = 0,
                  workers: int | None = None):
-        try:
-            self.width, self.height = (int(v) for v in sensor_size)
-        except (TypeError, ValueError):
-            raise NeurofocusError(f"sensor_size must be two integers (width, height), got {sensor_size!r}") from None
-        if not (0 < self.width <= 1 << 16 and 0 < self.height <= 1 << 16):
-            raise NeurofocusError(f"sensor_size {self.width}x{self.height} is out of range (1..65536 per side)")
+        self.width, self.height, self._blocks = check_setup(sensor_size, seed, workers)
         if not isinstance(params, IdealParams):
             raise NeurofocusError(f"params must be IdealParams, got {type(params).__name__}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 1 << 64:
-            raise NeurofocusError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-        if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 1):
-            raise NeurofocusError(f"workers must be a positive integer, got {workers!r}")
         self.params = params
         n = self.width * self.height
         self._shot_scale = 1e6 / params.shot_noise_rate_hz if params.shot_noise_rate_hz > 0 else np.inf
@@ -247,8 +236,7 @@ class IdealEventSimulator:
         self._ref, self._last_log, self._next_shot = np.empty(n), np.empty(n), np.empty(n)
         self._last_event = np.full(n, -np.inf)
         self._last_time = None
-        self._blocks = row_blocks(self.height, workers or os.cpu_count() or 1)
-        self._caps = {block: 0 for block in self._blocks}
+        self._caps = {block: 0 for block in self._blocks.blocks}
 
     @property
     def thresholds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -321,11 +309,7 @@ class IdealEventSimulator:
                     return tuple(a[:n] for a in out)
                 cap *= 4
 
-        if len(self._blocks) > 1:
-            with ThreadPoolExecutor(len(self._blocks)) as pool:
-                parts = list(pool.map(run, self._blocks))
-        else:
-            parts = [run(self._blocks[0])]
+        parts = self._blocks.map(run)
         return sorted_events(parts, (self.width, self.height), times)
 
 

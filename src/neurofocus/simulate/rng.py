@@ -144,12 +144,16 @@ def normal(state):
 
 @numba.njit(cache=True, nogil=True)
 def inverse_gaussian(mean, shape, state):
-    """(x ~ InverseGaussian(mean, shape), new state) by Michael, Schucany & Haas (as numpy's ``wald``)."""
+    """(x ~ InverseGaussian(mean, shape), new state) by Michael, Schucany & Haas (as numpy's ``wald``).
+
+    The smaller root mean + mean/(2·shape)·(y − √(4·shape·y + y²)) is computed in the cancellation-free form
+    mean·(1 − 2y/(y + √(y² + 4·shape·y))), and the root mean²/x is taken with probability x/(mean + x).
+    """
     z, state = normal(state)
     y = mean * z * z
-    x = mean + mean / (2.0 * shape) * (y - math.sqrt(4.0 * shape * y + y * y))
+    x = mean * (1.0 - 2.0 * y / (y + math.sqrt(y * y + 4.0 * shape * y)))
     u, state = uniform(state)
-    return (x if u <= mean / (mean + x) else mean * mean / x), state
+    return (x if u * (mean + x) <= mean else mean * mean / x), state
 
 
 @numba.njit(cache=True, nogil=True)

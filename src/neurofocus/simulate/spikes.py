@@ -24,16 +24,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
 from ..errors import NeurofocusError
-from ..types import Spikes, check_size
+from ..types import Spikes
 from . import rng
-from .streaming import check_frames, row_blocks, stream_states
+from .streaming import check_frames, check_setup, stream_states
 
 _RESETS = ("subtract", "zero")
 
@@ -251,7 +249,7 @@ class SpikeSimulator:
 
     def __init__(self, sensor_size: tuple[int, int], params: SpikeParams = SpikeParams(), *, tick_us: float = 50.0,
                  start_us: float | None = None, seed: int = 0, workers: int | None = None):
-        self.width, self.height = check_size(*sensor_size)
+        self.width, self.height, self._blocks = check_setup(sensor_size, seed, workers)
         if not isinstance(params, SpikeParams):
             raise NeurofocusError(f"params must be a SpikeParams, got {type(params).__name__}")
         self.params = params
@@ -264,11 +262,6 @@ class SpikeSimulator:
             raise NeurofocusError(f"tick_us must be a positive number of µs, got {tick_us}")
         if start_us is not None and not math.isfinite(start_us):
             raise NeurofocusError(f"start_us must be finite, got {start_us}")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2 ** 63:
-            raise NeurofocusError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
-                                    or workers < 1):
-            raise NeurofocusError(f"workers must be a positive integer, got {workers!r}")
         self.tick_us = tick_us
         self.start_us = start_us
         n = self.width * self.height
@@ -281,7 +274,6 @@ class SpikeSimulator:
         self._frames = np.empty((0, self.height, self.width), np.float64)  # frames still needed by future ticks
         self._times = np.empty(0, np.float64)
         self._next_tick = 0
-        self._blocks = row_blocks(self.height, int(workers or os.cpu_count() or 1))
 
     @property
     def num_ticks(self) -> int:
@@ -344,11 +336,7 @@ class SpikeSimulator:
             def run(block):
                 _integrate_rows(*args, block[0], block[1], *consts)
 
-            if len(self._blocks) > 1:
-                with ThreadPoolExecutor(len(self._blocks)) as pool:
-                    list(pool.map(run, self._blocks))
-            else:
-                run(self._blocks[0])
+            self._blocks.map(run)
         self._next_tick = k0 + n
         if len(times):  # keep the frames from the one at or before the next tick's start
             keep = max(0, int(np.searchsorted(times, start + self._next_tick * self.tick_us, side="right")) - 1)

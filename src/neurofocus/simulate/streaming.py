@@ -6,12 +6,48 @@ draws from one random stream per pixel, so its output depends only on the seed.
 
 from __future__ import annotations
 
+import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
 from ..errors import NeurofocusError
-from ..types import EVENT_DTYPE, Events, concatenate_records
+from ..types import EVENT_DTYPE, Events, check_size
 from . import rng
+
+
+class RowBlocks:
+    """Pixel rows split into blocks, run by a pool of threads (numba kernels release the GIL).
+
+    With several threads the rows are cut into 4 blocks per thread, so that threads stay busy when some rows fire
+    far more than others. Results come back in block (row) order.
+    """
+
+    def __init__(self, height: int, workers: int):
+        self.workers = workers
+        self.blocks = row_blocks(height, 4 * workers if workers > 1 else 1)
+
+    def map(self, function) -> list:
+        """[function(block) for block in self.blocks], run on ``workers`` threads."""
+        if self.workers == 1 or len(self.blocks) == 1:
+            return [function(block) for block in self.blocks]
+        with ThreadPoolExecutor(self.workers) as pool:
+            return list(pool.map(function, self.blocks))
+
+
+def check_setup(sensor_size, seed, workers) -> tuple[int, int, RowBlocks]:
+    """Validate a simulator's sensor size, seed (an integer in [0, 2**63)) and thread count.
+
+    Returns (width, height, the row blocks for the threads).
+    """
+    width, height = check_size(*sensor_size)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+        raise NeurofocusError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1):
+        raise NeurofocusError(f"workers must be a positive integer, got {workers!r}")
+    return width, height, RowBlocks(height, int(workers or os.cpu_count() or 1))
 
 
 def check_frames(frames, times_us, width: int, height: int, last_time: float | None):
@@ -48,21 +84,59 @@ def row_blocks(height: int, workers: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
+@numba.njit(cache=True, nogil=True)
+def _counting_sort_events(t_float, x, y, p, part_ends, frame_times, t_min, num_keys, t_out, x_out, y_out, p_out):
+    """Round times to µs and write the events ordered by (rounded time, frame interval), stably (input order breaks
+    ties), into the output arrays: a counting sort in O(N + num_keys). Parts (listed interval by interval) end at
+    ``part_ends``."""
+    n_intervals = len(frame_times)
+    keys = np.empty(len(t_float), np.int64)
+    start = 0
+    for end in part_ends:
+        interval = 0
+        for i in range(start, end):
+            while interval + 2 < n_intervals and t_float[i] >= frame_times[interval + 1]:
+                interval += 1
+            keys[i] = (np.int64(np.rint(t_float[i])) - t_min) * n_intervals + interval
+        start = end
+    position = np.zeros(num_keys + 1, np.int64)
+    for k in keys:
+        position[k + 1] += 1
+    for i in range(num_keys):
+        position[i + 1] += position[i]
+    for i in range(len(keys)):
+        j = position[keys[i]]
+        position[keys[i]] = j + 1
+        t_out[j] = np.int64(np.rint(t_float[i]))
+        x_out[j] = x[i]
+        y_out[j] = y[i]
+        p_out[j] = p[i]
+
+
 def sorted_events(parts, sensor_size, frame_times) -> Events:
     """Merge per-block (t float µs, x, y, p) arrays into Events with t rounded to µs.
 
-    Events are ordered by rounded time, then frame interval (of ``frame_times``), then pixel (row-major); a pixel's
-    own events keep their firing order (each part lists them so). The order therefore depends neither on how the
-    rows were split over threads nor on how the frames were split over calls.
+    ``parts`` are the blocks of rows in row order; each lists its events interval by interval, pixel by pixel,
+    a pixel's events in firing order. The result is ordered by rounded time, then frame interval (of
+    ``frame_times``), then pixel (row-major), then firing order, so it depends neither on how the rows were split
+    over threads nor on how the frames were split over calls.
     """
-    chunks, interval = [], []
-    for t, x, y, p in parts:
-        rec = np.empty(len(t), EVENT_DTYPE)
-        rec["t"], rec["x"], rec["y"], rec["p"] = np.rint(t), x, y, p
-        chunks.append(rec)
-        interval.append(np.searchsorted(frame_times, t, side="right") - 1)
-    data = concatenate_records(chunks)
-    width, height = sensor_size
-    within = np.concatenate(interval) * (width * height) + data["y"].astype(np.int64) * width + data["x"]
-    data = data[np.lexsort((within, data["t"]))]
+    t_float, x, y, p = (np.concatenate([part[i] for part in parts]) for i in range(4))
+    n = len(t_float)
+    t_out, x_out, y_out, p_out = np.empty(n, np.int64), np.empty(n, np.uint16), np.empty(n, np.uint16), np.empty(n, np.int8)
+    if n:
+        t_min, t_max = int(np.rint(t_float.min())), int(np.rint(t_float.max()))
+        num_keys = (t_max - t_min + 1) * len(frame_times)
+        if num_keys <= 1 << 28:
+            part_ends = np.cumsum([len(part[0]) for part in parts])
+            _counting_sort_events(t_float, x, y, p, part_ends, np.asarray(frame_times, np.float64), t_min, num_keys,
+                                  t_out, x_out, y_out, p_out)
+        else:  # a very long chunk: sort by (time, interval, pixel) explicitly
+            t_round = np.rint(t_float).astype(np.int64)
+            interval = np.searchsorted(frame_times, t_float, side="right") - 1
+            width, height = sensor_size
+            order = np.lexsort((interval * (width * height) + y.astype(np.int64) * width + x, t_round))
+            t_out, x_out, y_out, p_out = t_round[order], x[order], y[order], p[order]
+    data = np.empty(n, EVENT_DTYPE)
+    data["t"], data["x"], data["y"], data["p"] = t_out, x_out, y_out, p_out
     return Events(data, sensor_size, validate=False)
