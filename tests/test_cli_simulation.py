@@ -1,6 +1,7 @@
 """The simulation commands, as a user runs them."""
 
 import numpy as np
+import pytest
 
 from neurofocus.cli import main
 from neurofocus.images import write_image
@@ -109,3 +110,36 @@ def test_synth_command(capsys, tmp_path):
     assert code == 0, err
     assert "2 of 2 scenes complete" in text
     assert load_sample(tmp_path / "ds" / "scene_00001").sweep.events is not None
+
+
+def test_simulate_from_a_scene_description(capsys, tmp_path):
+    import json
+
+    description = {"size": [80, 60], "background": {"texture": "brick", "depth_m": 2.4},
+                   "objects": [{"shape": "ellipse", "center": [25, 30], "size": [30, 20], "depth_m": 1.9,
+                                "texture": "astronaut"},
+                               {"shape": "rectangle", "center": [60, 30], "size": [24, 24], "depth_m": 2.1,
+                                "texture": [0.9, 0.2, 0.2], "tilt": [0.0004, 0.0]}]}
+    (tmp_path / "scene.json").write_text(json.dumps(description))
+    code, _, err = run(capsys, "simulate", "--out", tmp_path / "sim", "--scene", tmp_path / "scene.json",
+                       "--frames", 20, "--events", "ideal")
+    assert code == 0, err
+    truth = load_sample(tmp_path / "sim").sweep.ground_truth
+    assert truth.depth_m[30, 25] == np.float32(1.9) and truth.depth_m[5, 5] == np.float32(2.4)
+    tilted = truth.infocus_time_us[30, 52:68]
+    assert np.all(np.diff(tilted) <= 0) and tilted[0] > tilted[-1]  # nearer (in focus earlier) to the right
+    (tmp_path / "bad.json").write_text(json.dumps({"size": [10, 10], "objects": []}))
+    code, _, err = run(capsys, "simulate", "--out", tmp_path / "bad", "--scene", tmp_path / "bad.json")
+    assert code == 2 and "incomplete scene description" in err
+
+
+def test_simulate_events_from_a_video(capsys, tmp_path):
+    iio = pytest.importorskip("imageio.v3")
+    pytest.importorskip("imageio_ffmpeg")
+    frames = (np.random.default_rng(0).random((10, 32, 48, 3)) * np.linspace(0.3, 1, 10)[:, None, None, None] * 255)
+    iio.imwrite(tmp_path / "clip.mp4", frames.astype(np.uint8), fps=25)
+    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "clip.mp4", "--fps", 25, "--model", "ideal",
+                       "--out", tmp_path / "ev.npz")
+    assert code == 0, err
+    events = load_events(tmp_path / "ev.npz")
+    assert events.sensor_size == (48, 32) and events.polarity_stats().on_fraction > 0.5  # the clip brightens

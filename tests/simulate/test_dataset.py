@@ -70,3 +70,10 @@ def test_other_settings_are_refused(dataset):
         SynthConfig.from_json({"width": 10, "colour": "blue"})
     with pytest.raises(NeurofocusError):
         parse_shard("3/2")
+
+
+def test_dask_cluster_makes_the_same_scenes(dataset, tmp_path):
+    pytest.importorskip("distributed")
+    out, _ = dataset
+    synthesize(tmp_path / "dask", 2, seed=5, config=TINY, dask_address="local", progress=False)
+    assert load_sample(tmp_path / "dask" / "scene_00001").sweep.events == load_sample(out / "scene_00001").sweep.events

@@ -93,7 +93,7 @@ def _source(args, lens, spec, rng):
     """The sweep source chosen by the options."""
     from ..images import read_image
     from ..simulate.focal_sweep import SceneSweep
-    from ..simulate.scene import random_scene
+    from ..simulate.scene import random_scene, scene_from_description
     from ..simulate.sources import depth_from_disparity, image_depth_sweep, light_field_sweep, load_hci_light_field
     from ..simulate.sweep import focus_schedule
 
@@ -110,7 +110,14 @@ def _source(args, lens, spec, rng):
         if args.depth_kind == "disparity":
             depth = depth_from_disparity(depth, lens, max_blur_px=args.max_blur_px)
         return image_depth_sweep(image, depth, lens, spec, rng)
-    scene = random_scene(np.random.default_rng(args.scene_seed), args.size, lens, max_blur_px=args.max_blur_px)
+    if args.scene:
+        try:
+            description = json.loads(Path(args.scene).read_text())
+        except (OSError, ValueError) as exc:
+            raise NeurofocusError(f"not a readable JSON scene description ({exc})", args.scene) from None
+        scene = scene_from_description(description, lens, seed=args.scene_seed)
+    else:
+        scene = random_scene(np.random.default_rng(args.scene_seed), args.size, lens, max_blur_px=args.max_blur_px)
     return SceneSweep(scene, lens, focus_schedule(spec, scene.near_m, scene.far_m, rng))
 
 
@@ -245,6 +252,7 @@ def register(sub) -> None:
     p = sub.add_parser("simulate", help="simulate one focal sweep: the files a real rig would give, plus truth")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     src = p.add_argument_group("scene (default: a random layered scene)")
+    src.add_argument("--scene", type=Path, help="a JSON scene description (see neurofocus.simulate.scene)")
     src.add_argument("--scene-seed", type=int, default=0, help="seed of the random scene and the sweep")
     src.add_argument("--size", type=size_wxh, default=(346, 260), metavar="WxH", help="random scene size (346x260)")
     src.add_argument("--image", type=Path, help="an sRGB image to refocus ...")

@@ -216,3 +216,81 @@ def random_scene(rng: np.random.Generator, size: tuple[int, int] = (346, 260), l
         objects.append(Layer(random_texture(rng, hc, wc), alpha, depth, kind))
     layers += sorted(objects, key=lambda layer: -layer.mean_depth_m)
     return Scene(width, height, pad, layers, near_m=1 / inv_near, far_m=1 / inv_far)
+
+
+_TEXTURE_HELP = "a bundled image name (e.g. astronaut, brick) or noise, checker, stripes, dots, text, or [r, g, b]"
+
+
+def _named_texture(spec, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """Linear-light texture (H, W, 3) from a description: an image name, a procedural kind or a flat colour."""
+    from ..color import srgb_to_linear
+    from .textures import COLOR_IMAGES, GRAY_IMAGES, PROCEDURAL, procedural_texture, texture_from_image
+
+    if isinstance(spec, (list, tuple)) and len(spec) == 3:
+        return np.broadcast_to(srgb_to_linear(np.asarray(spec, np.float32)), (height, width, 3)).copy()
+    if spec in PROCEDURAL:
+        return srgb_to_linear(procedural_texture(rng, spec, height, width))
+    if spec in COLOR_IMAGES + GRAY_IMAGES + ("grace_hopper",):
+        return texture_from_image(spec, height, width)
+    raise NeurofocusError(f"unknown texture {spec!r}: use {_TEXTURE_HELP}")
+
+
+def scene_from_description(description: dict, lens: ThinLens, *, seed: int = 0) -> Scene:
+    """A scene from a JSON-style description.
+
+    Example::
+
+        {"size": [346, 260],
+         "background": {"texture": "brick", "depth_m": 2.4},
+         "objects": [{"shape": "ellipse", "center": [120, 100], "size": [90, 60], "angle": 0.3,
+                      "depth_m": 1.9, "texture": "astronaut"},
+                     {"shape": "rectangle", "center": [250, 160], "size": [80, 80], "depth_m": 2.1,
+                      "texture": "checker", "tilt": [0.0005, 0.0]}]}
+
+    Positions are in image pixels; ``tilt`` (optional) is the change of inverse depth (1/m) per pixel in x and y,
+    making the object a slanted plane. Procedural textures use ``seed``.
+    """
+    known = {"size", "background", "objects"}
+    if not isinstance(description, dict) or set(description) - known:
+        raise NeurofocusError(f"a scene description is an object with keys {sorted(known)}")
+    try:
+        width, height = (int(v) for v in description.get("size", (346, 260)))
+        background = description["background"]
+        objects = description.get("objects", [])
+        depths = [float(background["depth_m"])] + [float(o["depth_m"]) for o in objects]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NeurofocusError(f"incomplete scene description ({type(exc).__name__}: {exc}); see the example in "
+                              "neurofocus.simulate.scene.scene_from_description") from None
+    near, far = min(depths), max(depths)
+    if near <= lens.focal_length_mm * 1e-3:
+        raise NeurofocusError("scene depths must exceed the focal length")
+    if far <= near:
+        far = near * 1.01
+    pad = canvas_pad(float(lens.blur_diameter_px(far, near)))
+    shape = (height + 2 * pad, width + 2 * pad)
+    rng = np.random.default_rng(seed)
+    layers = [Layer(_named_texture(background.get("texture", "noise"), rng, *shape), np.ones(shape, np.float32),
+                    np.full(shape, float(background["depth_m"]), np.float32), "background")]
+    for i, obj in enumerate(objects):
+        unknown = set(obj) - {"shape", "center", "size", "angle", "depth_m", "texture", "tilt"}
+        if unknown:
+            raise NeurofocusError(f"object {i}: unknown keys {sorted(unknown)}")
+        center = (pad + float(obj["center"][0]), pad + float(obj["center"][1]))
+        alpha = shape_mask(obj.get("shape", "rectangle"), shape, center, tuple(float(v) for v in obj["size"]),
+                           float(obj.get("angle", 0.0)), rng)
+        tilt = obj.get("tilt")
+        if tilt is None:
+            depth = np.full(shape, float(obj["depth_m"]), np.float32)
+        else:
+            hc, wc = shape
+            yy, xx = np.mgrid[0:hc, 0:wc].astype(np.float64)
+            inverse = 1 / float(obj["depth_m"]) + float(tilt[0]) * (xx - center[0]) + float(tilt[1]) * (yy - center[1])
+            if np.any(inverse[alpha > 0] <= 0):
+                raise NeurofocusError(f"object {i}: its tilt puts part of it behind the camera")
+            depth = (1 / np.maximum(inverse, 1e-6)).astype(np.float32)
+        layers.append(Layer(_named_texture(obj.get("texture", "noise"), rng, *shape), alpha, depth,
+                            obj.get("shape", "rectangle")))
+    layers[1:] = sorted(layers[1:], key=lambda layer: -layer.mean_depth_m)
+    covered = [layer.depth_m[layer.alpha > 0] for layer in layers]
+    return Scene(width, height, pad, layers, near_m=float(min(c.min() for c in covered)),
+                 far_m=max(float(max(c.max() for c in covered)), float(min(c.min() for c in covered)) * 1.001))

@@ -108,6 +108,20 @@ def _text(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     return np.asarray(canvas, np.float32) / 255.0
 
 
+def procedural_texture(rng: np.random.Generator, kind: str, height: int, width: int) -> np.ndarray:
+    """A procedural texture of ``kind`` (one of :data:`PROCEDURAL`) as sRGB float32 (height, width, 3)."""
+    if kind == "noise":
+        return _noise(rng, height, width)
+    if kind == "text":
+        return _text(rng, height, width)
+    return _pattern(rng, kind, height, width)
+
+
+def texture_from_image(name: str, height: int, width: int) -> np.ndarray:
+    """A bundled image resized to (height, width), linear light float32 (H, W, 3)."""
+    return srgb_to_linear(_resize(bundled_image(name), height, width))
+
+
 def random_texture(rng: np.random.Generator, height: int, width: int, *, procedural_fraction: float = 0.3) -> np.ndarray:
     """A random texture of (height, width) in linear light: a crop of a natural image (gray ones tinted), or a
     procedural pattern with probability ``procedural_fraction``.
@@ -115,13 +129,7 @@ def random_texture(rng: np.random.Generator, height: int, width: int, *, procedu
     Returns float32 (height, width, 3) in [0, 1].
     """
     if rng.random() < procedural_fraction:
-        kind = PROCEDURAL[rng.integers(len(PROCEDURAL))]
-        if kind == "noise":
-            srgb = _noise(rng, height, width)
-        elif kind == "text":
-            srgb = _text(rng, height, width)
-        else:
-            srgb = _pattern(rng, kind, height, width)
+        srgb = procedural_texture(rng, PROCEDURAL[rng.integers(len(PROCEDURAL))], height, width)
     else:
         names = COLOR_IMAGES + GRAY_IMAGES + ("grace_hopper",)
         name = names[rng.integers(len(names))]
