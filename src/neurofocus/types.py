@@ -18,6 +18,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from .errors import NeurofocusError
@@ -347,6 +348,15 @@ class Events:
         return len(self) * 1e6 / d if d else float("nan")
 
 
+@numba.njit(cache=True, nogil=True)
+def _count_bits(packed, start, stop, y0, y1, x0, x1, out):
+    for k in range(start, stop):
+        for y in range(y0, y1):
+            row = packed[k, y]
+            for x in range(x0, x1):
+                out[y - y0, x - x0] += (row[x >> 3] >> (x & 7)) & 1
+
+
 class Spikes:
     """Binary spike frames of a synchronous-readout spike camera, held bit-packed.
 
@@ -455,13 +465,15 @@ class Spikes:
         part = self._packed[start:stop]
         return np.unpackbits(part, axis=2, count=self._width, bitorder="little").view(bool)
 
-    def count(self, start: int | None = None, stop: int | None = None) -> np.ndarray:
-        """Spikes per pixel over ticks ``start..stop-1``: int32 (H, W)."""
+    def count(self, start: int | None = None, stop: int | None = None, region=None) -> np.ndarray:
+        """Spikes per pixel over ticks ``start..stop-1``: int32 (H, W), or (y1 - y0, x1 - x0) for
+        ``region = (y0, y1, x0, x1)``. Reads the packed bits directly (no unpacking)."""
         start, stop, _ = slice(start, stop).indices(self.num_ticks)
-        counts = np.zeros((self.height, self._width), np.int32)
-        block = 256  # bound the unpacked memory
-        for a in range(start, stop, block):
-            counts += self.frames(a, min(a + block, stop)).sum(axis=0, dtype=np.int32)
+        y0, y1, x0, x1 = (0, self.height, 0, self._width) if region is None else (int(v) for v in region)
+        if not (0 <= y0 <= y1 <= self.height and 0 <= x0 <= x1 <= self._width):
+            raise NeurofocusError(f"region {region} is outside the {self._width}x{self.height} frames")
+        counts = np.zeros((y1 - y0, x1 - x0), np.int32)
+        _count_bits(self._packed, start, max(start, stop), y0, y1, x0, x1, counts)
         return counts
 
     @property

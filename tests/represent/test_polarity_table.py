@@ -33,3 +33,15 @@ def test_net_is_antisymmetric_and_additive():
     assert table.events_per_pixel.sum() == len(ev)
     with pytest.raises(NeurofocusError):
         table.net(0, 1, region=(0, 11, 0, 5))
+
+
+def test_anchored_and_split_queries_match_the_plain_ones():
+    ev = random_events(8000, (20, 12), seed=8)
+    table = PolarityTable(ev)
+    anchored = table.anchored(50_000)
+    for t in (0, 12_345, 50_000, 50_001, 77_777, 200_000):
+        assert np.array_equal(anchored.net(t), table.net(50_000, t))
+        assert np.array_equal(anchored.net(t, region=(2, 9, 3, 17)), table.net(50_000, t, region=(2, 9, 3, 17)))
+        on_b, off_b, on_a, off_a = table.split_counts(t)
+        assert np.array_equal(on_b - off_b, table.net(-1, t)) and np.array_equal(on_a - off_a, table.net(t, 10**9))
+        assert (on_b + off_b + on_a + off_a).sum() == len(ev)

@@ -11,20 +11,13 @@ import os
 import sys
 import traceback
 import warnings
-from pathlib import Path
 
 from .. import __version__
 from ..errors import NeurofocusError
 from ..io import NeurofocusWarning
-from . import files, simulation
+from . import aif, files, simulation
 
 EXIT_BAD_INPUT = 2
-
-
-def cmd_demo(args) -> int:
-    from ..demo import run_demo
-
-    return run_demo(Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,9 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     files.register(sub)
     simulation.register(sub)
-    p = sub.add_parser("demo", help="generate events, write them in every format, read them back, draw them")
-    p.add_argument("--out", default="demo", help="output folder (default: ./demo)")
-    p.set_defaults(func=cmd_demo)
+    aif.register(sub)
     return parser
 
 

@@ -62,6 +62,44 @@ def _query(offsets, times, on_prefix, width, y0, y1, x0, x1, t_a, t_b, on_out, t
             total_out[yy - y0, xx - x0] = ib - ia
 
 
+@numba.njit(cache=True, nogil=True)
+def _positions(offsets, times, t):
+    """Per pixel: the index in ``times`` of its first event at or after ``t``."""
+    out = np.empty(len(offsets) - 1, np.int64)
+    for pix in range(len(offsets) - 1):
+        out[pix] = _before(times, offsets[pix], offsets[pix + 1], t)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _net_from(offsets, times, on_prefix, anchor, width, y0, y1, x0, x1, t, forward, out):
+    """Signed count from each pixel's anchor position (its first event at or after the anchor time) to ``t``:
+    events in [anchor time, t) counted positively when ``forward``, else events in [t, anchor time) negatively."""
+    for yy in range(y0, y1):
+        for xx in range(x0, x1):
+            pix = yy * width + xx
+            a = anchor[pix]
+            if forward:
+                lo, hi = a, _before(times, a, offsets[pix + 1], t)
+            else:
+                lo, hi = _before(times, offsets[pix], a, t), a
+            net = 2 * (on_prefix[hi] - on_prefix[lo]) - (hi - lo)
+            out[yy - y0, xx - x0] = net if forward else -net
+
+
+@numba.njit(cache=True, nogil=True)
+def _split_counts(offsets, times, on_prefix, t, on_before, off_before, on_after, off_after):
+    for pix in range(len(offsets) - 1):
+        lo, hi = offsets[pix], offsets[pix + 1]
+        m = _before(times, lo, hi, t)
+        on_b = on_prefix[m] - on_prefix[lo]
+        on_a = on_prefix[hi] - on_prefix[m]
+        on_before[pix] = on_b
+        off_before[pix] = (m - lo) - on_b
+        on_after[pix] = on_a
+        off_after[pix] = (hi - m) - on_a
+
+
 class PolarityTable:
     """Per-pixel cumulative event counts for fast window queries.
 
@@ -126,6 +164,19 @@ class PolarityTable:
             total[:] = 0
         return on, total - on
 
+    def split_counts(self, t_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """ON and OFF counts of every pixel before ``t_us`` and at or after it (one search per pixel).
+
+        Returns four int32 (H, W) maps: on_before, off_before, on_after, off_after.
+        """
+        maps = [np.empty(self.width * self.height, np.int32) for _ in range(4)]
+        _split_counts(self._offsets, self._times, self._on_prefix, int(t_us), *maps)
+        return tuple(m.reshape(self.height, self.width) for m in maps)
+
+    def anchored(self, t_from_us: int) -> "AnchoredPolarity":
+        """Net counts from the fixed time ``t_from_us`` to any time, with one search per pixel per query."""
+        return AnchoredPolarity(self, int(t_from_us))
+
     def net(self, t_from_us: int, t_to_us: int, region=None) -> np.ndarray:
         """Signed event sum Σp per pixel from ``t_from_us`` to ``t_to_us`` (int32).
 
@@ -136,3 +187,25 @@ class PolarityTable:
         on, off = self.counts(lo, hi, region)
         net = on - off
         return net if t_to_us >= t_from_us else -net
+
+
+class AnchoredPolarity:
+    """Net event counts from a fixed time (e.g. an image's capture time) to any other time.
+
+    Equivalent to ``table.net(t_from_us, t_to_us, region)``, with half the searches: each pixel's position at
+    ``t_from_us`` is found once.
+    """
+
+    def __init__(self, table: PolarityTable, t_from_us: int):
+        self.table = table
+        self.t_from_us = t_from_us
+        self._anchor = _positions(table._offsets, table._times, t_from_us)
+
+    def net(self, t_to_us: int, region=None) -> np.ndarray:
+        """Signed event sum per pixel from the anchor time to ``t_to_us`` (int32), over ``region`` if given."""
+        y0, y1, x0, x1 = self.table._region(region)
+        out = np.empty((y1 - y0, x1 - x0), np.int32)
+        t = int(t_to_us)
+        _net_from(self.table._offsets, self.table._times, self.table._on_prefix, self._anchor, self.table.width,
+                  y0, y1, x0, x1, t, t >= self.t_from_us, out)
+        return out

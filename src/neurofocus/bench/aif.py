@@ -1,0 +1,188 @@
+"""``neurofocus bench aif``: the hand-crafted pipeline and its ablations on a fixed, seeded set of sweeps.
+
+Data (each sweep simulated once per sensor from the same rendered frames):
+
+* synthetic: ``num_scenes`` random layered scenes (346x260 by default), DVS-Voltmeter events with k1..k6 drawn from
+  the papers' ranges, ideal events (C = 0.2 ± 0.03), and spikes (tick 50 µs);
+* light field: focal sweeps refocused from the HCI "backgammon" light field (512x512, ideal events and spikes),
+  captured at several focus positions.
+
+Rows (the papers' Table 2 style): the input image, an image-only baseline (unsharp masking), uniform times,
+golden-section times, the hand-crafted pipeline (robust search) for events and for spikes, gradient-energy ("GDF")
+weights, and an oracle merge (ground-truth in-focus times). A second table gives PSNR against the input image's
+focus position (the papers' Fig. 7).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..aif import AifConfig, all_in_focus
+from ..aif.baselines import unsharp_mask
+from ..metrics import psnr, ssim
+from ..simulate.dvs_voltmeter import VoltmeterParams
+from ..simulate.focal_sweep import SceneSweep, SensorSetup, simulate_focal_sweep
+from ..simulate.ideal_events import IdealParams
+from ..simulate.optics import ThinLens
+from ..simulate.scene import random_scene
+from ..simulate.sources import light_field_sweep, load_hci_light_field
+from ..simulate.spikes import SpikeParams
+from ..simulate.sweep import FocusSchedule, SweepSpec, focus_schedule
+from ..types import FocalSweep
+
+#: (row label, modality, config or None for the input / "unsharp" for the baseline)
+METHODS = (
+    ("input image", None, None),
+    ("image-only baseline (unsharp mask)", None, "unsharp"),
+    ("events: uniform times", "events", AifConfig(times="uniform")),
+    ("events: golden-section times", "events", AifConfig(times="golden")),
+    ("events: hand-crafted (robust search)", "events", AifConfig()),
+    ("events: gradient weights (GDF)", "events", AifConfig(weights="gradient")),
+    ("events: oracle merge", "events", AifConfig(weights="oracle")),
+    ("spikes: hand-crafted", "spikes", AifConfig(modality="spikes")),
+    ("spikes: oracle merge", "spikes", AifConfig(modality="spikes", weights="oracle")),
+)
+
+
+class CachedSource:
+    """A sweep source whose frames were rendered once (so several sensors see identical frames)."""
+
+    def __init__(self, source):
+        self.schedule: FocusSchedule = source.schedule
+        self.frames = [source.frame(k) for k in range(len(source.schedule.times_us))]
+        self._aif, self._depth, self._infocus = source.all_in_focus(), source.depth_m(), source.infocus_time_us()
+
+    def frame(self, index):
+        return self.frames[index]
+
+    def all_in_focus(self):
+        return self._aif
+
+    def depth_m(self):
+        return self._depth
+
+    def infocus_time_us(self):
+        return self._infocus
+
+
+@dataclasses.dataclass
+class Case:
+    """One benchmark sweep: a data group, a name, and the sweep with events, spikes and ground truth."""
+
+    group: str
+    name: str
+    sweep: FocalSweep
+    source: CachedSource
+
+
+def _with_image(sweep: FocalSweep, source: CachedSource, frame: int) -> FocalSweep:
+    """The same sweep, with the RGB image captured at another frame."""
+    from ..color import linear_to_srgb
+
+    image = np.clip(np.rint(linear_to_srgb(source.frame(frame)) * 255) / 255, 0, 1).astype(np.float32)
+    return dataclasses.replace(sweep, image=image, image_time_us=int(source.schedule.times_us[frame]))
+
+
+def _simulate(source: CachedSource, voltmeter, seed: int, events: str) -> FocalSweep:
+    ideal = IdealParams() if events == "ideal" else None
+    setup = SensorSetup(voltmeter=voltmeter if events == "dvs-voltmeter" else None, ideal=ideal,
+                        spikes=SpikeParams(), tick_us=50.0)
+    return simulate_focal_sweep(source, setup, seed=seed, keep_every=10 ** 6).sweep
+
+
+def synthetic_cases(num_scenes: int, num_frames: int, size=(346, 260), seed: int = 2024):
+    """Benchmark sweeps of random scenes: for each scene a DVS-Voltmeter and an ideal-event case (both with
+    spikes)."""
+    lens = ThinLens()
+    for i in range(num_scenes):
+        rng = np.random.default_rng([seed, i])
+        scene = random_scene(rng, size, lens, max_blur_px=float(rng.uniform(20, 40)))
+        spec = SweepSpec(num_frames=num_frames, frame_rate_hz=480.0, speed="hand" if i % 2 else "constant")
+        source = CachedSource(SceneSweep(scene, lens, focus_schedule(spec, scene.near_m, scene.far_m, rng)))
+        voltmeter = VoltmeterParams.random(rng)
+        for events in ("dvs-voltmeter", "ideal"):
+            yield Case(f"synthetic, {events} events", f"scene {i}", _simulate(source, voltmeter, seed + i, events),
+                       source)
+
+
+def light_field_cases(folder: str | Path, num_frames: int, positions=(0.15, 0.5, 0.85), seed: int = 2024):
+    """Sweeps refocused from an HCI-layout light field, with the image captured at several focus positions."""
+    views, disparity = load_hci_light_field(folder)
+    rng = np.random.default_rng(seed)
+    source = CachedSource(light_field_sweep(views, disparity, SweepSpec(num_frames=num_frames), rng))
+    sweep = _simulate(source, None, seed, "ideal")
+    for p in positions:
+        frame = int(round(p * (num_frames - 1)))
+        yield Case("light field (HCI backgammon), ideal events", f"image at {p:.0%} of the sweep",
+                   _with_image(sweep, source, frame), source)
+
+
+def score(case: Case, label: str, modality: str | None, config) -> tuple[float, float, float]:
+    """(PSNR, SSIM, seconds) of one method on one case."""
+    truth = case.sweep.ground_truth.all_in_focus
+    t0 = time.perf_counter()
+    if config is None:
+        image = case.sweep.image
+    elif config == "unsharp":
+        image = unsharp_mask(case.sweep.image)
+    else:
+        image = all_in_focus(case.sweep, config, keep_stack=False).image
+    return psnr(image, truth), ssim(image, truth), time.perf_counter() - t0
+
+
+def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | None = None,
+        lf_frames: int = 120, focus_positions: int = 7, progress=print) -> str:
+    """Run the benchmark; returns the Markdown report (tables)."""
+    cases = list(synthetic_cases(num_scenes, num_frames))
+    if light_field is not None:
+        cases += list(light_field_cases(light_field, lf_frames))
+    groups = list(dict.fromkeys(c.group for c in cases))
+    results: dict[tuple[str, str], list] = {}
+    for case in cases:
+        for label, modality, config in METHODS:
+            results.setdefault((label, case.group), []).append(score(case, label, modality, config))
+        progress(f"  {case.group}, {case.name}: input {results[(METHODS[0][0], case.group)][-1][0]:.2f} dB, "
+                 f"events {results[(METHODS[4][0], case.group)][-1][0]:.2f} dB, "
+                 f"spikes {results[(METHODS[7][0], case.group)][-1][0]:.2f} dB")
+    lines = ["| method | " + " | ".join(f"{g} (n={sum(c.group == g for c in cases)})" for g in groups) + " |",
+             "|---|" + "---:|" * len(groups)]
+    for label, _, _ in METHODS:
+        cells = []
+        for g in groups:
+            values = np.array(results[(label, g)])
+            cells.append(f"{values[:, 0].mean():.2f} dB / {values[:, 1].mean():.4f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    report = ["## All-in-focus, hand-crafted pipeline: mean PSNR / SSIM against the all-in-focus ground truth", "",
+              *lines, ""]
+    seconds = {label: np.mean([r[2] for g in groups for r in results[(label, g)]]) for label, _, _ in METHODS[2:]}
+    report += ["Mean seconds per sweep: " + ", ".join(f"{k}: {v:.2f}" for k, v in seconds.items()), ""]
+    report += _focus_position_table(cases, focus_positions, progress)
+    return "\n".join(report)
+
+
+def _focus_position_table(cases, count: int, progress) -> list[str]:
+    """PSNR against the input's focus position on the ideal-event synthetic cases (Fig. 7 of the NFS paper)."""
+    chosen = [c for c in cases if c.group.startswith("synthetic, ideal")]
+    if not chosen or count < 2:
+        return []
+    positions = np.linspace(0.05, 0.95, count)
+    rows = []
+    for p in positions:
+        values = {"input": [], "events": [], "spikes": []}
+        for case in chosen:
+            n = len(case.source.schedule.times_us)
+            sweep = _with_image(case.sweep, case.source, int(round(p * (n - 1))))
+            truth = sweep.ground_truth.all_in_focus
+            values["input"].append(psnr(sweep.image, truth))
+            values["events"].append(psnr(all_in_focus(sweep, AifConfig(), keep_stack=False).image, truth))
+            values["spikes"].append(psnr(all_in_focus(sweep, AifConfig(modality="spikes"), keep_stack=False).image,
+                                         truth))
+        rows.append(f"| {p:.0%} | " + " | ".join(f"{np.mean(v):.2f}" for v in values.values()) + " |")
+        progress(f"  focus position {p:.0%} done")
+    return ["## PSNR (dB) against the input image's position in the sweep (synthetic scenes, ideal events)", "",
+            "| image captured at | input | hand-crafted (events) | hand-crafted (spikes) |", "|---:|---:|---:|---:|",
+            *rows, ""]

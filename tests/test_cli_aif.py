@@ -1,0 +1,86 @@
+"""``neurofocus aif``, ``eval`` and ``bench aif`` as a user runs them, on files written by ``neurofocus simulate``."""
+
+import json
+
+import numpy as np
+import pytest
+
+from neurofocus.cli import main
+from neurofocus.images import read_image, write_image
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim")
+    code = main(["simulate", "--out", str(out), "--size", "96x72", "--frames", "60", "--frame-rate", "240",
+                 "--max-blur-px", "14", "--events", "ideal", "--spikes", "--tick-us", "50", "--image-frame", "10",
+                 "--events-format", "evt3"])
+    assert code == 0
+    return out
+
+
+@pytest.mark.parametrize("fmt, name", [("evt3", "events.raw"), ("prophesee-hdf5", "ev.hdf5"), ("efs-npy", "ev.npy"),
+                                       ("voltmeter-txt", "ev.txt")])
+def test_aif_on_event_files_in_several_formats(capsys, tmp_path, simulated, fmt, name):
+    source = simulated / "events.raw"
+    if name != "events.raw":
+        assert main(["convert", str(source), str(tmp_path / name), "--to", fmt]) == 0
+        source = tmp_path / name
+    capsys.readouterr()
+    code, out, err = run(capsys, "aif", "--image", simulated / "image.png", "--events", source, "--out",
+                         tmp_path / "out")
+    assert code == 0, err
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["modality"] == "events" and result["image_time_us"] == json.loads(
+        (simulated / "sample.json").read_text())["image_time_us"]  # found in sample.json
+    aif = read_image(tmp_path / "out" / "aif.png")
+    assert aif.shape == (72, 96, 3)
+    assert len(list((tmp_path / "out" / "stack").glob("*.png"))) == len(result["stack_times_us"])
+    assert (tmp_path / "out" / "infocus_time.png").is_file() and (tmp_path / "out" / "depth.png").is_file()
+    code, out, _ = run(capsys, "eval", "--pred", tmp_path / "out" / "aif.png", "--gt", simulated / "aif.png")
+    code_in, out_in, _ = run(capsys, "eval", "--pred", simulated / "image.png", "--gt", simulated / "aif.png",
+                             "--json")
+    assert code == 0 and code_in == 0 and "PSNR" in out
+    psnr_out = float(out.split("PSNR ")[1].split(" dB")[0])
+    assert psnr_out > json.loads(out_in)["psnr"]  # better than the input image
+
+
+def test_aif_on_spikes(capsys, tmp_path, simulated):
+    code, _, err = run(capsys, "aif", "--image", simulated / "image.png", "--spikes", simulated / "spikes.dat",
+                       "--out", tmp_path / "out")
+    assert code == 0, err
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["modality"] == "spikes"
+
+
+def test_aif_errors(capsys, tmp_path, simulated):
+    big = np.zeros((80, 100, 3), np.float32)
+    write_image(tmp_path / "big.png", big)
+    code, _, err = run(capsys, "aif", "--image", tmp_path / "big.png", "--events", simulated / "events.raw",
+                       "--image-time", 0, "--out", tmp_path / "o")
+    assert code == 2 and "image is 100x80 but the event sensor is 96x72" in err
+    code, _, err = run(capsys, "aif", "--image", tmp_path / "big.png", "--out", tmp_path / "o")
+    assert code == 2 and "exactly one of --events" in err
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    write_image(lone / "img.png", np.zeros((72, 96, 3), np.float32))
+    (lone / "ev.raw").write_bytes((simulated / "events.raw").read_bytes())  # no sample.json beside either file
+    code, _, err = run(capsys, "aif", "--image", lone / "img.png", "--events", lone / "ev.raw", "--out",
+                       tmp_path / "o")
+    assert code == 2 and "--image-time" in err
+    code, _, err = run(capsys, "eval", "--pred", tmp_path / "big.png", "--gt", simulated / "aif.png")
+    assert code == 2 and "100x80" in err
+
+
+def test_bench_aif_quick(capsys, tmp_path):
+    code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 2, "--output",
+                         tmp_path / "report.md")
+    assert code == 0, err
+    report = (tmp_path / "report.md").read_text()
+    assert "events: hand-crafted (robust search)" in report and "spikes: hand-crafted" in report
+    assert "| 5% |" in report and "| 95% |" in report
