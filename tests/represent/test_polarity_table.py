@@ -21,6 +21,7 @@ def test_queries_match_brute_force():
         got_on, got_off = table.counts(a, b)
         assert np.array_equal(got_on, on) and np.array_equal(got_off, off)
         assert np.array_equal(table.net(a, b, region=(3, 9, 5, 20)), (on - off)[3:9, 5:20])
+        assert np.array_equal(table.net(a, b, region=(3, 16, 5, 20, 3)), (on - off)[3:16:3, 5:20:3])
 
 
 def test_net_is_antisymmetric_and_additive():
@@ -42,6 +43,7 @@ def test_anchored_and_split_queries_match_the_plain_ones():
     for t in (0, 12_345, 50_000, 50_001, 77_777, 200_000):
         assert np.array_equal(anchored.net(t), table.net(50_000, t))
         assert np.array_equal(anchored.net(t, region=(2, 9, 3, 17)), table.net(50_000, t, region=(2, 9, 3, 17)))
+        assert np.array_equal(anchored.net(t, region=(1, 12, 0, 20, 2)), table.net(50_000, t)[1:12:2, 0:20:2])
         on_b, off_b, on_a, off_a = table.split_counts(t)
         assert np.array_equal(on_b - off_b, table.net(-1, t)) and np.array_equal(on_a - off_a, table.net(t, 10**9))
         assert (on_b + off_b + on_a + off_a).sum() == len(ev)

@@ -2,8 +2,8 @@
 
 The weight of slice i at a pixel is f_i^γ / Σ_j f_j^γ (f: the slice's focus measure, γ: ``power``; γ = 1 is the
 papers' plain normalisation, a larger γ favours the sharpest slice). Slices are merged in linear light. The merger
-accumulates the weighted sum, the total weight and the best slice per pixel as slices arrive, so the stack is never
-held in memory.
+accumulates the weighted sum, the total weight and the best slice per pixel as slices arrive (float32), so the stack
+is never held in memory.
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ class StackMerger:
 
     def __init__(self, shape: tuple[int, int], power: float = 1.0):
         self.power = float(power)
-        self._sum = np.zeros(shape + (3,), np.float64)
-        self._weight = np.zeros(shape, np.float64)
+        self._sum = np.zeros(shape + (3,), np.float32)
+        self._weight = np.zeros(shape, np.float32)
         self._best = np.full(shape, -np.inf, np.float32)
         self._best_time = np.zeros(shape, np.float64)
         self.count = 0
 
     def add(self, linear_rgb: np.ndarray, measure: np.ndarray, t_us: float) -> None:
         """Add a slice (linear RGB (H, W, 3)) with its focus measure (H, W) and time (µs)."""
-        w = np.power(np.maximum(measure, 0).astype(np.float64), self.power)
-        self._sum += w[..., None] * linear_rgb
+        w = np.power(np.maximum(measure, 0).astype(np.float32), np.float32(self.power))
+        self._sum += w[..., None] * linear_rgb.astype(np.float32, copy=False)
         self._weight += w
         better = measure > self._best
         self._best = np.where(better, measure, self._best)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..color import LUMINANCE_WEIGHTS, linear_to_srgb, srgb_to_linear, to_uint8
+from ..color import LUMINANCE_WEIGHTS, linear_to_srgb, to_uint8
 from ..errors import NeurofocusError
 from ..represent import PolarityTable
 from ..types import FocalSweep
@@ -190,11 +190,10 @@ def all_in_focus(sweep: FocalSweep, config: AifConfig = AifConfig(), *, keep_sta
     merger = StackMerger(refocuser.luminance.shape, config.weight_power)
     stack = []
     for index, t in enumerate(tqdm(stack_times, desc="refocusing", disable=not progress, leave=False)):
-        srgb = refocuser.refocus(int(t))
-        linear = srgb_to_linear(srgb)
+        linear = np.clip(refocuser.refocus_linear(int(t)), 0.0, 1.0)
         merger.add(linear, measure(index, int(t), linear @ LUMINANCE_WEIGHTS), float(t))
         if keep_stack:
-            stack.append(to_uint8(srgb))
+            stack.append(to_uint8(linear_to_srgb(linear)))
     merged, infocus = merger.result(refocuser.linear, float(sweep.image_time_us))
     timings["stack_s"] = time.perf_counter() - t1
     timings["total_s"] = time.perf_counter() - t0

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import NeurofocusError
 from ..types import Events
-from .refocus import patch_regions
+from .refocus import crop, patch_regions, search_step
 
 GOLDEN = (1 + 5**0.5) / 2
 
@@ -188,7 +188,8 @@ def select_times_events(refocuser, events: Events, settings: SearchSettings = Se
     for i, (region, times) in enumerate(zip(regions, per_patch)):
         if len(times) < settings.min_events:
             continue
-        base = sharpness(refocuser.luminance[region[0]:region[1], region[2]:region[3]])
+        region = region + (search_step(region),)  # large patches are searched on a subsampled grid
+        base = sharpness(crop(refocuser.luminance, region))
 
         def score(k: int) -> float:
             nonlocal evaluations

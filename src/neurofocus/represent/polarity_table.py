@@ -20,14 +20,14 @@ from ..types import Events
 def _build(t, x, y, p, width, num_pixels, offsets, times, on_prefix):
     counts = np.zeros(num_pixels + 1, np.int64)
     for k in range(len(t)):
-        counts[y[k] * width + x[k] + 1] += 1
+        counts[np.int64(y[k]) * width + x[k] + 1] += 1
     for i in range(num_pixels):
         counts[i + 1] += counts[i]
     offsets[:] = counts
     cursor = counts[:-1].copy()
     is_on = np.zeros(len(t), np.int8)
     for k in range(len(t)):
-        pix = y[k] * width + x[k]
+        pix = np.int64(y[k]) * width + x[k]
         j = cursor[pix]
         times[j] = t[k]
         is_on[j] = 1 if p[k] > 0 else 0
@@ -51,15 +51,15 @@ def _before(times, lo, hi, tau):
 
 
 @numba.njit(cache=True, nogil=True)
-def _query(offsets, times, on_prefix, width, y0, y1, x0, x1, t_a, t_b, on_out, total_out):
-    for yy in range(y0, y1):
-        for xx in range(x0, x1):
+def _query(offsets, times, on_prefix, width, y0, y1, x0, x1, step, t_a, t_b, on_out, total_out):
+    for i, yy in enumerate(range(y0, y1, step)):
+        for j, xx in enumerate(range(x0, x1, step)):
             pix = yy * width + xx
             lo, hi = offsets[pix], offsets[pix + 1]
             ia = _before(times, lo, hi, t_a)
             ib = _before(times, ia, hi, t_b)
-            on_out[yy - y0, xx - x0] = on_prefix[ib] - on_prefix[ia]
-            total_out[yy - y0, xx - x0] = ib - ia
+            on_out[i, j] = on_prefix[ib] - on_prefix[ia]
+            total_out[i, j] = ib - ia
 
 
 @numba.njit(cache=True, nogil=True)
@@ -72,11 +72,11 @@ def _positions(offsets, times, t):
 
 
 @numba.njit(cache=True, nogil=True)
-def _net_from(offsets, times, on_prefix, anchor, width, y0, y1, x0, x1, t, forward, out):
+def _net_from(offsets, times, on_prefix, anchor, width, y0, y1, x0, x1, step, t, forward, out):
     """Signed count from each pixel's anchor position (its first event at or after the anchor time) to ``t``:
     events in [anchor time, t) counted positively when ``forward``, else events in [t, anchor time) negatively."""
-    for yy in range(y0, y1):
-        for xx in range(x0, x1):
+    for i, yy in enumerate(range(y0, y1, step)):
+        for j, xx in enumerate(range(x0, x1, step)):
             pix = yy * width + xx
             a = anchor[pix]
             if forward:
@@ -84,7 +84,7 @@ def _net_from(offsets, times, on_prefix, anchor, width, y0, y1, x0, x1, t, forwa
             else:
                 lo, hi = _before(times, offsets[pix], a, t), a
             net = 2 * (on_prefix[hi] - on_prefix[lo]) - (hi - lo)
-            out[yy - y0, xx - x0] = net if forward else -net
+            out[i, j] = net if forward else -net
 
 
 @numba.njit(cache=True, nogil=True)
@@ -124,8 +124,8 @@ class PolarityTable:
         self._offsets = np.empty(num_pixels + 1, np.int64)
         self._times = np.empty(len(events), np.int64)
         self._on_prefix = np.empty(len(events) + 1, np.int32)
-        _build(events.t, events.x.astype(np.int64), events.y.astype(np.int64), events.p, self.width, num_pixels,
-               self._offsets, self._times, self._on_prefix)
+        _build(events.t, events.x, events.y, events.p, self.width, num_pixels, self._offsets, self._times,
+               self._on_prefix)
         self.num_events = len(events)
 
     @property
@@ -134,30 +134,36 @@ class PolarityTable:
         return np.diff(self._offsets).reshape(self.height, self.width)
 
     def _region(self, region):
+        """(y0, y1, x0, x1, step) from None, (y0, y1, x0, x1) or (y0, y1, x0, x1, step)."""
         if region is None:
-            return 0, self.height, 0, self.width
-        y0, y1, x0, x1 = (int(v) for v in region)
-        if not (0 <= y0 < y1 <= self.height and 0 <= x0 < x1 <= self.width):
+            return 0, self.height, 0, self.width, 1
+        y0, y1, x0, x1, *rest = (int(v) for v in region)
+        step = rest[0] if rest else 1
+        if not (0 <= y0 < y1 <= self.height and 0 <= x0 < x1 <= self.width) or step < 1:
             raise NeurofocusError(f"region {region} is outside the {self.width}x{self.height} sensor")
-        return y0, y1, x0, x1
+        return y0, y1, x0, x1, step
+
+    @staticmethod
+    def _shape(y0, y1, x0, x1, step):
+        return (y1 - y0 + step - 1) // step, (x1 - x0 + step - 1) // step
 
     def counts(self, t_start_us: int, t_end_us: int, region=None) -> tuple[np.ndarray, np.ndarray]:
         """ON and OFF counts per pixel for events with ``t_start_us <= t < t_end_us``.
 
         Parameters
         ----------
-        region : (y0, y1, x0, x1), optional
-            Rows y0..y1-1 and columns x0..x1-1 only (default: the whole sensor).
+        region : (y0, y1, x0, x1) or (y0, y1, x0, x1, step), optional
+            Rows y0..y1-1 and columns x0..x1-1 only, every ``step``-th (default: the whole sensor).
 
         Returns
         -------
-        on, off : ndarray of int32, (y1 - y0, x1 - x0)
+        on, off : ndarray of int32, (y1 - y0, x1 - x0) (divided by ``step``, rounded up)
         """
-        y0, y1, x0, x1 = self._region(region)
-        on = np.empty((y1 - y0, x1 - x0), np.int32)
+        y0, y1, x0, x1, step = self._region(region)
+        on = np.empty(self._shape(y0, y1, x0, x1, step), np.int32)
         total = np.empty_like(on)
         if t_end_us > t_start_us:
-            _query(self._offsets, self._times, self._on_prefix, self.width, y0, y1, x0, x1, int(t_start_us),
+            _query(self._offsets, self._times, self._on_prefix, self.width, y0, y1, x0, x1, step, int(t_start_us),
                    int(t_end_us), on, total)
         else:
             on[:] = 0
@@ -203,9 +209,9 @@ class AnchoredPolarity:
 
     def net(self, t_to_us: int, region=None) -> np.ndarray:
         """Signed event sum per pixel from the anchor time to ``t_to_us`` (int32), over ``region`` if given."""
-        y0, y1, x0, x1 = self.table._region(region)
-        out = np.empty((y1 - y0, x1 - x0), np.int32)
+        y0, y1, x0, x1, step = self.table._region(region)
+        out = np.empty(self.table._shape(y0, y1, x0, x1, step), np.int32)
         t = int(t_to_us)
         _net_from(self.table._offsets, self.table._times, self.table._on_prefix, self._anchor, self.table.width,
-                  y0, y1, x0, x1, t, t >= self.t_from_us, out)
+                  y0, y1, x0, x1, step, t, t >= self.t_from_us, out)
         return out
