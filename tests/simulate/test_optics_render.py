@@ -155,3 +155,13 @@ def test_magnification_about_the_centre():
     y, x = np.unravel_index(np.argmax(zoomed[..., 0]), (41, 41))
     assert (y, x) == (20, 35)
     assert apply_magnification(image, 1.0) is image
+
+
+@pytest.mark.parametrize("kind, least_fill", [("rectangle", 0.99), ("ellipse", 0.75), ("polygon", 0.3),
+                                              ("star", 0.3)])
+def test_shapes_fill_a_fair_part_of_their_box(kind, least_fill):
+    """Random polygons and stars are irregular but never slivers: they cover a fair part of their bounding box."""
+    for seed in range(20):
+        mask = shape_mask(kind, (120, 120), (60, 60), (80, 60), 0.0, np.random.default_rng(seed))
+        fill = mask.sum() / (80 * 60)
+        assert least_fill <= fill <= 1.01, (kind, seed, fill)

@@ -121,7 +121,9 @@ def shape_mask(kind: str, canvas_shape: tuple[int, int], center: tuple[float, fl
         pts = np.stack([np.cos(t), np.sin(t)], 1) / 2
     elif kind in ("polygon", "star"):
         n = int(rng.integers(5, 10)) if kind == "polygon" else 2 * int(rng.integers(4, 7))
-        t = np.sort(rng.uniform(0, 2 * np.pi, n)) if kind == "polygon" else np.linspace(0, 2 * np.pi, n, endpoint=False)
+        t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        if kind == "polygon":  # jittered, evenly spread vertex angles: irregular but never a sliver
+            t = t + rng.uniform(-0.3, 0.3, n) * (2 * np.pi / n)
         r = rng.uniform(0.6, 1.0, n) if kind == "polygon" else np.where(np.arange(n) % 2, 0.45, 1.0)
         pts = np.stack([r * np.cos(t), r * np.sin(t)], 1) / 2
     else:
