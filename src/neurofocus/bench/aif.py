@@ -4,8 +4,9 @@ Data (each sweep simulated once per sensor from the same rendered frames):
 
 * synthetic: ``num_scenes`` random layered scenes (346x260 by default), DVS-Voltmeter events with k1..k6 drawn from
   the papers' ranges, ideal events (C = 0.2 ± 0.03), and spikes (tick 50 µs);
-* light field: focal sweeps refocused from the HCI "backgammon" light field (512x512, ideal events and spikes),
-  captured at several focus positions.
+* real data (``light_field``, e.g. the HCI "backgammon" light field, 512x512): sweeps refocused from its views
+  (ideal events), and sweeps rendered from its centre view with its depth (ideal and DVS346-preset events), spikes
+  for each, the image captured at 15 %, 50 % and 85 % of the sweep.
 
 Rows (the papers' Table 2 style): the input image, an image-only baseline (unsharp masking), uniform times,
 golden-section times, the hand-crafted pipeline (robust search) for events and for spikes, gradient-energy ("GDF")
@@ -29,7 +30,7 @@ from ..simulate.focal_sweep import SceneSweep, SensorSetup, simulate_focal_sweep
 from ..simulate.ideal_events import IdealParams
 from ..simulate.optics import ThinLens
 from ..simulate.scene import random_scene
-from ..simulate.sources import light_field_sweep, load_hci_light_field
+from ..simulate.sources import depth_from_disparity, image_depth_sweep, light_field_sweep, load_hci_light_field
 from ..simulate.spikes import SpikeParams
 from ..simulate.sweep import FocusSchedule, SweepSpec, focus_schedule
 from ..types import FocalSweep
@@ -110,15 +111,25 @@ def synthetic_cases(num_scenes: int, num_frames: int, size=(346, 260), seed: int
 
 
 def light_field_cases(folder: str | Path, num_frames: int, positions=(0.15, 0.5, 0.85), seed: int = 2024):
-    """Sweeps refocused from an HCI-layout light field, with the image captured at several focus positions."""
+    """Sweeps from an HCI-layout light field, the image captured at several focus positions: refocused from the
+    views (ideal events), and rendered from the centre view with its depth (ideal and DVS346-preset events)."""
     views, disparity = load_hci_light_field(folder)
     rng = np.random.default_rng(seed)
-    source = CachedSource(light_field_sweep(views, disparity, SweepSpec(num_frames=num_frames), rng))
-    sweep = _simulate(source, None, seed, "ideal")
-    for p in positions:
-        frame = int(round(p * (num_frames - 1)))
-        yield Case("light field (HCI backgammon), ideal events", f"image at {p:.0%} of the sweep",
-                   _with_image(sweep, source, frame), source)
+    lens = ThinLens()
+    refocused = CachedSource(light_field_sweep(views, disparity, SweepSpec(num_frames=num_frames), rng))
+    depth = depth_from_disparity(disparity, lens, max_blur_px=25.0)
+    centre = views[views.shape[0] // 2, views.shape[1] // 2]
+    rendered = CachedSource(image_depth_sweep(centre, depth, lens, SweepSpec(num_frames=num_frames), rng))
+    name = Path(folder).name
+    for group, source, voltmeter, events in (
+            (f"light field ({name}), ideal events", refocused, None, "ideal"),
+            (f"image + depth ({name} centre view), ideal events", rendered, None, "ideal"),
+            (f"image + depth ({name} centre view), DVS346 events", rendered, VoltmeterParams.preset("DVS346"),
+             "dvs-voltmeter")):
+        sweep = _simulate(source, voltmeter, seed, events)
+        for p in positions:
+            frame = int(round(p * (num_frames - 1)))
+            yield Case(group, f"image at {p:.0%} of the sweep", _with_image(sweep, source, frame), source)
 
 
 def score(case: Case, label: str, modality: str | None, config) -> tuple[float, float, float]:
