@@ -137,8 +137,9 @@ def test_each_pixel_is_sharpest_at_its_infocus_time():
     for layer in scene.layers[1:]:
         own = scene.crop(ndimage.binary_erosion(layer.alpha > 0.99, iterations=6)) & (depth == layer.depth_m[0, 0])
         inside = ndimage.binary_erosion(own, iterations=2)  # away from the sharp edges of occluders too
-        texture = float((ndimage.laplace(sweep.all_in_focus().mean(axis=2)) ** 2)[inside].mean())
-        if inside.sum() < 100 or texture < 1e-4:  # too small, or textureless: no focus signature
+        if inside.sum() < 100:  # too small (or hidden): no focus signature
+            continue
+        if float((ndimage.laplace(sweep.all_in_focus().mean(axis=2)) ** 2)[inside].mean()) < 1e-4:  # textureless
             continue
         energy = [float((ndimage.laplace(f.mean(axis=2)) ** 2)[inside].mean()) for f in frames]
         peak_time = schedule.times_us[int(np.argmax(energy))]
