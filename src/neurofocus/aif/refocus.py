@@ -67,10 +67,11 @@ def upsample_grid(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
                                    mode="nearest").astype(np.float32)
 
 
-def search_step(region, target_pixels: int = 4000) -> int:
-    """Pixel stride that leaves about ``target_pixels`` of a patch for searches (1 for small patches)."""
+def subsampled(region, target_pixels: int = 4000) -> tuple[int, int, int, int, int]:
+    """``region`` (y0, y1, x0, x1) with a pixel stride that leaves about ``target_pixels`` of it for searches (stride
+    1 for small patches), as (y0, y1, x0, x1, step)."""
     y0, y1, x0, x1 = region[:4]
-    return max(1, int(round(((y1 - y0) * (x1 - x0) / target_pixels) ** 0.5)))
+    return y0, y1, x0, x1, max(1, int(round(((y1 - y0) * (x1 - x0) / target_pixels) ** 0.5)))
 
 
 def patch_regions(shape: tuple[int, int], grid: int) -> list[tuple[int, int, int, int]]:
@@ -161,9 +162,9 @@ class EventRefocuser:
         log_y = np.log(self.luminance)
         ends = [self.from_image.net(int(t)) - self._drift(int(t)) for t in (start_us, end_us)]
         best = np.full(grid * grid, np.nan)
-        for r, region in enumerate(patch_regions(self.luminance.shape, grid)):
+        for r, patch in enumerate(patch_regions(self.luminance.shape, grid)):
             largest_drop = min_drop
-            region = region + (search_step(region),)
+            region = subsampled(patch)
             for net in ends:
                 patch_net = crop(net, region)
                 if not patch_net.any():
@@ -237,9 +238,8 @@ class SpikeRefocuser:
 
     def luminance_at(self, t_us: float, region=None) -> np.ndarray:
         """Linear luminance at ``t_us``: the image's plus the gain times the change of firing rate: float32."""
-        crop = (lambda a: a) if region is None else (lambda a: a[region[0]:region[1], region[2]:region[3]])
-        change = self.rate(t_us, region=region) - crop(self.rate_image)
-        return np.maximum(crop(self.luminance) + crop(self.gain) * change, _EPS)
+        change = self.rate(t_us, region=region) - crop(self.rate_image, region)
+        return np.maximum(crop(self.luminance, region) + crop(self.gain, region) * change, _EPS)
 
     def refocus_linear(self, t_us: float) -> np.ndarray:
         """The image refocused to ``t_us`` in linear light: float32 (H, W, 3) (chromaticity from the image)."""

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import NeurofocusError
 from ..types import Events
-from .refocus import crop, patch_regions, search_step
+from .refocus import crop, patch_regions, subsampled
 
 GOLDEN = (1 + 5**0.5) / 2
 
@@ -188,7 +188,7 @@ def select_times_events(refocuser, events: Events, settings: SearchSettings = Se
     for i, (region, times) in enumerate(zip(regions, per_patch)):
         if len(times) < settings.min_events:
             continue
-        region = region + (search_step(region),)  # large patches are searched on a subsampled grid
+        region = subsampled(region)  # large patches are searched on a subsampled grid
         base = sharpness(crop(refocuser.luminance, region))
 
         def score(k: int) -> float:
