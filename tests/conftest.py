@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurofocus.cli import main
 from neurofocus.types import Events
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,3 +34,10 @@ def random_events(n: int = 2000, sensor_size=(64, 48), seed: int = 0, t_max: int
 @pytest.fixture
 def events_small() -> Events:
     return random_events()
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """Run ``neurofocus ARGV...`` (arguments str()-ed); returns (exit status, stdout, stderr)."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -8,17 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from neurofocus.cli import main
 from neurofocus.io import load_events, load_spikes, save_events, save_spikes
 from neurofocus.types import Spikes
 
-from .conftest import SHARED_DATA, random_events, shared
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from .conftest import SHARED_DATA, random_events, run_cli as run, shared
 
 
 def one_line_error(code, err, path):

@@ -8,11 +8,7 @@ import pytest
 from neurofocus.cli import main
 from neurofocus.images import read_image, write_image
 
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from .conftest import run_cli as run
 
 
 @pytest.fixture(scope="module")

@@ -3,19 +3,12 @@
 import numpy as np
 import pytest
 
-from neurofocus.cli import main
 from neurofocus.images import write_image
 from neurofocus.io import load_events, load_spikes
 from neurofocus.simulate.dataset import load_sample
 from neurofocus.simulate.dvs_voltmeter import VoltmeterParams, gray8, simulate_dvs_voltmeter
 
-from .conftest import shared
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from .conftest import run_cli as run, shared
 
 
 def test_simulate_writes_rig_files_and_truth(capsys, tmp_path):

@@ -15,7 +15,7 @@ import warnings
 from .. import __version__
 from ..errors import NeurofocusError
 from ..io import NeurofocusWarning
-from . import aif, files, simulation
+from . import aif, calibration, files, simulation
 
 EXIT_BAD_INPUT = 2
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     files.register(sub)
     simulation.register(sub)
     aif.register(sub)
+    calibration.register(sub)
     return parser
 
 

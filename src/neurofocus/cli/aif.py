@@ -43,6 +43,66 @@ def _depth_from_sample(folder: Path, infocus_time_us: np.ndarray) -> np.ndarray 
     return np.interp(infocus_time_us, times[order], focus[order]).astype(np.float32)
 
 
+class _Registration:
+    """The RGB image on the sensor's grid (via --calib, or as given when both grids agree) and the way back."""
+
+    def __init__(self, args, image: np.ndarray, sensor_size: tuple[int, int]):
+        from ..calib.estimate import load_calibration
+        from ..calib.register import align_rgb_to_sensor
+
+        self.calibration, self.grid, self.rgb_image = None, args.output_grid, image
+        if args.calib is None:
+            if image.shape[:2] != sensor_size[::-1]:
+                kind = "event" if args.events else "spike"
+                raise NeurofocusError(f"the image is {image.shape[1]}x{image.shape[0]} but the {kind} sensor is "
+                                      f"{sensor_size[0]}x{sensor_size[1]}: the two cameras do not share a pixel grid; "
+                                      f"give --calib calib.json (made by neurofocus calibrate)", args.image)
+            self.sensor_image = image
+            return
+        self.calibration = load_calibration(args.calib)
+        self.calib_path = args.calib
+        geometry = self.calibration.geometry
+        if (geometry.sensor.width, geometry.sensor.height) != tuple(sensor_size):
+            raise NeurofocusError(f"the recording is {sensor_size[0]}x{sensor_size[1]} but the calibration's sensor "
+                                  f"is {geometry.sensor.width}x{geometry.sensor.height}", args.events or args.spikes)
+        try:
+            aligned = align_rgb_to_sensor(image, geometry)
+        except NeurofocusError as exc:
+            raise exc.with_path(args.image) from None
+        if not aligned.valid.any():
+            raise NeurofocusError("the calibration maps no sensor pixel into the RGB image", args.calib)
+        self.sensor_image, self.valid = aligned.image, aligned.valid
+        self.valid_out = self._out(aligned.valid.astype(np.float32))[1]
+
+    def _out(self, image, residual: bool = False):
+        from ..calib.register import to_output_grid
+
+        extra = {"aligned_input": self.sensor_image, "rgb_image": self.rgb_image} if residual else {}
+        return to_output_grid(image, self.valid, self.calibration.geometry, self.grid, **extra)
+
+    def image_out(self, image: np.ndarray) -> np.ndarray:
+        """An sRGB result on the sensor's grid, on the output grid."""
+        return image if self.calibration is None else self._out(image, residual=True)[0]
+
+    def map_out(self, values: np.ndarray) -> np.ndarray:
+        """A per-pixel map on the sensor's grid, on the output grid (NaN where no camera pair sees)."""
+        if self.calibration is None:
+            return values
+        out, valid = self._out(np.asarray(values, np.float32))
+        return np.where(valid, out, np.nan)
+
+    def report(self) -> dict:
+        """What result.json records about the registration."""
+        g = self.calibration.geometry
+        rows, cols = np.nonzero(self.valid_out)
+        return {"file": str(self.calib_path), "output_grid": self.grid,
+                "rgb_size": [g.rgb.width, g.rgb.height], "sensor_size": [g.sensor.width, g.sensor.height],
+                "homography_rgb_to_sensor": g.homography.tolist(), "mean_error_px": self.calibration.summary(),
+                "valid_fraction": round(float(self.valid_out.mean()), 4),
+                "valid_bbox_xywh": [int(cols.min()), int(rows.min()), int(cols.max() - cols.min() + 1),
+                                    int(rows.max() - rows.min() + 1)], "valid_mask": "valid.png"}
+
+
 def cmd_aif(args) -> int:
     from ..aif import all_in_focus
     from ..images import read_image, write_image
@@ -60,18 +120,20 @@ def cmd_aif(args) -> int:
     else:
         signal = {"spikes": load_spikes(args.spikes, format=args.format, size=args.spike_size,
                                         tick_us=args.tick_us, extra_columns=args.spike_extra_columns)}
+    recording = next(iter(signal.values()))
+    rig = _Registration(args, image, (recording.width, recording.height))
     try:
-        sweep = FocalSweep(image, image_time, **signal)
+        sweep = FocalSweep(rig.sensor_image, image_time, **signal)
     except NeurofocusError as exc:
         raise NeurofocusError(f"{exc.problem}", args.image) from None
     t0 = time.perf_counter()
     result = all_in_focus(sweep, _config(args), keep_stack=True, progress=True)
     seconds = time.perf_counter() - t0
     out = Path(args.out)
-    write_image(out / "aif.png", result.image)
+    write_image(out / "aif.png", rig.image_out(result.image))
     for i, (t, slice_image) in enumerate(zip(result.stack_times_us, result.stack)):
-        write_image(out / "stack" / f"slice_{i:03d}_t{int(t)}us.png", slice_image)
-    save_map(out / "infocus_time.png", result.infocus_time_us / 1e3, "in-focus time (ms)",
+        write_image(out / "stack" / f"slice_{i:03d}_t{int(t)}us.png", rig.image_out(slice_image))
+    save_map(out / "infocus_time.png", rig.map_out(result.infocus_time_us / 1e3), "in-focus time (ms)",
              "in-focus time of each pixel (slice with the largest focus measure)")
     info = {"image": str(args.image), "signal": str(args.events or args.spikes), "image_time_us": image_time,
             "modality": result.modality, "times": args.times, "weights": result.weights,
@@ -82,8 +144,11 @@ def cmd_aif(args) -> int:
                                       "min": float(result.contrast.min()), "max": float(result.contrast.max())}
     depth = _depth_from_sample(Path(args.image).parent, result.infocus_time_us)
     if depth is not None:
-        save_map(out / "depth.png", depth, "depth (m)", "depth from the in-focus times", cmap="magma_r")
+        save_map(out / "depth.png", rig.map_out(depth), "depth (m)", "depth from the in-focus times", cmap="magma_r")
         info["depth"] = "depth.png"
+    if rig.calibration is not None:
+        write_image(out / "valid.png", rig.valid_out.astype(np.float32))
+        info["calibration"] = rig.report()
     from ..atomic import write_text_atomic
 
     write_text_atomic(out / "result.json", json.dumps(info, indent=2) + "\n")
@@ -131,7 +196,8 @@ def cmd_demo(args) -> int:
 def register(sub) -> None:
     """Add the all-in-focus commands to the sub-parser collection ``sub``."""
     p = sub.add_parser("aif", help="all-in-focus image from an RGB image and the events or spikes of a focus sweep")
-    p.add_argument("--image", required=True, type=Path, help="the RGB image (same pixel grid as the sensor)")
+    p.add_argument("--image", required=True, type=Path,
+                   help="the RGB image (on the sensor's pixel grid, or any size with --calib)")
     p.add_argument("--events", type=Path, help="events recorded during the sweep")
     p.add_argument("--spikes", type=Path, help="spikes recorded during the sweep")
     p.add_argument("--image-time", type=int, metavar="T_US", help="capture time of the image (µs)")
@@ -143,6 +209,11 @@ def register(sub) -> None:
                    help="focus measure (default: symmetry for events, spike-variance for spikes)")
     p.add_argument("--grid", type=int, default=8, help="patches per side (8)")
     p.add_argument("--contrast", type=positive_float, help="event contrast threshold (default: estimated)")
+    p.add_argument("--calib", type=Path, help="rig calibration (neurofocus calibrate) when the RGB camera and the "
+                   "sensor do not share a pixel grid")
+    p.add_argument("--output-grid", choices=["undistorted", "sensor", "rgb"], default="undistorted",
+                   help="with --calib: write results on the sensor's undistorted grid (default), its raw pixels, or "
+                        "the RGB camera's pixels (refocus residual mapped back onto the RGB image)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     add_input_options(p)
     p.set_defaults(func=cmd_aif)

@@ -121,7 +121,43 @@ def _source(args, lens, spec, rng):
     return SceneSweep(scene, lens, focus_schedule(spec, scene.near_m, scene.far_m, rng))
 
 
+def _rig(args, source):
+    """The rig of ``--rig`` (``default`` or a rig JSON file) for the sensor grid of ``source``."""
+    from ..calib.estimate import load_calibration
+    from ..simulate.rig import default_rig
+
+    if args.rig_views < 1:
+        raise NeurofocusError(f"--rig-views must be positive, got {args.rig_views}")
+    height, width = source.all_in_focus().shape[:2]
+    if args.rig == "default":
+        return default_rig((width, height), seed=args.seed)
+    rig = load_calibration(args.rig).geometry
+    if (rig.sensor.width, rig.sensor.height) != (width, height):
+        raise NeurofocusError(f"the rig's sensor is {rig.sensor.width}x{rig.sensor.height} but the simulated sensor "
+                              f"is {width}x{height}", args.rig)
+    return rig
+
+
+def _simulate_rig(out: Path, rig, source, simulated, setup, args) -> tuple[dict, np.ndarray]:
+    """Write ``rig_truth.json`` and the checkerboard set ``calibration/``; return the ``sample.json`` entry and the
+    RGB camera's image (float32 sRGB (H_rgb, W_rgb, 3))."""
+    from ..color import linear_to_srgb
+    from ..calib.estimate import RigCalibration, save_calibration
+    from ..simulate.rig import rgb_camera_view, write_calibration_set
+
+    save_calibration(out / "rig_truth.json", RigCalibration(rig))
+    print(f"rendering {args.rig_views} checkerboard views for calibration/ ...", flush=True)
+    write_calibration_set(out / "calibration", rig, setup, num_views=args.rig_views, rgb_noise=args.rgb_noise,
+                          seed=args.seed)
+    capture = source.frame(simulated.schedule.image_frame)  # rendering is deterministic: the capture, before noise
+    view = rgb_camera_view(capture, rig, args.rgb_noise, np.random.default_rng([args.seed, 17]))
+    info = {"rgb_size": [rig.rgb.width, rig.rgb.height], "truth": "rig_truth.json",
+            "sensor_grid_image": "image_sensor_grid.png", "calibration": "calibration"}
+    return info, linear_to_srgb(view)
+
+
 def cmd_simulate(args) -> int:
+    from ..images import write_image
     from ..simulate.dataset import write_sample
     from ..simulate.focal_sweep import SensorSetup, simulate_focal_sweep
     from ..simulate.optics import ThinLens
@@ -139,15 +175,22 @@ def cmd_simulate(args) -> int:
         raise NeurofocusError("nothing to simulate: --events none and no --spikes")
     t0 = time.perf_counter()
     source = _source(args, lens, spec, np.random.default_rng([args.scene_seed, 1]))
+    rig = _rig(args, source) if args.rig else None
     print(f"rendering and simulating {args.frames} frames ...", flush=True)
     simulated = simulate_focal_sweep(source, setup, seed=args.seed, rgb_noise=args.rgb_noise, progress=True)
     sweep = simulated.sweep
     meta = {"command": "simulate", "lens": lens, "sweep": spec, "sensors": setup, "scene_seed": args.scene_seed,
-            "seed": args.seed, "seconds": round(time.perf_counter() - t0, 2)}
+            "seed": args.seed}
+    if rig is not None:
+        meta["rig"], rgb_image = _simulate_rig(out, rig, source, simulated, setup, args)
+    meta["seconds"] = round(time.perf_counter() - t0, 2)
     event_file = f"events{_EVENT_EXTENSIONS[args.events_format]}"
     vidar_ok = sweep.spikes is not None and (sweep.spikes.width * sweep.spikes.height) % 8 == 0
     info = write_sample(out, simulated, meta, event_file=event_file, event_format=args.events_format,
                         spike_file="spikes.dat" if vidar_ok else "spikes.h5")
+    if rig is not None:  # the sample's image is the RGB camera's; the sensor-grid capture is kept beside it
+        write_image(out / "image_sensor_grid.png", sweep.image)
+        write_image(out / "image.png", rgb_image)
     picks = np.linspace(0, len(simulated.kept_indices) - 1, min(12, len(simulated.kept_indices))).round().astype(int)
     times = simulated.schedule.times_us
     save_contact_sheet(out / "stack_sheet.png", [simulated.kept_frames[i] for i in picks],
@@ -163,6 +206,12 @@ def cmd_simulate(args) -> int:
     print(f"wrote {out}: image.png (t = {sweep.image_time_us} µs), aif.png, {event_file if sweep.events else ''} "
           f"{'spikes' if sweep.spikes else ''}, truth.npz, stack_sheet.png, infocus_time.png "
           f"({info.get('num_events', 0):,} events, {info.get('num_spikes', 0):,} spikes, {meta['seconds']} s)")
+    if rig is not None:
+        print(f"rig: image.png is the RGB camera's view ({rig.rgb.width}x{rig.rgb.height}, sensor "
+              f"{rig.sensor.width}x{rig.sensor.height}); image_sensor_grid.png the capture on the sensor's grid; "
+              f"rig_truth.json the true rig; calibration/: {args.rig_views} checkerboard views (rgb_NN.png"
+              f"{', events_NN.raw' if sweep.events is not None else ''}{', spikes_NN' if sweep.spikes else ''}"
+              f", board.json)")
     return 0
 
 
@@ -276,7 +325,12 @@ def register(sub) -> None:
     _add_spike_options(p, flag=True)
     p.add_argument("--events-format", choices=sorted(_EVENT_EXTENSIONS), default="evt3",
                    help="event file format (default evt3: events.raw)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sensor noise (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sensor noise and the default rig (default 0)")
+    rg = p.add_argument_group("hybrid rig (RGB camera and sensor on different pixel grids)")
+    rg.add_argument("--rig", metavar="default|RIG.json",
+                    help="write image.png as the RGB camera of this rig sees it ('default': a typical mismatched rig "
+                         "drawn with --seed), plus rig_truth.json and checkerboard recordings in calibration/")
+    rg.add_argument("--rig-views", type=int, default=10, help="checkerboard views in calibration/ (10)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("simulate-events", help="simulate the events of your own frames")

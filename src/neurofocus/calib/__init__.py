@@ -1,0 +1,1 @@
+"""Hybrid-rig calibration: camera models, checkerboard detection, RGB↔sensor registration."""
