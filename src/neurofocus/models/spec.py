@@ -1,0 +1,230 @@
+"""Model configs and input contracts.
+
+Each network holds a frozen config (what it is: width, modality, stack size, …, and the representation of its
+neuromorphic input) and exposes ``model.input_spec``, an :class:`InputSpec` that states the shapes, dtype, value
+ranges and meaning of every tensor it takes and returns. Configs round-trip through plain dicts (stored as JSON in
+the weight files) and reject unknown keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..errors import NeurofocusError
+from .inputs import (
+    EventBinning,
+    EventSlicing,
+    SpikeBinning,
+    SpikeSlicing,
+    representation_from_dict,
+    representation_to_dict,
+)
+
+MODALITIES = ("events", "spikes")
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorSpec:
+    """One input or output tensor of a model.
+
+    Attributes
+    ----------
+    name : str
+        Argument name in ``forward`` (inputs) or field name of the result (outputs).
+    shape : str
+        Symbolic shape, e.g. ``"(B, 64, H, W)"``; H and W may be any size ≥ 1.
+    value_range : str
+        Range and units of the values.
+    description : str
+        What the tensor holds.
+    dtype : str
+        Always float32 (float64 works too, for gradient checks).
+    """
+
+    name: str
+    shape: str
+    value_range: str
+    description: str
+    dtype: str = "float32"
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """The input contract of a model (see :mod:`neurofocus.models.inputs` for the functions that build it).
+
+    Attributes
+    ----------
+    model : str
+        Registry name.
+    modality : {"events", "spikes"}
+    inputs, outputs : tuple of TensorSpec
+    representation : EventBinning, SpikeBinning, EventSlicing or SpikeSlicing
+        How the neuromorphic input is made (binning, scaling, windows).
+    size_multiple : int
+        H and W are padded internally (replicate) to a multiple of this and the outputs cropped back; any size works.
+    """
+
+    model: str
+    modality: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    representation: Any
+    size_multiple: int = 4
+
+    def describe(self) -> str:
+        """A few lines of text listing the tensors."""
+        lines = [f"{self.model} ({self.modality}); H, W any (padded to a multiple of {self.size_multiple})"]
+        for kind, specs in (("in", self.inputs), ("out", self.outputs)):
+            for s in specs:
+                lines.append(f"  {kind} {s.name}: {s.dtype} {s.shape} {s.value_range} — {s.description}")
+        lines.append(f"  representation: {self.representation}")
+        return "\n".join(lines)
+
+
+def _check_modality(modality) -> str:
+    if modality not in MODALITIES:
+        raise NeurofocusError(f"modality must be 'events' or 'spikes', got {modality!r}")
+    return modality
+
+
+def _check_width(width) -> float:
+    try:
+        w = float(width)
+    except (TypeError, ValueError):
+        raise NeurofocusError(f"width must be a positive number, got {width!r}") from None
+    if not (0 < w < float("inf")):
+        raise NeurofocusError(f"width must be a positive number, got {width!r}")
+    return w
+
+
+class _Config:
+    """Shared dict round-trip with unknown-key rejection (mixed into the frozen config dataclasses)."""
+
+    @classmethod
+    def from_dict(cls, data: dict, *, model: str | None = None):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            who = f"model {model!r}" if model else cls.__name__
+            raise NeurofocusError(f"unknown option {unknown[0]!r} for {who} (known: {', '.join(sorted(known))})")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = representation_to_dict(value) if f.name == "nfs" else value
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class RefocusConfig(_Config):
+    """Config of the refocus networks (EvRefocusNet / NeuroRefocusNet, Table 6).
+
+    Attributes
+    ----------
+    modality : {"events", "spikes"}
+        Events: the network predicts a log-domain residual of the captured image. Spikes: it refines the TFP
+        refocused image.
+    width : float
+        Channel multiplier (c = 64 · width, rounded to a multiple of 4).
+    nfs : EventBinning or SpikeBinning, optional
+        The neuromorphic input (default: 64 bins of the modality's default representation).
+    log_eps : float
+        ε of the log domain (events): log(linear RGB + ε).
+    zero_init_residual : bool
+        Zero-initialise the prediction conv, so that a new network returns its input image.
+    """
+
+    modality: str = "events"
+    width: float = 1.0
+    nfs: Any = None
+    log_eps: float = 1e-3
+    zero_init_residual: bool = True
+
+    def __post_init__(self):
+        _check_modality(self.modality)
+        object.__setattr__(self, "width", _check_width(self.width))
+        nfs = self.nfs
+        if nfs is None:
+            nfs = EventBinning() if self.modality == "events" else SpikeBinning()
+        nfs = representation_from_dict(nfs)
+        want = EventBinning if self.modality == "events" else SpikeBinning
+        if not isinstance(nfs, want):
+            raise NeurofocusError(f"a {self.modality} refocus network takes a {want.kind} input, got {nfs.kind}")
+        object.__setattr__(self, "nfs", nfs)
+        if not (0 < float(self.log_eps) < 1):
+            raise NeurofocusError(f"log_eps must lie in (0, 1), got {self.log_eps!r}")
+        object.__setattr__(self, "log_eps", float(self.log_eps))
+        object.__setattr__(self, "zero_init_residual", bool(self.zero_init_residual))
+
+
+@dataclasses.dataclass(frozen=True)
+class EvMergeConfig(_Config):
+    """Config of EvMergeNet (EFS Table 7): a fixed stack of ``stack_size`` images.
+
+    Attributes
+    ----------
+    width : float
+        Channel multiplier of the U-Net (Conv6 and the two residual blocks keep ``stack_size`` channels: they
+        produce one weight map per slice).
+    stack_size : int
+        S, the number of refocused images (64 in EFS: an 8 × 8 patch grid).
+    nfs : EventSlicing, optional
+        The per-slice event channel.
+    """
+
+    width: float = 1.0
+    stack_size: int = 64
+    nfs: Any = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "width", _check_width(self.width))
+        if int(self.stack_size) != self.stack_size or self.stack_size < 1:
+            raise NeurofocusError(f"stack_size must be a positive integer, got {self.stack_size!r}")
+        object.__setattr__(self, "stack_size", int(self.stack_size))
+        nfs = representation_from_dict(EventSlicing() if self.nfs is None else self.nfs)
+        if not isinstance(nfs, EventSlicing):
+            raise NeurofocusError(f"EvMergeNet takes an event_slices input, got {nfs.kind}")
+        object.__setattr__(self, "nfs", nfs)
+
+
+@dataclasses.dataclass(frozen=True)
+class NeuroMergeConfig(_Config):
+    """Config of NeuroMergeNet (NFS Table 7, Eq. 15–16): any stack size.
+
+    Attributes
+    ----------
+    modality : {"events", "spikes"}
+    width : float
+        Channel multiplier.
+    alpha : float
+        α of Eq. 16: weights = softmax over the stack of α · initial weights (the paper gives no value).
+    nfs : EventSlicing or SpikeSlicing, optional
+        The per-slice neuromorphic channel.
+    """
+
+    modality: str = "events"
+    width: float = 1.0
+    alpha: float = 1.0
+    nfs: Any = None
+
+    def __post_init__(self):
+        _check_modality(self.modality)
+        object.__setattr__(self, "width", _check_width(self.width))
+        try:
+            alpha = float(self.alpha)
+        except (TypeError, ValueError):
+            alpha = float("nan")
+        if not (0 < alpha < float("inf")):
+            raise NeurofocusError(f"alpha must be a positive number, got {self.alpha!r}")
+        object.__setattr__(self, "alpha", alpha)
+        nfs = self.nfs
+        if nfs is None:
+            nfs = EventSlicing() if self.modality == "events" else SpikeSlicing()
+        nfs = representation_from_dict(nfs)
+        want = EventSlicing if self.modality == "events" else SpikeSlicing
+        if not isinstance(nfs, want):
+            raise NeurofocusError(f"a {self.modality} merge network takes a {want.kind} input, got {nfs.kind}")
+        object.__setattr__(self, "nfs", nfs)
