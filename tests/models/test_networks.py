@@ -27,7 +27,7 @@ def _threads():
 
 
 def test_registry_names_and_errors():
-    assert list_models() == ["ev_merge_net", "ev_refocus_net", "neuro_merge_net", "neuro_refocus_net"]
+    assert list_models() == ["e2vid", "ev_merge_net", "ev_refocus_net", "evfocus", "neuro_merge_net", "neuro_refocus_net"]
     with pytest.raises(NeurofocusError, match="unknown model 'nope'"):
         create_model("nope")
     with pytest.raises(NeurofocusError, match="unknown option 'depth'"):

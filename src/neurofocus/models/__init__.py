@@ -1,14 +1,17 @@
-"""The papers' networks: refocus (EvRefocusNet, NeuroRefocusNet) and merge (EvMergeNet, NeuroMergeNet).
+"""The papers' networks: refocus (EvRefocusNet, NeuroRefocusNet), merge (EvMergeNet, NeuroMergeNet), EvFocus and
+its E2VID baseline.
 
 Needs the ``nets`` extra (``pip install 'neurofocus[nets]'``: torch and safetensors).
 
 >>> from neurofocus.models import create_model, list_models
 >>> list_models()
-['ev_merge_net', 'ev_refocus_net', 'neuro_merge_net', 'neuro_refocus_net']
+['e2vid', 'ev_merge_net', 'ev_refocus_net', 'evfocus', 'neuro_merge_net', 'neuro_refocus_net']
 >>> net = create_model("neuro_refocus_net", modality="spikes", width=0.5)
 
 * :mod:`.registry`: ``create_model(name, **options)``, ``list_models()``, ``register_model``.
 * :mod:`.refocus`, :mod:`.merge`: the networks; :mod:`.blocks`: their shared layers (Tables 6–7).
+* :mod:`.evfocus`, :mod:`.e2vid`: sharp images from out-of-focus events; :mod:`.recurrent`: their ConvLSTM
+  encoder, voxel input and streaming :func:`~.recurrent.reconstruct_sequence`.
 * :mod:`.spec`: configs and ``model.input_spec``, the input contract of each model.
 * :mod:`.inputs`: event/spike representations and the functions that build a model's inputs from a
   :class:`~neurofocus.types.FocalSweep`.

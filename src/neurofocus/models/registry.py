@@ -11,6 +11,10 @@ Registered names (see :func:`list_models`):
     EvMergeNet (EFS Table 7): events, a fixed stack of ``stack_size`` (64) images.
 ``neuro_merge_net``
     NeuroMergeNet (NFS Table 7): ``modality="events"`` (default) or ``"spikes"``, any stack size.
+``e2vid``
+    E2VID (Rebecq et al. 2019): recurrent U-Net on 5-bin voxel grids, ``forward(voxel, state)``.
+``evfocus``
+    EvFocus (Zhu et al., ICML 2025): sharp images from out-of-focus events, ``forward(voxel, state)``.
 
 Every model takes ``width`` (channel multiplier, default 1.0) and the options of its config
 (:mod:`neurofocus.models.spec`); unknown options raise :class:`~neurofocus.errors.NeurofocusError`.
@@ -110,3 +114,19 @@ def _ev_merge_net(config: EvMergeConfig, name: str) -> EvMergeNet:
 @register_model("neuro_merge_net", NeuroMergeConfig)
 def _neuro_merge_net(config: NeuroMergeConfig, name: str) -> NeuroMergeNet:
     return NeuroMergeNet(config, name)
+
+
+# the recurrent event-to-image networks, registered after the papers' networks
+from .e2vid import E2VID
+from .evfocus import EvFocus
+from .spec import E2VIDConfig, EvFocusConfig
+
+
+@register_model("e2vid", E2VIDConfig)
+def _e2vid(config: E2VIDConfig, name: str) -> E2VID:
+    return E2VID(config, name)
+
+
+@register_model("evfocus", EvFocusConfig)
+def _evfocus(config: EvFocusConfig, name: str) -> EvFocus:
+    return EvFocus(config, name)

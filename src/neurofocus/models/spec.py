@@ -228,3 +228,66 @@ class NeuroMergeConfig(_Config):
         if not isinstance(nfs, want):
             raise NeurofocusError(f"a {self.modality} merge network takes a {want.kind} input, got {nfs.kind}")
         object.__setattr__(self, "nfs", nfs)
+
+
+def _check_count(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise NeurofocusError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class E2VIDConfig(_Config):
+    """Config of the E2VID baseline (Rebecq et al. 2019, recurrent U-Net; :mod:`neurofocus.models.e2vid`).
+
+    Attributes
+    ----------
+    width : float
+        Channel multiplier (N_b = 32 · width, rounded to a multiple of 4).
+    num_bins : int
+        Voxel grid bins (5 in E2VID).
+    norm : {"none", "batch"}
+        Normalisation after the convolutions ("none": as the E2VID reference release; "batch": batch norm after every
+        convolution but the prediction).
+    """
+
+    width: float = 1.0
+    num_bins: int = 5
+    norm: str = "none"
+
+    def __post_init__(self):
+        object.__setattr__(self, "width", _check_width(self.width))
+        object.__setattr__(self, "num_bins", _check_count(self.num_bins, "num_bins"))
+        if self.norm not in ("none", "batch"):
+            raise NeurofocusError(f"norm must be 'none' or 'batch', got {self.norm!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvFocusConfig(_Config):
+    """Config of EvFocus (Zhu et al., ICML 2025; :mod:`neurofocus.models.evfocus`).
+
+    Attributes
+    ----------
+    width : float
+        Channel multiplier (N_b = 32 · width, rounded to a multiple of 4).
+    num_bins : int
+        Voxel grid bins (5 in the paper).
+    heads : int
+        Heads of every multi-head channel attention (MHCA) block (the paper gives none; 4 by default). Must divide
+        the aligned feature's 2·N_b channels.
+    mhca_blocks : int
+        MHCA blocks cascaded in each of the re-defocus and reconstruction modules (the paper says "sequentially
+        cascaded" without a number; 2 by default, which puts the parameter count at the paper's 12.1 M). 0 leaves
+        only the modules' prediction layers (an ablation).
+    """
+
+    width: float = 1.0
+    num_bins: int = 5
+    heads: int = 4
+    mhca_blocks: int = 2
+
+    def __post_init__(self):
+        object.__setattr__(self, "width", _check_width(self.width))
+        object.__setattr__(self, "num_bins", _check_count(self.num_bins, "num_bins"))
+        object.__setattr__(self, "heads", _check_count(self.heads, "heads"))
+        object.__setattr__(self, "mhca_blocks", _check_count(self.mhca_blocks, "mhca_blocks", 0))

@@ -1,0 +1,324 @@
+"""Recurrent building blocks shared by E2VID and EvFocus, and streaming reconstruction from an event stream.
+
+Both networks start with the same recurrent encoder (E2VID, Rebecq et al. 2019; EvFocus §4 "Temporal Information
+Encoder" and appendix B.1), N_b = 32 · width channels:
+
+    head      conv 5×5, num_bins → N_b, ReLU                                    full resolution
+    encoder k conv 5×5 stride 2, C → 2C, ReLU, then a ConvLSTM (3×3, 2C → 2C)   1/2, 1/4, 1/8     (k = 1, 2, 3)
+    2 residual blocks at 8·N_b channels (conv 3×3, ReLU, conv 3×3, + input, ReLU) 1/8
+
+:class:`RecurrentEncoder` returns the bottleneck (after the residual blocks) and the skip features [head, e1, e2, e3]
+(e_k = the k-th ConvLSTM's hidden state), and the new recurrent state.
+
+Recurrent state
+    A tuple of three ``(h, c)`` pairs, one per ConvLSTM, each float (B, C_k, H_k, W_k) at the padded resolution.
+    ``state=None`` starts from zeros. The returned state keeps its autograd graph (for truncated back-propagation
+    through time, call :func:`detach_state` between chunks); under ``torch.no_grad()`` it carries none.
+
+Input
+    :class:`VoxelGrid`: the E2VID voxel grid of one window of events, :func:`neurofocus.represent.voxel_grid` with
+    ``normalize=True`` (events spread over ``num_bins`` bins by linear interpolation between the window's first and
+    last event, then mean/std-normalised over the non-zero voxels), float32 (num_bins, H, W), batched to
+    (B, num_bins, H, W). H and W are zero-padded (no events) at the bottom and right to a multiple of 8 and the
+    outputs cropped back.
+
+:func:`reconstruct_sequence` slices an :class:`~neurofocus.types.Events` stream into windows (fixed event count or
+fixed duration), builds each window's voxel grid and runs a recurrent model over them, carrying its state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..errors import NeurofocusError
+from ..represent import voxel_grid
+from ..types import Events
+from .blocks import check_tensor
+
+#: H and W are padded to a multiple of this (three stride-2 stages).
+SIZE_MULTIPLE = 8
+#: Encoder stages (each halves H and W and doubles the channels).
+NUM_ENCODERS = 3
+#: Residual blocks at the bottleneck.
+NUM_RESIDUAL_BLOCKS = 2
+
+State = tuple[tuple[torch.Tensor, torch.Tensor], ...]
+
+
+def recurrent_base_channels(width: float) -> int:
+    """N_b, the head's channels: 32 · width rounded to a multiple of 4 (at least 4). 1.0 → 32, 0.5 → 16, 0.25 → 8."""
+    try:
+        w = float(width)
+    except (TypeError, ValueError):
+        raise NeurofocusError(f"width must be a positive number, got {width!r}") from None
+    if not (0 < w < float("inf")):
+        raise NeurofocusError(f"width must be a positive number, got {width!r}")
+    return max(4, 4 * round(8 * w))
+
+
+@dataclasses.dataclass(frozen=True)
+class VoxelGrid:
+    """The input representation of E2VID and EvFocus: :func:`neurofocus.represent.voxel_grid` of one window.
+
+    Attributes
+    ----------
+    num_bins : int
+        B, the voxel grid's temporal bins (5 in both papers).
+    normalize : bool
+        The E2VID normalisation (always True for these networks: they were defined on normalised grids).
+    """
+
+    num_bins: int = 5
+    normalize: bool = True
+
+    kind = "voxel_grid"
+
+    def __call__(self, events: Events) -> np.ndarray:
+        """float32 (num_bins, H, W) voxel grid of ``events`` (one window)."""
+        return voxel_grid(events, self.num_bins, normalize=self.normalize)
+
+
+# layers ------------------------------------------------------------------------------------------------------------
+class ConvLSTMCell(nn.Module):
+    """Convolutional LSTM (Shi et al. 2015), no peephole connections.
+
+    One convolution over [x, h] gives the input, forget and output gates and the candidate:
+    i, f, o = σ(·), g = tanh(·); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c'). 'Same' padding, so H and W are kept.
+
+    Parameters
+    ----------
+    input_channels, hidden_channels : int
+    kernel_size : int
+        Odd kernel size of the gate convolution (3 in E2VID and EvFocus).
+    """
+
+    def __init__(self, input_channels: int, hidden_channels: int, kernel_size: int = 3):
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise NeurofocusError(f"the ConvLSTM kernel size must be odd, got {kernel_size}")
+        self.hidden_channels = hidden_channels
+        self.gates = nn.Conv2d(input_channels + hidden_channels, 4 * hidden_channels, kernel_size,
+                               padding=kernel_size // 2)
+
+    def zero_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, _, h, w = x.shape
+        z = x.new_zeros(b, self.hidden_channels, h, w)
+        return z, z
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x (B, C_in, H, W), state (h, c) each (B, C_h, H, W) or None → (h', (h', c'))."""
+        h, c = self.zero_state(x) if state is None else state
+        i, f, o, g = self.gates(torch.cat([x, h], dim=1)).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, (h, c)
+
+
+class ConvReLU(nn.Sequential):
+    """Conv (k × k, 'same' padding; stride 2 halves H and W) → [BatchNorm] → ReLU. No conv bias with batch norm."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, norm: str = "none"):
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2,
+                                             bias=norm == "none")]
+        if norm == "batch":
+            layers.append(nn.BatchNorm2d(out_channels))
+        layers.append(nn.ReLU())
+        super().__init__(*layers)
+
+
+class ResidualBlock(nn.Module):
+    """conv 3×3 → [BN] → ReLU → conv 3×3 → [BN], plus the input, then ReLU (E2VID's residual block)."""
+
+    def __init__(self, channels: int, norm: str = "none"):
+        super().__init__()
+        bias = norm == "none"
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=bias)
+        self.norm1 = nn.BatchNorm2d(channels) if norm == "batch" else nn.Identity()
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=bias)
+        self.norm2 = nn.BatchNorm2d(channels) if norm == "batch" else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.norm1(self.conv1(x)))
+        return F.relu(self.norm2(self.conv2(y)) + x)
+
+
+class RecurrentEncoder(nn.Module):
+    """Head, three recurrent encoder stages and two residual blocks (module docstring).
+
+    ``forward(x, state)`` with x (B, num_bins, H, W), H and W multiples of :data:`SIZE_MULTIPLE`, returns
+    ``(bottleneck, skips, new_state)``: bottleneck (B, 8·N_b, H/8, W/8); skips [head (N_b, H), e1 (2·N_b, H/2),
+    e2 (4·N_b, H/4), e3 (8·N_b, H/8)].
+    """
+
+    def __init__(self, num_bins: int, base: int, norm: str = "none"):
+        super().__init__()
+        self.base = base
+        self.head = ConvReLU(num_bins, base, 5, norm=norm)
+        channels = [base * 2 ** k for k in range(NUM_ENCODERS + 1)]
+        self.down = nn.ModuleList(ConvReLU(channels[k], channels[k + 1], 5, stride=2, norm=norm)
+                                  for k in range(NUM_ENCODERS))
+        self.lstm = nn.ModuleList(ConvLSTMCell(channels[k + 1], channels[k + 1], 3) for k in range(NUM_ENCODERS))
+        self.residual = nn.Sequential(*(ResidualBlock(channels[-1], norm) for _ in range(NUM_RESIDUAL_BLOCKS)))
+
+    def state_shapes(self, batch: int, height: int, width: int) -> list[tuple[int, int, int, int]]:
+        """Shape of h (and c) of each ConvLSTM for a padded input of (height, width)."""
+        return [(batch, self.base * 2 ** (k + 1), height // 2 ** (k + 1), width // 2 ** (k + 1))
+                for k in range(NUM_ENCODERS)]
+
+    def forward(self, x: torch.Tensor, state: State | None = None):
+        head = self.head(x)
+        skips = [head]
+        new_state = []
+        y = head
+        for k in range(NUM_ENCODERS):
+            y, s = self.lstm[k](self.down[k](y), None if state is None else state[k])
+            skips.append(y)
+            new_state.append(s)
+        return self.residual(y), skips, tuple(new_state)
+
+
+# input checks and padding ------------------------------------------------------------------------------------------
+def pad_voxel(x: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> torch.Tensor:
+    """Zero-pad (B, C, H, W) at the bottom and right to multiples of ``multiple`` (zero = no events)."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    return F.pad(x, (0, pw, 0, ph)) if (ph or pw) else x
+
+
+def check_voxel(model: nn.Module, voxel) -> torch.Tensor:
+    """Check a (B, num_bins, H, W) float tensor for ``model`` (raises NeurofocusError naming the model)."""
+    return check_tensor(voxel, "voxel", (None, model.config.num_bins, None, None), model.name)
+
+
+def check_state(model: nn.Module, encoder: RecurrentEncoder, state, voxel: torch.Tensor) -> State | None:
+    """Validate a recurrent state against the (padded) input it is used with; None passes."""
+    if state is None:
+        return None
+    b, _, h, w = voxel.shape
+    shapes = encoder.state_shapes(b, h, w)
+    ok = isinstance(state, (tuple, list)) and len(state) == len(shapes)
+    if ok:
+        for pair, shape in zip(state, shapes):
+            ok = (isinstance(pair, (tuple, list)) and len(pair) == 2
+                  and all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape for t in pair))
+            if not ok:
+                break
+    if not ok:
+        raise NeurofocusError(f"{model.name}: the recurrent state does not match this input (a state is "
+                              f"{len(shapes)} (h, c) pairs of shapes {shapes} for a {b}×{voxel.shape[1]}×{h}×{w} "
+                              f"padded input); pass state=None to start a new sequence")
+    return tuple((pair[0], pair[1]) for pair in state)
+
+
+def detach_state(state: State | None) -> State | None:
+    """The state without its autograd history (for truncated back-propagation through time)."""
+    if state is None:
+        return None
+    return tuple((h.detach(), c.detach()) for h, c in state)
+
+
+# streaming ---------------------------------------------------------------------------------------------------------
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise NeurofocusError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def event_windows(events: Events, window_events: int | None = None,
+                  window_us: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """Consecutive windows of an event stream, covering every event exactly once.
+
+    Give exactly one of ``window_events`` (events per window; the last window holds the remainder) or
+    ``window_us`` (duration in µs: windows [t₀ + kΔ, t₀ + (k+1)Δ) from the first event's time t₀ up to the window
+    holding the last event; windows without events are yielded too).
+
+    Yields
+    ------
+    (start, stop, t_us) : (int, int, int)
+        Event indices [start, stop) and the window's time in µs: the timestamp of its last event (by count) or its
+        end t₀ + (k+1)Δ (by duration).
+    """
+    if (window_events is None) == (window_us is None):
+        raise NeurofocusError("give exactly one of window_events (events per window) and window_us (µs per window)")
+    n = len(events)
+    if window_events is not None:
+        size = _positive_int(window_events, "window_events")
+        for start in range(0, n, size):
+            stop = min(start + size, n)
+            yield start, stop, int(events.t[stop - 1])
+        return
+    step = _positive_int(window_us, "window_us")
+    if n == 0:
+        return
+    t0, t1 = events.time_range
+    count = (t1 - t0) // step + 1
+    ends = t0 + step * np.arange(1, count + 1, dtype=np.int64)
+    stops = events.index_at(ends)
+    start = 0
+    for end, stop in zip(ends.tolist(), stops.tolist()):
+        yield start, int(stop), int(end)
+        start = int(stop)
+
+
+def reconstruct_sequence(model: nn.Module, events: Events, window_events: int | None = None,
+                         window_us: int | None = None, num_bins: int = 5,
+                         device: str | torch.device = "cpu") -> Iterator[tuple[int, np.ndarray]]:
+    """Reconstruct intensity images from an event stream with a recurrent model (E2VID, EvFocus).
+
+    The stream is cut by :func:`event_windows` (every event in exactly one window, the last partial window
+    included); each window becomes a normalised E2VID voxel grid (:func:`neurofocus.represent.voxel_grid`) and the
+    model runs on it with the state of the previous window.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model with ``forward(voxel, state) -> (outputs, state)`` whose outputs have ``.image`` (B, 1, H, W) in
+        [0, 1] (``create_model("e2vid")``, ``create_model("evfocus")``). It is moved to ``device`` (in place) and
+        run in eval mode; its training flag is restored when the iterator finishes or is closed.
+    events : Events
+        The stream (µs timestamps, sorted).
+    window_events, window_us : int, optional
+        Exactly one: events per window, or µs per window.
+    num_bins : int
+        Voxel grid bins; must equal the model's ``config.num_bins``.
+    device : str or torch.device
+
+    Yields
+    ------
+    (t_us, image) : (int, ndarray of float32 (H, W) in [0, 1])
+        One image per window: t_us as in :func:`event_windows` (µs), H × W the sensor size.
+    """
+    num_bins = _positive_int(num_bins, "num_bins")
+    want = getattr(getattr(model, "config", None), "num_bins", None)
+    if want is not None and want != num_bins:
+        raise NeurofocusError(f"num_bins={num_bins} but model {getattr(model, 'name', '?')!r} takes {want} bins")
+    windows = list(event_windows(events, window_events, window_us))  # validates the arguments up front
+    return _reconstruct(model, events, windows, VoxelGrid(num_bins), torch.device(device))
+
+
+def _reconstruct(model, events, windows, grid, device):
+    was_training = model.training
+    model.to(device).eval()
+    state = None
+    try:
+        with torch.inference_mode():
+            for start, stop, t_us in windows:
+                voxel = torch.from_numpy(grid(events[start:stop]))[None].to(device)
+                outputs, state = model(voxel, state)
+                image = outputs.image if hasattr(outputs, "image") else outputs
+                yield t_us, image[0, 0].to("cpu", torch.float32).numpy()
+    finally:
+        model.train(was_training)
+
+
+__all__ = ["ConvLSTMCell", "ConvReLU", "RecurrentEncoder", "ResidualBlock", "State", "VoxelGrid", "check_state",
+           "check_voxel", "detach_state", "event_windows", "pad_voxel", "reconstruct_sequence",
+           "recurrent_base_channels"]
+
