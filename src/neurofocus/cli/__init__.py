@@ -15,7 +15,7 @@ import warnings
 from .. import __version__
 from ..errors import NeurofocusError
 from ..io import NeurofocusWarning
-from . import aif, calibration, files, simulation
+from . import aif, calibration, evfocus, files, simulation
 
 EXIT_BAD_INPUT = 2
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulation.register(sub)
     aif.register(sub)
     calibration.register(sub)
+    evfocus.register(sub)
     return parser
 
 

@@ -267,21 +267,60 @@ def _blur_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def cmd_synth(args) -> int:
-    from ..simulate.dataset import SynthConfig, parse_shard, synthesize
+_VIDEO_ONLY = ("blur", "objects", "focus", "psf", "sharp_events")
+_SWEEP_ONLY = ("max_blur", "speed", "direction", "spikes", "tick_us", "keep_every")
 
-    config = SynthConfig(width=args.size[0], height=args.size[1], num_frames=args.frames,
-                         frame_rate_hz=args.frame_rate, speed=args.speed, direction=args.direction,
-                         max_blur_px=args.max_blur, event_model=args.events, spikes=args.spikes,
-                         spike_tick_us=args.tick_us, keep_every=args.keep_every)
+
+def _object_range(text: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MIN,MAX (whole numbers)") from None
+    return lo, hi
+
+
+def _synth_config(args):
+    """The dataset settings of ``synth``: focal sweeps or defocused-event videos."""
+    def given(names):
+        return [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) not in (None, False)]
+
+    if args.kind == "defocus-video":
+        from ..simulate.defocus_video import DefocusVideoConfig
+
+        if given(_SWEEP_ONLY):
+            raise NeurofocusError(f"{', '.join(given(_SWEEP_ONLY))}: focal-sweep options, not for --kind defocus-video")
+        defaults = DefocusVideoConfig()
+        return DefocusVideoConfig(width=args.size[0], height=args.size[1], num_frames=args.frames or defaults.num_frames,
+                                  frame_rate_hz=args.frame_rate or defaults.frame_rate_hz,
+                                  blur_px=args.blur or defaults.blur_px, num_objects=args.objects or defaults.num_objects,
+                                  focus=args.focus or defaults.focus, psf=args.psf or defaults.psf,
+                                  event_model=args.events, sharp_events=args.sharp_events)
+    from ..simulate.dataset import SynthConfig
+
+    if given(_VIDEO_ONLY):
+        raise NeurofocusError(f"{', '.join(given(_VIDEO_ONLY))}: defocus-video options (use --kind defocus-video)")
+    return SynthConfig(width=args.size[0], height=args.size[1], num_frames=args.frames or 480,
+                       frame_rate_hz=args.frame_rate or 480.0, speed=args.speed or "mixed",
+                       direction=args.direction or "near_to_far", max_blur_px=args.max_blur or (15.0, 40.0),
+                       event_model=args.events, spikes=args.spikes, spike_tick_us=args.tick_us or 100.0,
+                       keep_every=args.keep_every or 4)
+
+
+def cmd_synth(args) -> int:
+    from ..simulate.dataset import parse_shard, synthesize
+
+    config = _synth_config(args)
     t0 = time.perf_counter()
     manifest = synthesize(args.out, args.scenes, seed=args.seed, config=config, shard=parse_shard(args.shard),
                           workers=args.workers, dask_address=args.dask)
     done = manifest["num_scenes"]
-    print(f"{args.out}: {done} of {args.scenes} scenes complete, {manifest['total_bytes'] / 1e9:.2f} GB "
-          f"({manifest['total_bytes'] / max(done, 1) / 1e6:.1f} MB per scene), this run {time.perf_counter() - t0:.0f} s")
-    print(json.dumps({k: manifest["config"][k] for k in ("seed", "width", "height", "num_frames", "event_model",
-                                                         "spikes")}))
+    what = "sequences" if args.kind == "defocus-video" else "scenes"
+    print(f"{args.out}: {done} of {args.scenes} {what} complete, {manifest['total_bytes'] / 1e9:.2f} GB "
+          f"({manifest['total_bytes'] / max(done, 1) / 1e6:.1f} MB per {what[:-1]}), this run "
+          f"{time.perf_counter() - t0:.0f} s")
+    keys = ("seed", "width", "height", "num_frames", "event_model") + (
+        ("blur_px", "focus", "sharp_events") if args.kind == "defocus-video" else ("spikes",))
+    print(json.dumps({"kind": args.kind, **{k: manifest["config"][k] for k in keys}}))
     return 0
 
 
@@ -349,23 +388,38 @@ def register(sub) -> None:
                    help="spike format (default: by the extension)")
     p.set_defaults(func=cmd_simulate_spikes)
 
-    p = sub.add_parser("synth", help="generate a synthetic focal-sweep dataset (resumable, shardable)")
-    p.add_argument("--scenes", type=int, required=True, help="number of scenes")
+    p = sub.add_parser("synth", help="generate a synthetic dataset: focal sweeps, or defocused-event videos "
+                                     "(resumable, shardable)")
+    p.add_argument("--kind", choices=["focal-sweep", "defocus-video"], default="focal-sweep",
+                   help="focal sweeps (all-in-focus papers) or defocused-event videos with depth, blur and flow "
+                        "ground truth (EvFocus); default focal-sweep")
+    p.add_argument("--scenes", type=int, required=True, help="number of scenes (sequences)")
     p.add_argument("--out", required=True, type=Path, help="dataset folder")
     p.add_argument("--seed", type=int, default=0, help="dataset seed (scene i depends only on it and i)")
     p.add_argument("--shard", default="0/1", help="i/n: make only scenes with index %% n == i (default 0/1)")
     p.add_argument("--workers", type=int, help="local processes (default: all cores)")
     p.add_argument("--dask", metavar="ADDRESS", help="dask scheduler address ('local' for a local cluster)")
     p.add_argument("--size", type=size_wxh, default=(346, 260), metavar="WxH")
-    p.add_argument("--frames", type=int, default=480)
-    p.add_argument("--frame-rate", type=positive_float, default=480.0)
-    p.add_argument("--speed", choices=["constant", "hand", "mixed"], default="mixed")
-    p.add_argument("--direction", choices=["near_to_far", "far_to_near", "random"], default="near_to_far")
-    p.add_argument("--max-blur", type=_blur_range, default=(15.0, 40.0), metavar="MIN,MAX",
-                   help="range of the largest blur per scene in pixels (15,40)")
+    p.add_argument("--frames", type=int, help="frames per scene (focal sweep 480, video 100)")
+    p.add_argument("--frame-rate", "--fps", dest="frame_rate", type=positive_float,
+                   help="frames per second (focal sweep 480, video 200)")
     p.add_argument("--events", choices=["dvs-voltmeter", "ideal", "none"], default="dvs-voltmeter")
-    p.add_argument("--spikes", action="store_true", help="also simulate spikes")
-    p.add_argument("--tick-us", type=positive_float, default=100.0,
+    g = p.add_argument_group("focal sweeps")
+    g.add_argument("--speed", choices=["constant", "hand", "mixed"], help="sweep speed (mixed)")
+    g.add_argument("--direction", choices=["near_to_far", "far_to_near", "random"], help="(near_to_far)")
+    g.add_argument("--max-blur", type=_blur_range, metavar="MIN,MAX",
+                   help="range of the largest blur per scene in pixels (15,40)")
+    g.add_argument("--spikes", action="store_true", help="also simulate spikes")
+    g.add_argument("--tick-us", type=positive_float,
                    help="spike readout interval (µs; default 100, the NFS paper's spike camera)")
-    p.add_argument("--keep-every", type=int, default=4, help="keep every n-th frame as ground truth (4)")
+    g.add_argument("--keep-every", type=int, help="keep every n-th frame as ground truth (4)")
+    g = p.add_argument_group("defocused-event videos (--kind defocus-video)")
+    g.add_argument("--blur", type=_blur_range, metavar="MIN,MAX",
+                   help="blur diameter of each surface at the reference focus, pixels (0,15)")
+    g.add_argument("--objects", type=_object_range, metavar="MIN,MAX", help="number of moving objects (2,6)")
+    g.add_argument("--focus", choices=["mixed", "constant", "drift", "sweep"],
+                   help="focus schedule (mixed: constant, drift or sweep per sequence)")
+    g.add_argument("--psf", choices=["disk", "gaussian"], help="defocus PSF (disk)")
+    g.add_argument("--sharp-events", action="store_true",
+                   help="also simulate the events of the sharp frames (events_sharp.hdf5)")
     p.set_defaults(func=cmd_synth)

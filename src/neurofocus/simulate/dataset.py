@@ -15,6 +15,9 @@ A dataset folder holds ``config.json`` (the settings; a rerun with other setting
 and ``manifest.json``. Scene i depends only on (seed, i), so shards (``--shard i/n``: scenes with index % n == i) and
 reruns produce the same data. A scene is built in a ``*.partial-*`` folder and renamed when complete: rerunning skips
 finished scenes and redoes interrupted ones.
+
+The same machinery writes defocused-event video datasets (:class:`~.defocus_video.DefocusVideoConfig`: folders
+``seq_00000`` ... in the layout of :mod:`.defocus_video`, ``"kind": "defocus-video"`` in ``config.json``).
 """
 
 from __future__ import annotations
@@ -234,13 +237,29 @@ def make_scene_sample(config: SynthConfig, seed: int, index: int, folder: Path, 
     return write_sample(folder, simulated, meta)
 
 
+def _kind(kind: str):
+    """(config class, sample maker, folder prefix, file that marks a finished folder) of a dataset kind."""
+    if kind == "focal-sweep":
+        return SynthConfig, make_scene_sample, "scene", "sample.json"
+    if kind == "defocus-video":
+        from .defocus_video import DefocusVideoConfig, make_video_sample
+
+        return DefocusVideoConfig, make_video_sample, "seq", "sequence.json"
+    raise NeurofocusError(f"unknown dataset kind {kind!r} (focal-sweep or defocus-video)")
+
+
+def _kind_of(config) -> str:
+    return getattr(config, "KIND", "focal-sweep")
+
+
 def _build_scene(args) -> dict:
-    out, config_json, seed, index = args
-    config = SynthConfig.from_json(config_json)
-    final = Path(out) / f"scene_{index:05d}"
-    partial = Path(out) / f"scene_{index:05d}.partial-{uuid.uuid4().hex[:8]}"
+    out, kind, config_json, seed, index = args
+    config_class, make_sample, prefix, _ = _kind(kind)
+    config = config_class.from_json(config_json)
+    final = Path(out) / f"{prefix}_{index:05d}"
+    partial = Path(out) / f"{prefix}_{index:05d}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        info = make_scene_sample(config, seed, index, partial)
+        info = make_sample(config, seed, index, partial)
         os.replace(partial, final)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
@@ -261,14 +280,18 @@ def parse_shard(text: str) -> tuple[int, int]:
 def write_manifest(out: Path) -> dict:
     """(Re)write ``manifest.json`` from the finished scene folders; returns it."""
     config = json.loads((out / "config.json").read_text())
+    _, _, prefix, marker = _kind(config.get("kind", "focal-sweep"))
     scenes = []
-    for folder in sorted(out.glob("scene_?????")):
-        if (folder / "sample.json").is_file():
-            info = json.loads((folder / "sample.json").read_text())
+    for folder in sorted(out.glob(f"{prefix}_?????")):
+        if (folder / marker).is_file():
+            info = json.loads((folder / marker).read_text())
             size = sum(f.stat().st_size for f in folder.iterdir())
-            scenes.append({"index": info["index"], "folder": folder.name, "bytes": size,
-                           "num_events": info.get("num_events"), "num_spikes": info.get("num_spikes"),
-                           "seconds": info.get("seconds")})
+            entry = {"index": info["index"], "folder": folder.name, "bytes": size,
+                     "num_events": info.get("num_events"), "num_spikes": info.get("num_spikes"),
+                     "seconds": info.get("seconds")}
+            if "num_events_sharp" in info:
+                entry["num_events_sharp"] = info["num_events_sharp"]
+            scenes.append(entry)
     manifest = {"config": config, "num_scenes": len(scenes), "total_bytes": sum(s["bytes"] for s in scenes),
                 "scenes": scenes}
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
@@ -282,6 +305,8 @@ def synthesize(out: str | os.PathLike, num_scenes: int, *, seed: int = 0, config
 
     Parameters
     ----------
+    config : SynthConfig or DefocusVideoConfig
+        Focal sweeps, or defocused-event videos (:mod:`.defocus_video`).
     shard : (i, n)
         Only scenes with index % n == i (several machines can split a job).
     workers : int, optional
@@ -290,22 +315,24 @@ def synthesize(out: str | os.PathLike, num_scenes: int, *, seed: int = 0, config
         Submit scenes to this dask.distributed scheduler instead ("local" starts a local cluster); needs the
         ``dask`` extra.
     """
+    kind = _kind_of(config)
+    _, _, prefix, marker = _kind(kind)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     config_path = out / "config.json"
-    wanted = {"seed": seed, **config.to_json()}
+    wanted = json.loads(json.dumps({"seed": seed, **config.to_json()}))  # tuples as JSON lists
     if config_path.exists():
         existing = json.loads(config_path.read_text())
-        existing["max_blur_px"] = tuple(existing.get("max_blur_px", ()))
-        if {**existing} != {**wanted, "max_blur_px": tuple(wanted["max_blur_px"])}:
+        if existing != wanted:
             raise NeurofocusError(f"{out} holds a dataset made with other settings (see config.json): use another "
                                   "folder or the same settings")
     else:
         write_text_atomic(config_path, json.dumps(wanted, indent=2) + "\n")
-    for stale in out.glob("scene_*.partial-*"):  # interrupted earlier: redo
+    for stale in out.glob(f"{prefix}_*.partial-*"):  # interrupted earlier: redo
         shutil.rmtree(stale, ignore_errors=True)
-    todo = [i for i in range(num_scenes) if i % shard[1] == shard[0] and not (out / f"scene_{i:05d}" / "sample.json").is_file()]
-    tasks = [(str(out), config.to_json(), seed, i) for i in todo]
+    todo = [i for i in range(num_scenes)
+            if i % shard[1] == shard[0] and not (out / f"{prefix}_{i:05d}" / marker).is_file()]
+    tasks = [(str(out), kind, config.to_json(), seed, i) for i in todo]
     bar = tqdm(total=len(tasks), desc="scenes", unit="scene", disable=not progress)
     if dask_address:
         _run_dask(tasks, dask_address, bar)

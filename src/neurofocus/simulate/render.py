@@ -23,7 +23,16 @@ from ..errors import NeurofocusError
 from .optics import ThinLens, psf_otf, radial_frequency
 from .scene import Scene
 
-_NO_BLUR_PX = 0.05
+NO_BLUR_PX = 0.05  #: blur diameters below this (pixels) are not blurred at all
+
+
+def unpremultiply(planes: np.ndarray) -> np.ndarray:
+    """Composited premultiplied planes (R, G, B, A) float32 (4, H, W) to an image float32 (H, W, 3) in [0, 1]:
+    colour divided by coverage, 0 where nothing covers; clipped (FFT round-off can leave values of ±1e-5)."""
+    color = planes[:3].transpose(1, 2, 0)
+    coverage = planes[3][..., None]
+    image = np.where(coverage > 1e-6, color / np.maximum(coverage, 1e-6), 0.0)
+    return np.clip(image, 0.0, 1.0).astype(np.float32)
 
 
 @dataclasses.dataclass
@@ -103,17 +112,15 @@ class SceneRenderer:
         acc = np.zeros((4,) + self._shape, np.float32)
         for planes in layer_planes:
             acc = planes + (1.0 - planes[3:4]) * acc
-        color = self.scene.crop(acc[:3].transpose(1, 2, 0))
-        coverage = self.scene.crop(acc[3])[..., None]
-        image = np.where(coverage > 1e-6, color / np.maximum(coverage, 1e-6), 0.0)
-        return np.clip(image, 0.0, 1.0).astype(np.float32)  # FFT round-off can leave values of ±1e-5
+        p, scene = self.scene.pad, self.scene
+        return unpremultiply(acc[:, p:p + scene.height, p:p + scene.width])
 
     def render(self, focus_m: float) -> np.ndarray:
         """The image focused at ``focus_m`` metres: linear RGB, float32 (H, W, 3)."""
         def planes():
             for slices, sharp in zip(self._layers, self._premultiplied):
                 diameters = [float(self.lens.blur_diameter_px(s.depth_m, focus_m)) for s in slices]
-                if all(d < _NO_BLUR_PX for d in diameters):
+                if all(d < NO_BLUR_PX for d in diameters):
                     yield sharp
                     continue
                 spectrum = np.zeros_like(slices[0].spectrum)

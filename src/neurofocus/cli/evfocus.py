@@ -1,0 +1,94 @@
+"""EvFocus command: ``evfocus`` — a sequence of sharp frames reconstructed from an out-of-focus event stream."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ..errors import NeurofocusError
+from .common import add_input_options
+
+METHODS = {"evfocus": "evfocus", "e2vid": "e2vid"}
+
+
+def _shipped_weights(method: str) -> Path | None:
+    """The packaged weight file of ``method``, if the package ships one."""
+    from importlib import resources
+
+    path = Path(str(resources.files("neurofocus").joinpath("weights", f"{method}.safetensors")))
+    return path if path.is_file() else None
+
+
+def cmd_evfocus(args) -> int:
+    try:
+        from ..models import load_model
+        from ..models.recurrent import reconstruct_sequence
+    except ImportError:
+        raise NeurofocusError("evfocus needs the networks: pip install 'neurofocus[nets]'") from None
+    from ..atomic import write_text_atomic
+    from ..images import write_image
+    from ..io import load_events
+
+    weights = args.weights or _shipped_weights(args.method)
+    if weights is None:
+        raise NeurofocusError(f"no trained {args.method} weights ship with this version of neurofocus yet; give "
+                              f"--weights FILE.safetensors (a model saved by neurofocus.models.save_weights)")
+    model = load_model(weights)
+    if model.name != METHODS[args.method]:
+        raise NeurofocusError(f"holds a {model.name!r} model, not {args.method!r}", weights)
+    events = load_events(args.events, format=args.format, sensor_size=args.sensor_size, columns=args.columns)
+    if len(events) == 0:
+        raise NeurofocusError("the recording has no events", args.events)
+    if args.window_events is None and args.window_us is None:
+        args.window_events = max(1, events.width * events.height // 2)  # E2VID's habit: N = half the pixel count
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    frames, times = [], []
+    for index, (t_us, image) in enumerate(reconstruct_sequence(model, events, args.window_events, args.window_us,
+                                                                 model.config.num_bins, args.device)):
+        name = f"frame_{index:05d}_t{t_us}us.png"
+        write_image(out / "frames" / name, image)
+        frames.append(name)
+        times.append(t_us)
+    seconds = time.perf_counter() - t0
+    info = {"events": str(args.events), "method": args.method, "weights": str(weights), "num_frames": len(frames),
+            "window_events": args.window_events, "window_us": args.window_us, "frame_times_us": times,
+            "frames": frames, "runtime_s": round(seconds, 3), "seconds_per_frame": round(seconds / len(frames), 4)}
+    write_text_atomic(out / "result.json", json.dumps(info, indent=2) + "\n")
+    video = _write_video(out / "reconstruction.mp4", out / "frames", frames, args.fps) if args.video else None
+    print(f"wrote {len(frames)} frames to {out}/frames ({seconds / len(frames):.3f} s per frame)"
+          + (f", {video}" if video else "") + ", result.json")
+    return 0
+
+
+def _write_video(path: Path, folder: Path, frames: list[str], fps: float) -> Path:
+    from ..atomic import atomic_path
+    from ..images import read_image
+
+    try:
+        import imageio.v3 as iio
+    except ImportError:
+        raise NeurofocusError("--video needs the 'video' extra: pip install 'neurofocus[video]'") from None
+    from ..color import to_uint8
+
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, [to_uint8(read_image(folder / name)) for name in frames], fps=fps)
+    return path
+
+
+def register(sub) -> None:
+    """Add the ``evfocus`` command to the sub-parser collection ``sub``."""
+    p = sub.add_parser("evfocus", help="reconstruct sharp frames from out-of-focus events (EvFocus, or E2VID)")
+    p.add_argument("--events", required=True, type=Path, help="the event recording")
+    p.add_argument("--out", required=True, type=Path, help="output folder (frames/, result.json)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--window-events", type=int, metavar="N", help="events per frame (default: half the pixel count)")
+    g.add_argument("--window-us", type=int, metavar="T", help="µs per frame")
+    p.add_argument("--method", choices=sorted(METHODS), default="evfocus", help="network (default evfocus)")
+    p.add_argument("--weights", type=Path, help="weight file (default: the weights shipped for --method)")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    p.add_argument("--video", action="store_true", help="also write reconstruction.mp4 (needs the video extra)")
+    p.add_argument("--fps", type=float, default=25.0, help="video frame rate (25)")
+    add_input_options(p)
+    p.set_defaults(func=cmd_evfocus)
