@@ -1,7 +1,14 @@
-"""Full-reference image quality: MSE, PSNR, SSIM (Gaussian window, as in the papers) and MS-SSIM.
+"""Image quality metrics.
 
-Images are float arrays in [0, 1] (data range 1), gray (H, W) or colour (H, W, 3); colour SSIM is the mean over
+Full reference: MSE, PSNR, SSIM (Gaussian window, as in the papers), MS-SSIM and LPIPS (:func:`lpips`, v0.1, AlexNet
+or VGG16; :class:`LPIPS` is the batched torch module, also usable as a loss). No reference: :func:`niqe` and
+:func:`brisque` (lower is better for both).
+
+Images are float arrays in [0, 1] (data range 1), gray (H, W) or colour (H, W, 3) sRGB; colour SSIM is the mean over
 channels. Report per-image values and average them over a dataset (never pool pixels across images).
+
+LPIPS needs PyTorch (the ``nets`` extra); its weights, NIQE's pristine model and BRISQUE's regressor ship in
+``neurofocus/weights`` (nothing is downloaded).
 """
 
 from __future__ import annotations
@@ -10,6 +17,12 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import NeurofocusError
+from ._brisque import brisque
+from ._niqe import niqe
+from .imresize import imresize
+
+__all__ = ["LPIPS", "MS_SSIM_WEIGHTS", "brisque", "evaluate", "imresize", "lpips", "ms_ssim", "mse", "niqe", "psnr",
+           "ssim"]
 
 #: Wang et al. (2004) constants and window: Gaussian σ = 1.5 truncated to 11x11, K1 = 0.01, K2 = 0.03.
 _SIGMA, _TRUNCATE = 1.5, 3.5
@@ -43,7 +56,7 @@ def psnr(pred, gt, data_range: float = 1.0) -> float:
 
 def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float) -> tuple[np.ndarray, np.ndarray]:
     """(SSIM map, contrast-structure map) of two gray images, valid region only."""
-    blur = lambda a: ndimage.gaussian_filter(a, _SIGMA, truncate=_TRUNCATE)  # noqa: E731
+    blur = lambda a: ndimage.gaussian_filter(a, _SIGMA, truncate=_TRUNCATE)
     c1, c2 = (_K1 * data_range) ** 2, (_K2 * data_range) ** 2
     mx, my = blur(x), blur(y)
     vx = blur(x * x) - mx * mx
@@ -109,3 +122,22 @@ def evaluate(pred, gt) -> dict[str, float]:
     if min(np.shape(pred)[:2]) > 160:
         out["ms_ssim"] = ms_ssim(pred, gt)
     return out
+
+
+def lpips(a, b, net: str = "alex") -> float:
+    """LPIPS v0.1 distance between two (H, W, 3) sRGB images in [0, 1] (0 = identical; lower is more similar).
+
+    ``net`` is ``"alex"`` (default) or ``"vgg"``. Needs PyTorch; see :mod:`neurofocus.metrics._lpips` for the exact
+    definition, :class:`LPIPS` for batched tensors.
+    """
+    from ._lpips import lpips as _lpips
+
+    return _lpips(a, b, net=net)
+
+
+def __getattr__(name: str):
+    if name == "LPIPS":  # imported on first use: it needs PyTorch
+        from ._lpips import LPIPS
+
+        return LPIPS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
