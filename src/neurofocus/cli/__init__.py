@@ -16,6 +16,7 @@ from .. import __version__
 from ..errors import NeurofocusError
 from ..io import NeurofocusWarning
 from . import aif, calibration, evfocus, files, simulation
+from . import training
 
 EXIT_BAD_INPUT = 2
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     aif.register(sub)
     calibration.register(sub)
     evfocus.register(sub)
+    training.register(sub)
     return parser
 
 

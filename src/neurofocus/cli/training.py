@@ -1,0 +1,141 @@
+"""Training command: ``neurofocus train refocus|merge``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from ..errors import NeurofocusError
+from .common import positive_float
+
+# CLI option (argparse dest) -> TrainConfig field
+_FIELDS = {"data": "data", "modality": "modality", "model": "model", "width": "width", "steps": "steps",
+           "batch": "batch_size", "crop": "crop", "seed": "seed", "device": "device", "lr": "lr",
+           "perceptual_weight": "perceptual_weight", "mse_weight": "mse_weight",
+           "refocus_weights": "refocus_weights", "stack_size": "stack_size", "stack_source": "stack_source",
+           "val_data": "val_data", "val_scenes": "val_scenes", "val_every": "val_every",
+           "checkpoint_every": "checkpoint_every", "num_workers": "num_workers", "threads": "threads",
+           "samples_per_scene": "samples_per_scene"}
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train the refocus or merge network on a synth dataset",
+                       description="Train NeuroRefocusNet / NeuroMergeNet (or the EFS networks) on a dataset made by "
+                                   "neurofocus synth. Settings: defaults < --config JSON < options. Writes RUN_DIR/"
+                                   "config.json, log.csv, checkpoints/ and, when done, model.safetensors. Launch with "
+                                   "torchrun for data-parallel training.")
+    p.add_argument("task", choices=["refocus", "merge"], help="which network")
+    p.add_argument("--data", metavar="DIR", help="dataset folder (neurofocus synth --out DIR)")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder")
+    p.add_argument("--config", metavar="JSON", help="training settings (keys: the TrainConfig fields)")
+    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its newest checkpoint")
+    p.add_argument("--modality", choices=["events", "spikes"])
+    p.add_argument("--model", help="registry name (default neuro_refocus_net / neuro_merge_net)")
+    p.add_argument("--width", type=positive_float, help="channel multiplier (1.0: the papers' 64 channels)")
+    p.add_argument("--steps", type=int, help="optimiser steps (1000)")
+    p.add_argument("--batch", type=int, help="items per step and process (10)")
+    p.add_argument("--crop", type=int, help="training crop side in pixels (128; 0: whole frames)")
+    p.add_argument("--seed", type=int, help="seed of weights, data order and sampling (0)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="(auto)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (5e-4)")
+    p.add_argument("--perceptual-weight", type=_non_negative_float, help="α of the loss (0.5)")
+    p.add_argument("--mse-weight", type=_non_negative_float, help="β of the loss (200)")
+    p.add_argument("--refocus-weights", metavar="PATH", help="merge: refocus network that makes the stacks")
+    p.add_argument("--stack-size", type=int, help="merge: slices per stack (64)")
+    p.add_argument("--stack-source", choices=["frames", "handcrafted", "network"],
+                   help="merge: slices from ground-truth frames, the hand-crafted refocus or --refocus-weights")
+    p.add_argument("--val-data", metavar="DIR", help="separate validation dataset")
+    p.add_argument("--val-scenes", type=int, help="scenes of --data held out for validation (1)")
+    p.add_argument("--val-every", type=int, help="steps between validation passes (500)")
+    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (500)")
+    p.add_argument("--samples-per-scene", type=int, help="items per scene and epoch (16)")
+    p.add_argument("--num-workers", type=int, help="data-loading processes (0)")
+    p.add_argument("--threads", type=int, help="PyTorch CPU threads (0: one per core)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_train)
+
+
+def _read_config(path: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise NeurofocusError("no such config file", path) from None
+    except json.JSONDecodeError as exc:
+        raise NeurofocusError(f"not valid JSON ({exc.msg}, line {exc.lineno})", path) from None
+    if not isinstance(data, dict):
+        raise NeurofocusError("a training config must be a JSON object", path)
+    import dataclasses
+
+    from ..train.config import TrainConfig
+
+    known = [f.name for f in dataclasses.fields(TrainConfig)]
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise NeurofocusError(f"unknown config key {unknown[0]!r} (known: {', '.join(known)})", path)
+    return data
+
+
+def build_config(args):
+    """The TrainConfig of the command line (and, with --resume, of the saved run)."""
+    from ..train.config import TrainConfig
+
+    settings: dict = {}
+    if args.resume:
+        saved = Path(args.out) / "config.json"
+        if not saved.is_file():
+            raise NeurofocusError("no training run to resume here (no config.json)", args.out)
+        try:
+            settings.update(json.loads(saved.read_text()))
+        except json.JSONDecodeError:
+            raise NeurofocusError("config.json is not valid JSON", saved) from None
+    if args.config:
+        settings.update(_read_config(args.config))
+    if settings.get("task", args.task) != args.task:
+        raise NeurofocusError(f"the config's task is {settings['task']!r}, but the command trains {args.task}",
+                              args.config or Path(args.out) / "config.json")
+    settings["task"] = args.task
+    for dest, field in _FIELDS.items():
+        value = getattr(args, dest)
+        if value is not None:
+            settings[field] = value
+    if args.crop == 0:
+        settings["crop"] = None
+    if args.no_progress:
+        settings["progress"] = False
+    if not settings.get("data"):
+        raise NeurofocusError("no dataset given: --data DIR (a folder made by neurofocus synth)")
+    return TrainConfig.from_dict(settings, source=args.config)
+
+
+def run_train(args) -> int:
+    from ..train import train
+
+    config = build_config(args)
+    result = train(config, args.out, resume=args.resume)
+    if os.environ.get("RANK", "0") not in ("", "0"):  # torchrun: rank 0 reports
+        return 0 if result.completed else 130
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in result.final_losses.items())
+    val = result.validation
+    text = (f"; validation PSNR {val['val_psnr']:.2f} dB (hand-crafted {val['val_psnr_handcrafted']:.2f}, "
+            f"input {val['val_psnr_input']:.2f})" if "val_psnr" in val else "")
+    if not result.completed:
+        print(f"neurofocus: interrupted at step {result.step} of {config.steps}; checkpoint written; continue with "
+              f"neurofocus train {config.task} --out {args.out} --resume", file=sys.stderr)
+        return 130
+    print(f"trained {result.step} steps ({result.seconds_per_step:.3f} s/step); final {losses}{text}")
+    if result.weights is not None:
+        print(f"weights: {result.weights}")
+    return 0

@@ -1,0 +1,38 @@
+"""Training the papers' networks on ``neurofocus synth`` datasets (needs the ``nets`` extra).
+
+>>> from neurofocus.train import TrainConfig, train
+>>> config = TrainConfig(task="refocus", data="synth/", width=0.5, steps=300, batch_size=4)  # doctest: +SKIP
+>>> result = train(config, "runs/refocus")                                                    # doctest: +SKIP
+
+* :mod:`.config`: :class:`TrainConfig` (typed, unknown keys rejected, saved with every run), :func:`lr_at`.
+* :mod:`.data`: :class:`RefocusPairs` and :class:`MergeStacks` (items a function of (seed, epoch, index)).
+* :mod:`.losses`: :class:`TrainingLoss` (200 · MSE + 0.5 · perceptual, NFS Eq. 17).
+* :mod:`.loop`: :func:`train` (Adam, step schedule, checkpoints, exact resume, CSV / TensorBoard log,
+  ``torchrun`` data parallelism).
+* :mod:`.checkpoint`: :func:`save_checkpoint` / :func:`load_checkpoint` (safetensors + JSON, no pickle).
+* :mod:`.validate`: :class:`Validation` (PSNR on held-out scenes next to the hand-crafted method).
+
+Command line: ``neurofocus train refocus|merge --data DIR --out RUN_DIR ...``.
+"""
+
+import importlib.util
+
+if importlib.util.find_spec("torch") is None:  # pragma: no cover - depends on the installation
+    raise ImportError("neurofocus.train needs PyTorch: pip install 'neurofocus[nets]'")
+
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .config import TrainConfig, lr_at
+from .data import (
+    MergeStacks,
+    RefocusPairs,
+    batches_for_epoch,
+    event_bins_region,
+    list_scenes,
+)
+from .loop import TrainResult, read_log, train
+from .losses import TrainingLoss
+from .validate import Validation
+
+__all__ = ["MergeStacks", "RefocusPairs", "TrainConfig", "TrainResult", "TrainingLoss", "Validation",
+           "batches_for_epoch", "event_bins_region", "latest_checkpoint", "list_scenes", "load_checkpoint", "lr_at",
+           "read_log", "save_checkpoint", "train"]

@@ -1,0 +1,312 @@
+"""The typed training configuration: one frozen dataclass, JSON round trip, unknown keys rejected.
+
+Every run saves its resolved config as ``RUN_DIR/config.json``; ``neurofocus train --config cfg.json`` takes the
+same keys. Defaults marked (NFS) come from the NFS paper §3.6, (EFS code) from the official EFS code's training
+conventions (``reference/prior-art.md``); the others are this implementation's choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+from ..errors import NeurofocusError
+
+TASKS = ("refocus", "merge")
+DEFAULT_MODELS = {"refocus": "neuro_refocus_net", "merge": "neuro_merge_net"}
+TASK_MODELS = {"refocus": ("ev_refocus_net", "neuro_refocus_net"), "merge": ("ev_merge_net", "neuro_merge_net")}
+DEVICES = ("auto", "cpu", "cuda")
+
+#: Fields that do not change what is computed: they may differ when a run is resumed.
+RUNTIME_FIELDS = ("steps", "device", "num_workers", "threads", "progress", "tensorboard", "checkpoint_every",
+                  "val_every", "keep_checkpoints", "cache_scenes")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Settings of a training run.
+
+    Task and model
+    --------------
+    task : {"refocus", "merge"}
+    model : str, optional
+        Registry name; default ``neuro_refocus_net`` / ``neuro_merge_net`` (``ev_refocus_net``, ``ev_merge_net``:
+        the EFS networks, events only).
+    modality : {"events", "spikes"}
+    width : float
+        Channel multiplier (1.0 = the papers' 64 base channels).
+    model_options : dict
+        Further model options (``nfs``, ``alpha``, ``log_eps``, ...; see :mod:`neurofocus.models.spec`).
+
+    Data
+    ----
+    data : str
+        Dataset folder written by ``neurofocus synth``.
+    val_data : str, optional
+        Separate validation dataset; without it the last ``val_scenes`` scenes of ``data`` are held out.
+    val_scenes : int
+        Scenes held out of ``data`` for validation (0: no validation unless ``val_data``).
+    samples_per_scene : int
+        Items per training scene in one epoch (epochs only set when the data order is reshuffled).
+    crop : int or None
+        Side of the random square training crops (128; None: whole frames).
+    flips : bool
+        Random horizontal / vertical flips.
+    direction : {"both", "forward", "backward"}
+        Refocus pairs: target after and/or before the input frame.
+    min_gap_frames : int
+        Refocus pairs: smallest distance of the two frames in sweep frames (10: EFS code).
+    stack_size : int
+        Merge stacks: slices per stack (64 = 8 × 8 patches: EFS/NFS).
+    stack_times : {"search", "uniform"}
+        Merge stacks: hand-crafted per-patch time search, or evenly spaced times.
+    stack_source : {"frames", "handcrafted", "network"}, optional
+        Merge stacks: ground-truth kept frames, hand-crafted refocus, or the refocus network of
+        ``refocus_weights``; default "network" when ``refocus_weights`` is given, else "frames".
+    refocus_weights : str, optional
+        Trained refocus network for ``stack_source="network"``.
+    search_grid : int
+        Patches per side of the time search (8: EFS/NFS).
+    val_pairs : int
+        Refocus validation pairs per validation scene (merge: one whole stack per scene).
+    val_crop : int or None
+        Side of the validation crops, placed at random once (the same every pass); None: whole frames.
+    cache_scenes : int
+        Scenes cached per process (0: all).
+
+    Optimisation
+    ------------
+    steps : int
+        Optimiser steps.
+    batch_size : int
+        Items per step and process (10: EFS code).
+    lr : float
+        Adam learning rate (5e-4: NFS).
+    lr_milestones : tuple of float
+        Fractions of ``steps`` after which the rate is multiplied by ``lr_gamma`` (0.5, 0.7, 0.9 with 0.1: NFS,
+        "100 epochs ... after the first 50 epochs, we decrease the learning rate by 1/10 for every 20 epochs",
+        read as steps at epochs 50, 70 and 90 — the EFS code's schedule).
+    lr_gamma : float
+    betas : (float, float)
+        Adam betas (unstated in the papers: PyTorch's defaults).
+    weight_decay : float
+        (unstated: 0).
+    mse_weight, perceptual_weight : float
+        β = 200 and α = 0.5 of NFS Eq. 17.
+    seed : int
+        Weight initialisation, data order and every random choice of the data.
+
+    Run
+    ---
+    checkpoint_every : int
+        Steps between checkpoints (one is always written at the end and on interruption).
+    val_every : int
+        Steps between validation passes (0: only at the end).
+    keep_checkpoints : int
+        Checkpoints kept (oldest deleted).
+    device : {"auto", "cpu", "cuda"}
+    num_workers : int
+        DataLoader worker processes (0: load in the training process).
+    threads : int
+        PyTorch intra-op CPU threads (0: PyTorch's default, one per core). On a CPU shared with other jobs, 1 can be
+        several times faster than the default.
+    deterministic : bool
+        ``torch.use_deterministic_algorithms`` (warn-only) and no cuDNN benchmarking.
+    tensorboard : bool
+        Also write TensorBoard scalars when ``torch.utils.tensorboard`` imports.
+    progress : bool
+        Progress bar.
+    """
+
+    task: str = "refocus"
+    model: str | None = None
+    modality: str = "events"
+    width: float = 1.0
+    model_options: dict = dataclasses.field(default_factory=dict)
+    data: str = ""
+    val_data: str | None = None
+    val_scenes: int = 1
+    samples_per_scene: int = 16
+    crop: int | None = 128
+    flips: bool = True
+    direction: str = "both"
+    min_gap_frames: int = 10
+    stack_size: int = 64
+    stack_times: str = "search"
+    stack_source: str | None = None
+    refocus_weights: str | None = None
+    search_grid: int = 8
+    val_pairs: int = 8
+    val_crop: int | None = None
+    cache_scenes: int = 0
+    steps: int = 1000
+    batch_size: int = 10
+    lr: float = 5e-4
+    lr_milestones: tuple = (0.5, 0.7, 0.9)
+    lr_gamma: float = 0.1
+    betas: tuple = (0.9, 0.999)
+    weight_decay: float = 0.0
+    mse_weight: float = 200.0
+    perceptual_weight: float = 0.5
+    seed: int = 0
+    checkpoint_every: int = 500
+    val_every: int = 500
+    keep_checkpoints: int = 2
+    device: str = "auto"
+    num_workers: int = 0
+    threads: int = 0
+    deterministic: bool = True
+    tensorboard: bool = True
+    progress: bool = True
+
+    def __post_init__(self):
+        def put(name, value):
+            object.__setattr__(self, name, value)
+
+        if self.task not in TASKS:
+            raise NeurofocusError(f"task must be one of {TASKS}, got {self.task!r}")
+        if self.modality not in ("events", "spikes"):
+            raise NeurofocusError(f"modality must be 'events' or 'spikes', got {self.modality!r}")
+        model = self.model or DEFAULT_MODELS[self.task]
+        if model not in TASK_MODELS[self.task]:
+            raise NeurofocusError(f"model {model!r} is not a {self.task} network (one of "
+                                  f"{', '.join(TASK_MODELS[self.task])})")
+        if model.startswith("ev_") and self.modality != "events":
+            raise NeurofocusError(f"{model} is an event network (EFS); use {DEFAULT_MODELS[self.task]} for spikes")
+        put("model", model)
+        put("width", _number(self.width, "width", positive=True))
+        if not isinstance(self.model_options, dict):
+            raise NeurofocusError(f"model_options must be a JSON object, got {self.model_options!r}")
+        clash = sorted({"width", "modality", "seed"} & set(self.model_options))
+        if clash:
+            raise NeurofocusError(f"model_options must not set {clash[0]!r}: it is a config field of its own")
+        put("model_options", dict(self.model_options))
+        if not isinstance(self.data, str):
+            raise NeurofocusError(f"data must be a folder path, got {self.data!r}")
+        for name in ("val_data", "refocus_weights"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise NeurofocusError(f"{name} must be a path or null, got {value!r}")
+        for name, low in (("val_scenes", 0), ("samples_per_scene", 1), ("min_gap_frames", 1), ("stack_size", 1),
+                          ("search_grid", 1), ("val_pairs", 1), ("cache_scenes", 0), ("steps", 1),
+                          ("batch_size", 1), ("checkpoint_every", 1), ("val_every", 0), ("keep_checkpoints", 1),
+                          ("num_workers", 0), ("threads", 0), ("seed", 0)):
+            put(name, _integer(getattr(self, name), name, low))
+        for name in ("crop", "val_crop"):
+            value = getattr(self, name)
+            put(name, None if value is None or value == 0 else _integer(value, name, 1))
+        for name in ("flips", "deterministic", "tensorboard", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise NeurofocusError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.direction not in ("both", "forward", "backward"):
+            raise NeurofocusError(f"direction must be both, forward or backward, got {self.direction!r}")
+        if self.stack_times not in ("search", "uniform"):
+            raise NeurofocusError(f"stack_times must be search or uniform, got {self.stack_times!r}")
+        source = self.stack_source or ("network" if self.refocus_weights else "frames")
+        if source not in ("frames", "handcrafted", "network"):
+            raise NeurofocusError(f"stack_source must be frames, handcrafted or network, got {source!r}")
+        if self.task == "merge":
+            if source == "network" and not self.refocus_weights:
+                raise NeurofocusError("stack_source 'network' needs refocus_weights (--refocus-weights)")
+            if source != "network" and self.refocus_weights:
+                raise NeurofocusError(f"refocus_weights are only used with stack_source 'network', not {source!r}")
+            if model == "ev_merge_net":
+                fixed = self.model_options.get("stack_size", self.stack_size)
+                if fixed != self.stack_size:
+                    raise NeurofocusError(f"ev_merge_net takes stacks of {fixed}, but stack_size is {self.stack_size}")
+        elif self.refocus_weights:
+            raise NeurofocusError("refocus_weights are for merge training (train merge)")
+        put("stack_source", source)
+        put("lr", _number(self.lr, "lr", positive=True))
+        put("lr_gamma", _number(self.lr_gamma, "lr_gamma", positive=True))
+        milestones = self.lr_milestones
+        if not isinstance(milestones, (list, tuple)):
+            raise NeurofocusError(f"lr_milestones must be a list of fractions of the steps, got {milestones!r}")
+        milestones = tuple(_number(m, "lr_milestones", positive=True) for m in milestones)
+        if any(m > 1 for m in milestones) or list(milestones) != sorted(milestones):
+            raise NeurofocusError(f"lr_milestones must be increasing fractions in (0, 1], got {list(milestones)}")
+        put("lr_milestones", milestones)
+        betas = self.betas
+        if not isinstance(betas, (list, tuple)) or len(betas) != 2:
+            raise NeurofocusError(f"betas must be two numbers, got {betas!r}")
+        betas = tuple(_number(b, "betas") for b in betas)
+        if not all(0 <= b < 1 for b in betas):
+            raise NeurofocusError(f"betas must lie in [0, 1), got {list(betas)}")
+        put("betas", betas)
+        for name in ("weight_decay", "mse_weight", "perceptual_weight"):
+            put(name, _number(getattr(self, name), name))
+            if getattr(self, name) < 0:
+                raise NeurofocusError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.mse_weight == 0 and self.perceptual_weight == 0:
+            raise NeurofocusError("mse_weight and perceptual_weight are both zero: nothing to train on")
+        if self.device not in DEVICES:
+            raise NeurofocusError(f"device must be one of {DEVICES}, got {self.device!r}")
+
+    # dict round trip -------------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict, *, source: str | None = None) -> TrainConfig:
+        """Build from a JSON object; unknown keys raise :class:`NeurofocusError` naming the key (and ``source``)."""
+        if not isinstance(data, dict):
+            raise NeurofocusError("a training config must be a JSON object", source)
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise NeurofocusError(f"unknown config key {unknown[0]!r} (known: {', '.join(known)})", source)
+        try:
+            return cls(**data)
+        except NeurofocusError as exc:
+            raise exc.with_path(source) if source else exc from None
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict of every field (tuples as lists)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def resolved_paths(self) -> TrainConfig:
+        """The config with ``data``, ``val_data`` and ``refocus_weights`` made absolute."""
+        changes = {}
+        for name in ("data", "val_data", "refocus_weights"):
+            value = getattr(self, name)
+            if value:
+                changes[name] = str(Path(value).expanduser().resolve())
+        return self.replace(**changes)
+
+    def differences(self, other: TrainConfig, ignore=RUNTIME_FIELDS) -> list[str]:
+        """Field names whose values differ (``ignore``\\ d ones left out)."""
+        a, b = self.to_dict(), other.to_dict()
+        return [k for k in a if k not in ignore and a[k] != b[k]]
+
+
+def _number(value, name: str, positive: bool = False) -> float:
+    if isinstance(value, bool):
+        raise NeurofocusError(f"{name} must be a number, got {value!r}")
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise NeurofocusError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(out) or (positive and out <= 0):
+        raise NeurofocusError(f"{name} must be a {'positive' if positive else 'finite'} number, got {value!r}")
+    return out
+
+
+def _integer(value, name: str, low: int) -> int:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value != int(value)):
+        raise NeurofocusError(f"{name} must be an integer, got {value!r}")
+    if int(value) < low:
+        raise NeurofocusError(f"{name} must be at least {low}, got {value!r}")
+    return int(value)
+
+
+def lr_at(config: TrainConfig, step: int) -> float:
+    """Learning rate of step ``step`` (0-based): ``lr · gamma^k``, k = milestones with ``step >= round(m · steps)``."""
+    k = sum(1 for m in config.lr_milestones if step >= round(m * config.steps))
+    return config.lr * config.lr_gamma ** k
+

@@ -1,0 +1,559 @@
+"""The training loop: Adam with the papers' step schedule, checkpoints, exact resume, CSV log, data parallelism.
+
+``train(config, run_dir)`` trains the refocus or the merge network of :class:`.config.TrainConfig` on a
+``neurofocus synth`` dataset and writes, in ``run_dir``:
+
+    config.json            the resolved config (paths absolute)
+    log.csv                one row per step: step, epoch, loss, mse, perceptual, lr, seconds, and on validation
+                           steps val_psnr, val_psnr_handcrafted, val_psnr_input (:mod:`.validate`)
+    checkpoints/           :mod:`.checkpoint` (every ``checkpoint_every`` steps, at the end, on interruption)
+    tensorboard/           the same scalars, when ``torch.utils.tensorboard`` imports
+    model.safetensors      the final weights (:func:`neurofocus.models.save_weights`; ``load_model`` rebuilds the
+                           network) with the run's metadata: data recipe, steps, seed, final losses and validation
+    summary.json           steps, seconds per step, final losses and validation
+
+Resume
+    ``train(..., resume=True)`` continues from the newest checkpoint with the saved config (fields other than
+    :data:`.config.RUNTIME_FIELDS` must not change) and gives the same weights and the same log rows as a run that
+    was never interrupted: the weights, the Adam state and the generator states are restored exactly, the learning
+    rate is a function of the step, the data order is a function of (seed, epoch) and each item of
+    (seed, epoch, index), and the log rows after the checkpoint are dropped before training goes on. (On a GPU
+    this holds with ``deterministic`` on, the default, as far as the kernels used are deterministic.)
+Interruption
+    SIGINT / SIGTERM finish the current step, write a checkpoint and stop (a second signal stops at once).
+Data parallelism
+    Launched by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the loop joins the process group (NCCL on
+    CUDA, Gloo on the CPU), puts each process on ``cuda:LOCAL_RANK`` (or the CPU), gives each rank its share of
+    every epoch (:func:`.data.batches_for_epoch`, DistributedSampler order) and wraps the model in
+    DistributedDataParallel; ``batch_size`` is per process. Only rank 0 validates and writes files; logged losses
+    are averaged over the ranks. Batch-norm running statistics are rank 0's (DDP broadcasts them before every
+    forward; they are broadcast once more at the end, so every rank returns the saved model).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import math
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+from ..atomic import write_text_atomic
+from ..errors import NeurofocusError
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .config import RUNTIME_FIELDS, TrainConfig, lr_at
+from .data import (
+    MergeStacks,
+    RefocusPairs,
+    batches_for_epoch,
+    list_scenes,
+    load_refocus_model,
+    steps_per_epoch,
+)
+from .losses import TrainingLoss
+from .validate import COLUMNS as VAL_COLUMNS
+from .validate import Validation
+
+LOSS_COLUMNS = ("loss", "mse", "perceptual")
+CSV_COLUMNS = ("step", "epoch", *LOSS_COLUMNS, "lr", "seconds", *VAL_COLUMNS)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    run_dir : Path
+    step : int
+        Steps done (== config.steps when completed).
+    completed : bool
+        False when stopped early (interruption or ``stop_at``); a checkpoint was written.
+    model : torch.nn.Module
+        The trained model (unwrapped, on its training device).
+    final_losses : dict
+        Mean of each loss term over the last (up to) 10 logged steps.
+    validation : dict
+        The last validation values (empty without validation).
+    weights : Path or None
+        ``model.safetensors`` when completed (rank 0).
+    seconds_per_step : float
+        Mean wall time of the steps of this invocation.
+    """
+
+    run_dir: Path
+    step: int
+    completed: bool
+    model: torch.nn.Module
+    final_losses: dict
+    validation: dict
+    weights: Path | None
+    seconds_per_step: float
+
+
+# distributed set-up --------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Dist:
+    world: int = 1
+    rank: int = 0
+    local_rank: int = 0
+    owns_group: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self):
+        if self.active:
+            torch.distributed.barrier()
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise NeurofocusError(f"environment variable {name}={value!r} is not an integer") from None
+
+
+def _setup_distributed(device_kind: str) -> _Dist:
+    world = _env_int("WORLD_SIZE", 1)
+    if world <= 1:
+        return _Dist()
+    import torch.distributed as dist
+
+    local_rank = _env_int("LOCAL_RANK", 0)
+    owns = False
+    if not dist.is_initialized():
+        backend = "nccl" if device_kind == "cuda" else "gloo"
+        if device_kind == "cuda":
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group(backend=backend)
+        owns = True
+    return _Dist(dist.get_world_size(), dist.get_rank(), local_rank, owns)
+
+
+def _device(config: TrainConfig, local_rank: int) -> torch.device:
+    kind = config.device
+    if kind == "auto":
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise NeurofocusError("--device cuda: no CUDA device is available (this PyTorch build: "
+                                  f"{torch.__version__})")
+        return torch.device("cuda", local_rank % max(1, torch.cuda.device_count()))
+    return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def _determinism(enabled: bool, device: torch.device):
+    previous = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+                torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    if enabled:
+        if device.type == "cuda":
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = previous[2], previous[3]
+
+
+class _StopFlag:
+    """Set by SIGINT / SIGTERM (first signal); the default handlers come back for the second one."""
+
+    def __init__(self):
+        self.set = False
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.set = True
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class _EpochBatches:
+    """Batch sampler driven by the loop: ``set(epoch, skip)`` before each pass over the DataLoader."""
+
+    def __init__(self, num_items: int, batch_size: int, seed: int, dist: _Dist):
+        self.num_items, self.batch_size, self.seed, self.dist = num_items, batch_size, seed, dist
+        self.epoch, self.skip = 0, 0
+
+    def set(self, epoch: int, skip: int):
+        self.epoch, self.skip = epoch, skip
+
+    def __iter__(self):
+        batches = batches_for_epoch(self.num_items, self.epoch, self.batch_size, seed=self.seed,
+                                    world_size=self.dist.world, rank=self.dist.rank)
+        return iter(batches[self.skip:])
+
+    def __len__(self) -> int:
+        return steps_per_epoch(self.num_items, self.batch_size, self.dist.world) - self.skip
+
+
+# log -----------------------------------------------------------------------------------------------------------------
+class _CsvLog:
+    def __init__(self, path: Path, keep_until_step: int | None):
+        self.path = path
+        rows = []
+        if keep_until_step is not None and path.is_file():
+            with path.open(newline="") as f:
+                reader = csv.DictReader(f)
+                rows = [r for r in reader if r.get("step") and int(r["step"]) <= keep_until_step]
+        with path.open("w", newline="") as f:  # rewritten: header + the rows up to the checkpoint
+            writer = csv.DictWriter(f, CSV_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        self.rows = rows
+        self._file = path.open("a", newline="")
+        self._writer = csv.DictWriter(self._file, CSV_COLUMNS, lineterminator="\n")
+
+    def write(self, row: dict):
+        out = {k: ("" if row.get(k) is None else row[k]) for k in CSV_COLUMNS}
+        self._writer.writerow(out)
+        self._file.flush()
+        self.rows.append({k: str(v) for k, v in out.items()})
+
+    def close(self):
+        self._file.close()
+
+
+def read_log(path: str | os.PathLike) -> list[dict]:
+    """Rows of a run's ``log.csv`` as dicts of strings."""
+    with Path(path).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _tensorboard(run_dir: Path, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # noqa: BLE001 - tensorboard is optional; any import problem means "not available"
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
+
+
+def _fmt(value: float) -> str:
+    return repr(float(value))
+
+
+def _final_losses(rows: list[dict]) -> dict:
+    last = rows[-10:]
+    out = {}
+    for k in LOSS_COLUMNS:
+        values = [float(r[k]) for r in last if r.get(k) not in (None, "")]
+        if values:
+            out[k] = sum(values) / len(values)
+    return out
+
+
+def _last_validation(rows: list[dict]) -> dict:
+    for r in reversed(rows):
+        if r.get("val_psnr") not in (None, ""):
+            return {k: float(r[k]) for k in VAL_COLUMNS if r.get(k) not in (None, "")}
+    return {}
+
+
+# set-up helpers ------------------------------------------------------------------------------------------------------
+def resolve_run(config: TrainConfig, run_dir: str | os.PathLike, resume: bool) -> tuple[TrainConfig, Path | None]:
+    """The config to train with and the checkpoint to start from (None: from scratch).
+
+    Without ``resume`` a folder that already holds a run is refused. With it, the saved config is used; ``config``
+    may differ from it only in :data:`.config.RUNTIME_FIELDS` (those are taken from ``config``).
+    """
+    run_dir = Path(run_dir)
+    saved_path = run_dir / "config.json"
+    if not resume:
+        if saved_path.exists() or latest_checkpoint(run_dir) is not None:
+            raise NeurofocusError("already holds a training run: continue it with --resume, or use another folder",
+                                  run_dir)
+        return config.resolved_paths(), None
+    if not saved_path.is_file():
+        raise NeurofocusError("no training run to resume here (no config.json)", run_dir)
+    try:
+        saved = TrainConfig.from_dict(json.loads(saved_path.read_text()), source=str(saved_path))
+    except json.JSONDecodeError:
+        raise NeurofocusError("config.json is not valid JSON", saved_path) from None
+    changed = config.resolved_paths().differences(saved)
+    if changed:
+        a, b = saved.to_dict(), config.resolved_paths().to_dict()
+        raise NeurofocusError(f"--resume continues the saved run, whose {changed[0]} is {a[changed[0]]!r}, not "
+                              f"{b[changed[0]]!r} (only {', '.join(RUNTIME_FIELDS)} may change)", run_dir)
+    runtime = {k: getattr(config, k) for k in RUNTIME_FIELDS}
+    return saved.replace(**runtime), latest_checkpoint(run_dir)
+
+
+def split_scenes(config: TrainConfig) -> tuple[list[Path], list[Path]]:
+    """(training scenes, validation scenes) of a config; raises NeurofocusError for unusable datasets."""
+    if not config.data:
+        raise NeurofocusError("no dataset given (--data DIR)")
+    scenes = list_scenes(config.data, config.modality)
+    if config.val_data:
+        return scenes, list_scenes(config.val_data, config.modality)
+    held = config.val_scenes
+    if held and len(scenes) - held < 1:
+        raise NeurofocusError(f"the dataset has {len(scenes)} scene(s): nothing left for training after holding "
+                              f"out {held} for validation (lower val_scenes, or give val_data)", config.data)
+    return (scenes[:-held], scenes[-held:]) if held else (scenes, [])
+
+
+def build_model(config: TrainConfig):
+    """The untrained model of a config (weights seeded with ``config.seed``)."""
+    from ..models import create_model
+
+    options = dict(config.model_options)
+    if config.model != "ev_refocus_net" and config.model != "ev_merge_net":
+        options["modality"] = config.modality
+    if config.model == "ev_merge_net":
+        options.setdefault("stack_size", config.stack_size)
+    return create_model(config.model, seed=config.seed, width=config.width, **options)
+
+
+def _data_recipe(config: TrainConfig, train_scenes, val_scenes) -> dict:
+    recipe = {"task": config.task, "modality": config.modality, "crop": config.crop, "flips": config.flips,
+              "samples_per_scene": config.samples_per_scene, "train_scenes": [p.name for p in train_scenes],
+              "val_scenes": [str(p) if config.val_data else p.name for p in val_scenes], "data": config.data}
+    if config.task == "refocus":
+        recipe.update(direction=config.direction, min_gap_frames=config.min_gap_frames)
+    else:
+        recipe.update(stack_size=config.stack_size, stack_times=config.stack_times,
+                      stack_source=config.stack_source, refocus_weights=config.refocus_weights,
+                      search_grid=config.search_grid)
+    synth = Path(config.data) / "config.json"
+    if synth.is_file():
+        with contextlib.suppress(json.JSONDecodeError, OSError):
+            recipe["synth"] = json.loads(synth.read_text())
+    return recipe
+
+
+def _datasets(config: TrainConfig, model):
+    train_scenes, val_scenes = split_scenes(config)
+    refocus_model = None
+    if config.task == "merge" and config.stack_source == "network":
+        refocus_model = load_refocus_model(config.refocus_weights, config.modality)
+    rep = model.config.nfs
+    common = {"seed": config.seed, "samples_per_scene": config.samples_per_scene, "crop": config.crop,
+              "flips": config.flips, "cache_scenes": config.cache_scenes}
+    if config.task == "refocus":
+        train_set = RefocusPairs(train_scenes, rep, direction=config.direction,
+                                 min_gap_frames=config.min_gap_frames, **common)
+    else:
+        train_set = MergeStacks(train_scenes, rep, stack_size=config.stack_size, stack_times=config.stack_times,
+                                source=config.stack_source, refocus_model=refocus_model,
+                                search_grid=config.search_grid, **common)
+    validation = Validation(config, rep, val_scenes, refocus_model) if val_scenes else None
+    return train_set, validation, train_scenes, val_scenes
+
+
+def _forward(model, batch: dict, task: str, device: torch.device):
+    if task == "refocus":
+        return model(batch["image"].to(device, non_blocking=True), batch["nfs"].to(device, non_blocking=True))
+    return model(batch["stack"].to(device, non_blocking=True), batch["nfs"].to(device, non_blocking=True)).image
+
+
+# the loop ------------------------------------------------------------------------------------------------------------
+def train(config: TrainConfig, run_dir: str | os.PathLike, *, resume: bool = False, stop_at: int | None = None,
+          on_step=None) -> TrainResult:
+    """Train a network (see the module docstring for the files written).
+
+    Parameters
+    ----------
+    config : TrainConfig
+    run_dir : path
+        The run folder (created).
+    resume : bool
+        Continue the run in ``run_dir`` from its newest checkpoint.
+    stop_at : int, optional
+        Stop after this step as if interrupted (a checkpoint is written).
+    on_step : callable, optional
+        ``on_step(step, row)`` after each step's row is logged (rank 0); raising from it aborts training (no
+        checkpoint), as a crash would.
+
+    Returns
+    -------
+    TrainResult
+    """
+    run_dir = Path(run_dir)
+    config, checkpoint = resolve_run(config, run_dir, resume)
+    kind = "cuda" if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()) else "cpu"
+    dist = _setup_distributed(kind)
+    threads = torch.get_num_threads()
+    try:
+        device = _device(config, dist.local_rank)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        with _determinism(config.deterministic, device):
+            return _train(config, run_dir, checkpoint, dist, device, stop_at, on_step)
+    finally:
+        torch.set_num_threads(threads)
+        if dist.owns_group:
+            torch.distributed.destroy_process_group()
+
+
+def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _Dist, device: torch.device,
+           stop_at, on_step) -> TrainResult:
+    model = build_model(config)
+    train_set, validation, train_scenes, val_scenes = _datasets(config, model)
+    per_epoch = steps_per_epoch(len(train_set), config.batch_size, dist.world)
+    if per_epoch < 1:
+        raise NeurofocusError(f"one epoch holds {len(train_set)} items, fewer than batch_size × processes = "
+                              f"{config.batch_size} × {dist.world}: raise samples_per_scene or lower the batch")
+    criterion = TrainingLoss(config.mse_weight, config.perceptual_weight)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas,
+                                 weight_decay=config.weight_decay)
+    start = 0
+    if checkpoint is not None:
+        state = load_checkpoint(checkpoint, model, optimizer, restore_rng=True)
+        start = int(state["step"])
+    if start > config.steps:
+        raise NeurofocusError(f"the run is already at step {start}, beyond --steps {config.steps}", run_dir)
+    recipe = _data_recipe(config, train_scenes, val_scenes)
+
+    log = writer = None
+    if dist.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+        log = _CsvLog(run_dir / "log.csv", start if checkpoint is not None else None)
+        writer = _tensorboard(run_dir, config.tensorboard)
+    dist.barrier()
+
+    net = model
+    if dist.active:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    model.train()
+
+    sampler = _EpochBatches(len(train_set), config.batch_size, config.seed, dist)
+    loader = torch.utils.data.DataLoader(train_set, batch_sampler=sampler, num_workers=config.num_workers,
+                                         pin_memory=device.type == "cuda",
+                                         persistent_workers=config.num_workers > 0)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=config.steps, initial=start, desc=f"train {config.task}", unit="step",
+               disable=not (config.progress and dist.main), dynamic_ncols=True)
+    step, seconds, stopped = start, [], False
+    last_validation = {}
+
+    def checkpoint_now():
+        if dist.main:
+            save_checkpoint(run_dir, step, model, optimizer,
+                            {"epoch": step // per_epoch, "config": config.to_dict(),
+                             "losses": _final_losses(log.rows), "validation": last_validation},
+                            keep=config.keep_checkpoints, metadata={"task": config.task, "seed": config.seed})
+        dist.barrier()
+
+    try:
+        with _StopFlag() as flag:
+            while step < config.steps and not stopped:
+                epoch, skip = divmod(step, per_epoch)
+                sampler.set(epoch, skip)
+                tick = time.perf_counter()
+                for batch in loader:
+                    lr = lr_at(config, step)
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                    optimizer.zero_grad(set_to_none=True)
+                    terms = criterion(_forward(net, batch, config.task, device), batch["target"].to(device))
+                    if not torch.isfinite(terms["loss"]):
+                        raise NeurofocusError(f"the loss became {terms['loss'].item()} at step {step + 1} "
+                                              f"(lower the learning rate?)")
+                    terms["loss"].backward()
+                    optimizer.step()
+                    step += 1
+                    values = torch.stack([terms[k].detach().float() for k in LOSS_COLUMNS])
+                    stop_now = torch.tensor([1.0 if (flag.set or (stop_at is not None and step >= stop_at))
+                                             else 0.0], device=values.device)
+                    if dist.active:
+                        torch.distributed.all_reduce(values)
+                        values /= dist.world
+                        torch.distributed.all_reduce(stop_now, op=torch.distributed.ReduceOp.MAX)
+                    values = values.tolist()
+                    now = time.perf_counter()
+                    seconds.append(now - tick)
+                    row = {"step": step, "epoch": epoch, "lr": _fmt(lr), "seconds": f"{now - tick:.4f}",
+                           **{k: _fmt(v) for k, v in zip(LOSS_COLUMNS, values)}}
+                    validate = validation is not None and (
+                        step == config.steps or (config.val_every and step % config.val_every == 0))
+                    if validate:
+                        if dist.main:
+                            last_validation = validation.run(model, device)
+                            row.update({k: _fmt(v) for k, v in last_validation.items()})
+                        dist.barrier()
+                    if dist.main:
+                        log.write(row)
+                        if writer is not None:
+                            for k, v in row.items():
+                                if k not in ("step", "epoch") and v != "":
+                                    writer.add_scalar(k, float(v), step)
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{values[0]:.4g}", refresh=False)
+                        if on_step is not None:
+                            on_step(step, dict(row))
+                    stopped = bool(stop_now.item())
+                    if stopped or step == config.steps or step % config.checkpoint_every == 0:
+                        checkpoint_now()
+                    tick = time.perf_counter()
+                    if stopped or step >= config.steps:
+                        break
+    finally:
+        bar.close()
+        if log is not None:
+            log.close()
+        if writer is not None:
+            writer.close()
+
+    if dist.active:
+        # DDP gives every forward rank 0's batch-norm statistics, then each rank updates its own copy: after the
+        # last step they differ. Make them rank 0's (the saved ones) everywhere.
+        for buffer in model.buffers():
+            torch.distributed.broadcast(buffer.data, src=0)
+    completed = step >= config.steps
+    rows = log.rows if log is not None else []
+    final_losses = _final_losses(rows)
+    if dist.main and rows:
+        last_validation = _last_validation(rows) or last_validation
+    weights = None
+    mean_seconds = sum(seconds) / len(seconds) if seconds else math.nan
+    if completed and dist.main:
+        from ..models import save_weights
+
+        weights = save_weights(model, run_dir / "model.safetensors",
+                               {"task": config.task, "steps": step, "seed": config.seed, "data_recipe": recipe,
+                                "final_losses": final_losses, "final_validation": last_validation,
+                                "train_config": config.to_dict()})
+        summary = {"steps": step, "completed": completed, "seconds_per_step": mean_seconds,
+                   "final_losses": final_losses, "final_validation": last_validation,
+                   "device": str(device), "world_size": dist.world}
+        write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    dist.barrier()
+    return TrainResult(run_dir, step, completed, model, final_losses, last_validation, weights, mean_seconds)
+
