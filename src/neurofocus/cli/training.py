@@ -1,4 +1,4 @@
-"""Training command: ``neurofocus train refocus|merge``."""
+"""Training command: ``neurofocus train refocus|merge|evfocus|e2vid``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ _FIELDS = {"data": "data", "modality": "modality", "model": "model", "width": "w
            "refocus_weights": "refocus_weights", "stack_size": "stack_size", "stack_source": "stack_source",
            "val_data": "val_data", "val_scenes": "val_scenes", "val_every": "val_every",
            "checkpoint_every": "checkpoint_every", "num_workers": "num_workers", "threads": "threads",
-           "samples_per_scene": "samples_per_scene"}
+           "samples_per_scene": "samples_per_scene", "events": "events", "sequence_length": "sequence_length",
+           "window_frames": "window_frames", "lpips_net": "lpips_net", "tc_weight": "tc_weight",
+           "bptt_window": "bptt_window"}
 
 
 def _non_negative_float(text: str) -> float:
@@ -32,33 +34,45 @@ def _non_negative_float(text: str) -> float:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train the refocus or merge network on a synth dataset",
-                       description="Train NeuroRefocusNet / NeuroMergeNet (or the EFS networks) on a dataset made by "
+    p = sub.add_parser("train", help="train a network (refocus, merge, evfocus, e2vid) on a synth dataset",
+                       description="Train NeuroRefocusNet / NeuroMergeNet (or the EFS networks) on focal sweeps, or "
+                                   "EvFocus / E2VID on defocused-event videos (synth --kind defocus-video), made by "
                                    "neurofocus synth. Settings: defaults < --config JSON < options. Writes RUN_DIR/"
                                    "config.json, log.csv, checkpoints/ and, when done, model.safetensors. Launch with "
                                    "torchrun for data-parallel training.")
-    p.add_argument("task", choices=["refocus", "merge"], help="which network")
+    p.add_argument("task", choices=["refocus", "merge", "evfocus", "e2vid"], help="which network")
     p.add_argument("--data", metavar="DIR", help="dataset folder (neurofocus synth --out DIR)")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder")
     p.add_argument("--config", metavar="JSON", help="training settings (keys: the TrainConfig fields)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its newest checkpoint")
     p.add_argument("--modality", choices=["events", "spikes"])
     p.add_argument("--model", help="registry name (default neuro_refocus_net / neuro_merge_net)")
-    p.add_argument("--width", type=positive_float, help="channel multiplier (1.0: the papers' 64 channels)")
+    p.add_argument("--width", type=positive_float,
+                   help="channel multiplier (1.0: the papers' 64 channels; EvFocus/E2VID: 32)")
     p.add_argument("--steps", type=int, help="optimiser steps (1000)")
-    p.add_argument("--batch", type=int, help="items per step and process (10)")
+    p.add_argument("--batch", type=int, help="items per step and process (10; evfocus 1, e2vid 2)")
     p.add_argument("--crop", type=int, help="training crop side in pixels (128; 0: whole frames)")
     p.add_argument("--seed", type=int, help="seed of weights, data order and sampling (0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="(auto)")
-    p.add_argument("--lr", type=positive_float, help="Adam learning rate (5e-4)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (5e-4; evfocus, e2vid 1e-4)")
     p.add_argument("--perceptual-weight", type=_non_negative_float, help="α of the loss (0.5)")
     p.add_argument("--mse-weight", type=_non_negative_float, help="β of the loss (200)")
     p.add_argument("--refocus-weights", metavar="PATH", help="merge: refocus network that makes the stacks")
     p.add_argument("--stack-size", type=int, help="merge: slices per stack (64)")
     p.add_argument("--stack-source", choices=["frames", "handcrafted", "network"],
                    help="merge: slices from ground-truth frames, the hand-crafted refocus or --refocus-weights")
+    v = p.add_argument_group("evfocus / e2vid (defocused-event videos)")
+    v.add_argument("--events", choices=["defocused", "sharp"],
+                   help="train on the defocused frames' events (default) or the sharp frames' (synth --sharp-events)")
+    v.add_argument("--sequence-length", type=int, metavar="L", help="windows per training sequence (8)")
+    v.add_argument("--window-frames", type=int, metavar="M", help="frames' worth of events per window (1)")
+    v.add_argument("--bptt-window", type=int, metavar="K",
+                   help="detach the recurrent state every K windows (0: back-propagate through all L)")
+    v.add_argument("--lpips-net", choices=["alex", "vgg"], help="LPIPS backbone (evfocus alex, e2vid vgg)")
+    v.add_argument("--tc-weight", type=_non_negative_float,
+                   help="temporal consistency weight (evfocus 1 inside L_TCP, e2vid 2)")
     p.add_argument("--val-data", metavar="DIR", help="separate validation dataset")
-    p.add_argument("--val-scenes", type=int, help="scenes of --data held out for validation (1)")
+    p.add_argument("--val-scenes", type=int, help="scenes (sequences) of --data held out for validation (1)")
     p.add_argument("--val-every", type=int, help="steps between validation passes (500)")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (500)")
     p.add_argument("--samples-per-scene", type=int, help="items per scene and epoch (16)")
@@ -129,13 +143,21 @@ def run_train(args) -> int:
         return 0 if result.completed else 130
     losses = ", ".join(f"{k} {v:.4g}" for k, v in result.final_losses.items())
     val = result.validation
-    text = (f"; validation PSNR {val['val_psnr']:.2f} dB (hand-crafted {val['val_psnr_handcrafted']:.2f}, "
-            f"input {val['val_psnr_input']:.2f})" if "val_psnr" in val else "")
+    if "val_psnr_handcrafted" in val:
+        text = (f"; validation PSNR {val['val_psnr']:.2f} dB (hand-crafted {val['val_psnr_handcrafted']:.2f}, "
+                f"input {val['val_psnr_input']:.2f})")
+    elif "val_psnr" in val:
+        text = (f"; validation PSNR {val['val_psnr']:.2f} dB, SSIM {val['val_ssim']:.3f} (defocused frames "
+                f"{val['val_psnr_defocused']:.2f} dB)")
+    else:
+        text = ""
     if not result.completed:
         print(f"neurofocus: interrupted at step {result.step} of {config.steps}; checkpoint written; continue with "
               f"neurofocus train {config.task} --out {args.out} --resume", file=sys.stderr)
         return 130
-    print(f"trained {result.step} steps ({result.seconds_per_step:.3f} s/step); final {losses}{text}")
+    speed = ("no new steps" if result.seconds_per_step != result.seconds_per_step  # NaN: resumed at the end
+             else f"{result.seconds_per_step:.3f} s/step")
+    print(f"trained {result.step} steps ({speed}); final {losses}{text}")
     if result.weights is not None:
         print(f"weights: {result.weights}")
     return 0

@@ -24,6 +24,8 @@ Input
 
 :func:`reconstruct_sequence` slices an :class:`~neurofocus.types.Events` stream into windows (fixed event count or
 fixed duration), builds each window's voxel grid and runs a recurrent model over them, carrying its state.
+:func:`frame_windows` makes windows that end at given frame times instead (one reconstruction per ground-truth frame:
+training and evaluation on simulated videos), :func:`reconstruct_windows` runs a model over any such windows.
 """
 
 from __future__ import annotations
@@ -267,6 +269,51 @@ def event_windows(events: Events, window_events: int | None = None,
         start = int(stop)
 
 
+def frame_windows(events: Events, frame_times_us, window_frames: int = 1) -> list[tuple[int, int, int]]:
+    """Windows of an event stream that end at frame times: ``window_frames`` frames' worth of events each.
+
+    Window k (k = m, ..., T − 1 with m = ``window_frames``) holds the events with t_{k−m} < t <= t_k (µs), the
+    brightness changes from frame k − m to frame k, so that its reconstruction has frame k as ground truth. Frames
+    0 .. m − 1 get no window. With m = 1 the windows tile the stream between the first and the last frame (E2VID's
+    "events between frames" training windows).
+
+    Parameters
+    ----------
+    events : Events
+    frame_times_us : array of int, (T,)
+        Increasing frame times in µs.
+    window_frames : int
+        m, frames per window (>= 1).
+
+    Returns
+    -------
+    list of (start, stop, t_us) : (int, int, int)
+        Per window, event indices [start, stop) and the frame time t_k in µs (as :func:`event_windows`).
+    """
+    m = _positive_int(window_frames, "window_frames")
+    times = np.asarray(frame_times_us, np.int64)
+    if times.ndim != 1 or np.any(np.diff(times) <= 0):
+        raise NeurofocusError("frame_times_us must be a 1-D array of increasing times")
+    if len(times) <= m:
+        raise NeurofocusError(f"{len(times)} frame time(s) leave no window of {m} frame(s)")
+    bounds = np.searchsorted(events.t, times, side="right")
+    return [(int(bounds[k - m]), int(bounds[k]), int(times[k])) for k in range(m, len(times))]
+
+
+def reconstruct_windows(model: nn.Module, events: Events, windows, num_bins: int = 5,
+                        device: str | torch.device = "cpu") -> Iterator[tuple[int, np.ndarray]]:
+    """Run a recurrent model over given windows of ``events`` (see :func:`reconstruct_sequence`).
+
+    ``windows`` is an iterable of ``(start, stop, t_us)`` (:func:`event_windows`, :func:`frame_windows`); yields
+    ``(t_us, image)`` per window, image float32 (H, W) in [0, 1].
+    """
+    num_bins = _positive_int(num_bins, "num_bins")
+    want = getattr(getattr(model, "config", None), "num_bins", None)
+    if want is not None and want != num_bins:
+        raise NeurofocusError(f"num_bins={num_bins} but model {getattr(model, 'name', '?')!r} takes {want} bins")
+    return _reconstruct(model, events, list(windows), VoxelGrid(num_bins), torch.device(device))
+
+
 def reconstruct_sequence(model: nn.Module, events: Events, window_events: int | None = None,
                          window_us: int | None = None, num_bins: int = 5,
                          device: str | torch.device = "cpu") -> Iterator[tuple[int, np.ndarray]]:
@@ -319,6 +366,6 @@ def _reconstruct(model, events, windows, grid, device):
 
 
 __all__ = ["ConvLSTMCell", "ConvReLU", "RecurrentEncoder", "ResidualBlock", "State", "VoxelGrid", "check_state",
-           "check_voxel", "detach_state", "event_windows", "pad_voxel", "reconstruct_sequence",
-           "recurrent_base_channels"]
+           "check_voxel", "detach_state", "event_windows", "frame_windows", "pad_voxel", "reconstruct_sequence",
+           "reconstruct_windows", "recurrent_base_channels"]
 

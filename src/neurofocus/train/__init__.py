@@ -6,13 +6,16 @@
 
 * :mod:`.config`: :class:`TrainConfig` (typed, unknown keys rejected, saved with every run), :func:`lr_at`.
 * :mod:`.data`: :class:`RefocusPairs` and :class:`MergeStacks` (items a function of (seed, epoch, index)).
-* :mod:`.losses`: :class:`TrainingLoss` (200 · MSE + 0.5 · perceptual, NFS Eq. 17).
+* :mod:`.video`: :class:`VideoSequences` (L event windows ending at frame times, with sharp / defocused frames and
+  exact flow) and the rest of the ``evfocus`` / ``e2vid`` tasks.
+* :mod:`.losses`: :class:`TrainingLoss` (200 · MSE + 0.5 · perceptual, NFS Eq. 17); :class:`SequenceLoss` (EvFocus
+  Eq. 23 with LPIPS and the temporal consistency loss; E2VID's LPIPS + temporal consistency).
 * :mod:`.loop`: :func:`train` (Adam, step schedule, checkpoints, exact resume, CSV / TensorBoard log,
   ``torchrun`` data parallelism).
 * :mod:`.checkpoint`: :func:`save_checkpoint` / :func:`load_checkpoint` (safetensors + JSON, no pickle).
 * :mod:`.validate`: :class:`Validation` (PSNR on held-out scenes next to the hand-crafted method).
 
-Command line: ``neurofocus train refocus|merge --data DIR --out RUN_DIR ...``.
+Command line: ``neurofocus train refocus|merge|evfocus|e2vid --data DIR --out RUN_DIR ...``.
 """
 
 import importlib.util
@@ -30,9 +33,11 @@ from .data import (
     list_scenes,
 )
 from .loop import TrainResult, read_log, train
-from .losses import TrainingLoss
+from .losses import SequenceLoss, TrainingLoss, temporal_consistency, warp_by_flow
 from .validate import Validation
+from .video import VideoSequences, list_sequences
 
-__all__ = ["MergeStacks", "RefocusPairs", "TrainConfig", "TrainResult", "TrainingLoss", "Validation",
-           "batches_for_epoch", "event_bins_region", "latest_checkpoint", "list_scenes", "load_checkpoint", "lr_at",
-           "read_log", "save_checkpoint", "train"]
+__all__ = ["MergeStacks", "RefocusPairs", "SequenceLoss", "TrainConfig", "TrainResult", "TrainingLoss", "Validation",
+           "VideoSequences", "batches_for_epoch", "event_bins_region", "latest_checkpoint", "list_scenes",
+           "list_sequences", "load_checkpoint", "lr_at", "read_log", "save_checkpoint", "temporal_consistency",
+           "train", "warp_by_flow"]

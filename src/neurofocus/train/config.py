@@ -2,7 +2,10 @@
 
 Every run saves its resolved config as ``RUN_DIR/config.json``; ``neurofocus train --config cfg.json`` takes the
 same keys. Defaults marked (NFS) come from the NFS paper §3.6, (EFS code) from the official EFS code's training
-conventions (``reference/prior-art.md``); the others are this implementation's choices.
+conventions (``reference/prior-art.md``), (EvFocus) from the EvFocus paper (Zhu et al., ICML 2025, §5 and appendix
+B.4), (E2VID+ code) from the public E2VID+ training code (Stoffregen et al. 2020, ``event_cnn_minimal``,
+``config/reconstruction.json``); the others are this implementation's choices. Defaults that differ between tasks are
+``None`` in the signature and resolved per task (:data:`TASK_DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -13,10 +16,28 @@ from pathlib import Path
 
 from ..errors import NeurofocusError
 
-TASKS = ("refocus", "merge")
-DEFAULT_MODELS = {"refocus": "neuro_refocus_net", "merge": "neuro_merge_net"}
-TASK_MODELS = {"refocus": ("ev_refocus_net", "neuro_refocus_net"), "merge": ("ev_merge_net", "neuro_merge_net")}
+TASKS = ("refocus", "merge", "evfocus", "e2vid")
+#: Tasks trained on defocused-event videos (``neurofocus synth --kind defocus-video``) with :mod:`.video`.
+VIDEO_TASKS = ("evfocus", "e2vid")
+DEFAULT_MODELS = {"refocus": "neuro_refocus_net", "merge": "neuro_merge_net", "evfocus": "evfocus", "e2vid": "e2vid"}
+TASK_MODELS = {"refocus": ("ev_refocus_net", "neuro_refocus_net"), "merge": ("ev_merge_net", "neuro_merge_net"),
+               "evfocus": ("evfocus",), "e2vid": ("e2vid",)}
 DEVICES = ("auto", "cpu", "cuda")
+EVENT_SOURCES = ("defocused", "sharp")
+
+#: Per-task values of the fields whose default is None.
+TASK_DEFAULTS = {
+    # NFS: batch 10 (EFS code), Adam 5e-4 with step decay
+    "refocus": {"batch_size": 10, "lr": 5e-4, "lr_milestones": (0.5, 0.7, 0.9), "lpips_net": "alex",
+                "tc_weight": 1.0},
+    "merge": {"batch_size": 10, "lr": 5e-4, "lr_milestones": (0.5, 0.7, 0.9), "lpips_net": "alex",
+              "tc_weight": 1.0},
+    # EvFocus §5: "constant ... learning rate ... 1e-4", "batch size of 1"; the LPIPS backbone is not named (alex,
+    # LPIPS's default); L_TC enters Eq. 22 with weight 1
+    "evfocus": {"batch_size": 1, "lr": 1e-4, "lr_milestones": (), "lpips_net": "alex", "tc_weight": 1.0},
+    # E2VID+ code: batch 2, Adam 1e-4 (constant), LPIPS VGG weight 1, temporal consistency weight 2 from L0 = 2
+    "e2vid": {"batch_size": 2, "lr": 1e-4, "lr_milestones": (), "lpips_net": "vgg", "tc_weight": 2.0},
+}
 
 #: Fields that do not change what is computed: they may differ when a run is resumed.
 RUNTIME_FIELDS = ("steps", "device", "num_workers", "threads", "progress", "tensorboard", "checkpoint_every",
@@ -29,11 +50,14 @@ class TrainConfig:
 
     Task and model
     --------------
-    task : {"refocus", "merge"}
+    task : {"refocus", "merge", "evfocus", "e2vid"}
+        The all-in-focus networks on focal sweeps, or EvFocus / its E2VID baseline on defocused-event videos
+        (:mod:`.video`).
     model : str, optional
         Registry name; default ``neuro_refocus_net`` / ``neuro_merge_net`` (``ev_refocus_net``, ``ev_merge_net``:
-        the EFS networks, events only).
+        the EFS networks, events only); ``evfocus`` / ``e2vid`` for the video tasks.
     modality : {"events", "spikes"}
+        Refocus and merge only.
     width : float
         Channel multiplier (1.0 = the papers' 64 base channels).
     model_options : dict
@@ -75,25 +99,56 @@ class TrainConfig:
     cache_scenes : int
         Scenes cached per process (0: all).
 
+    Video tasks (evfocus, e2vid; ignored by refocus and merge)
+    ----------------------------------------------------------
+    events : {"defocused", "sharp"}
+        Train on the events of the defocused frames (``events.hdf5``) or of the sharp frames
+        (``events_sharp.hdf5``, ``synth --sharp-events``: the E2VID+ baseline trained on in-focus events).
+    sequence_length : int
+        L, consecutive windows per item, back-propagated through as one sequence from a zero recurrent state
+        (EvFocus does not state it; 8).
+    window_frames : int
+        Frames' worth of events per window: the window of frame k holds the events of (t_{k−m}, t_k] (1: the
+        events between consecutive frames, as E2VID+ trains).
+    bptt_window : int
+        Truncated back-propagation through time inside an item: the recurrent state is detached every this many
+        windows (0: back-propagate through all L windows).
+    lpips_net : {"alex", "vgg"}, optional
+        LPIPS backbone of the perceptual terms (evfocus: alex — the paper does not name it; e2vid: vgg, E2VID+ code).
+    evfocus_weights : (float, float, float, float)
+        λ1..λ4 of EvFocus Eq. 23: LPIPS(aligned, sharp), LPIPS(blurred, defocused), L_TCP, L1(blurred,
+        re-defocused) — 4, 1, 7, 1 (EvFocus).
+    tcp_weight : float
+        λ of EvFocus Eq. 22, the weight of LPIPS(image, sharp) inside L_TCP (0.75, EvFocus).
+    tc_weight : float, optional
+        Weight of the temporal consistency term: inside L_TCP for evfocus (1, Eq. 22), next to LPIPS (weight 1) for
+        e2vid (2, E2VID+ code).
+    tc_start : int
+        L0: the temporal consistency loss is applied from window index L0 on (0-based; 2, E2VID+ code — EvFocus
+        does not say).
+    tc_alpha : float
+        α of the occlusion weight exp(−α‖I_k − W(I_{k−1})‖²) of Lai et al. (50, as the E2VID+ code).
+
     Optimisation
     ------------
     steps : int
         Optimiser steps.
-    batch_size : int
-        Items per step and process (10: EFS code).
-    lr : float
-        Adam learning rate (5e-4: NFS).
-    lr_milestones : tuple of float
+    batch_size : int, optional
+        Items per step and process (10: EFS code; evfocus 1: EvFocus; e2vid 2: E2VID+ code).
+    lr : float, optional
+        Adam learning rate (5e-4: NFS; 1e-4 for the video tasks: EvFocus, E2VID+ code).
+    lr_milestones : tuple of float, optional
         Fractions of ``steps`` after which the rate is multiplied by ``lr_gamma`` (0.5, 0.7, 0.9 with 0.1: NFS,
         "100 epochs ... after the first 50 epochs, we decrease the learning rate by 1/10 for every 20 epochs",
-        read as steps at epochs 50, 70 and 90 — the EFS code's schedule).
+        read as steps at epochs 50, 70 and 90 — the EFS code's schedule; none for the video tasks: EvFocus "adopt[s]
+        a constant strategy of learning rate").
     lr_gamma : float
     betas : (float, float)
         Adam betas (unstated in the papers: PyTorch's defaults).
     weight_decay : float
         (unstated: 0).
     mse_weight, perceptual_weight : float
-        β = 200 and α = 0.5 of NFS Eq. 17.
+        β = 200 and α = 0.5 of NFS Eq. 17 (refocus and merge only).
     seed : int
         Weight initialisation, data order and every random choice of the data.
 
@@ -132,6 +187,16 @@ class TrainConfig:
     flips: bool = True
     direction: str = "both"
     min_gap_frames: int = 10
+    events: str = "defocused"
+    sequence_length: int = 8
+    window_frames: int = 1
+    bptt_window: int = 0
+    lpips_net: str | None = None
+    evfocus_weights: tuple = (4.0, 1.0, 7.0, 1.0)
+    tcp_weight: float = 0.75
+    tc_weight: float | None = None
+    tc_start: int = 2
+    tc_alpha: float = 50.0
     stack_size: int = 64
     stack_times: str = "search"
     stack_source: str | None = None
@@ -141,9 +206,9 @@ class TrainConfig:
     val_crop: int | None = None
     cache_scenes: int = 0
     steps: int = 1000
-    batch_size: int = 10
-    lr: float = 5e-4
-    lr_milestones: tuple = (0.5, 0.7, 0.9)
+    batch_size: int | None = None
+    lr: float | None = None
+    lr_milestones: tuple | None = None
     lr_gamma: float = 0.1
     betas: tuple = (0.9, 0.999)
     weight_decay: float = 0.0
@@ -166,12 +231,17 @@ class TrainConfig:
 
         if self.task not in TASKS:
             raise NeurofocusError(f"task must be one of {TASKS}, got {self.task!r}")
+        for name, value in TASK_DEFAULTS[self.task].items():
+            if getattr(self, name) is None:
+                put(name, value)
         if self.modality not in ("events", "spikes"):
             raise NeurofocusError(f"modality must be 'events' or 'spikes', got {self.modality!r}")
         model = self.model or DEFAULT_MODELS[self.task]
         if model not in TASK_MODELS[self.task]:
             raise NeurofocusError(f"model {model!r} is not a {self.task} network (one of "
                                   f"{', '.join(TASK_MODELS[self.task])})")
+        if self.task in VIDEO_TASKS and self.modality != "events":
+            raise NeurofocusError(f"{self.task} trains on events, not {self.modality}")
         if model.startswith("ev_") and self.modality != "events":
             raise NeurofocusError(f"{model} is an event network (EFS); use {DEFAULT_MODELS[self.task]} for spikes")
         put("model", model)
@@ -189,6 +259,7 @@ class TrainConfig:
             if value is not None and not isinstance(value, str):
                 raise NeurofocusError(f"{name} must be a path or null, got {value!r}")
         for name, low in (("val_scenes", 0), ("samples_per_scene", 1), ("min_gap_frames", 1), ("stack_size", 1),
+                          ("sequence_length", 1), ("window_frames", 1), ("bptt_window", 0), ("tc_start", 0),
                           ("search_grid", 1), ("val_pairs", 1), ("cache_scenes", 0), ("steps", 1),
                           ("batch_size", 1), ("checkpoint_every", 1), ("val_every", 0), ("keep_checkpoints", 1),
                           ("num_workers", 0), ("threads", 0), ("seed", 0)):
@@ -218,6 +289,18 @@ class TrainConfig:
         elif self.refocus_weights:
             raise NeurofocusError("refocus_weights are for merge training (train merge)")
         put("stack_source", source)
+        if self.events not in EVENT_SOURCES:
+            raise NeurofocusError(f"events must be one of {EVENT_SOURCES}, got {self.events!r}")
+        if self.lpips_net not in ("alex", "vgg"):
+            raise NeurofocusError(f"lpips_net must be alex or vgg, got {self.lpips_net!r}")
+        weights = self.evfocus_weights
+        if not isinstance(weights, (list, tuple)) or len(weights) != 4:
+            raise NeurofocusError(f"evfocus_weights must be four numbers (λ1..λ4 of EvFocus Eq. 23), got {weights!r}")
+        put("evfocus_weights", tuple(_number(w, "evfocus_weights") for w in weights))
+        for name in ("tcp_weight", "tc_weight", "tc_alpha"):
+            put(name, _number(getattr(self, name), name))
+        if min(*self.evfocus_weights, self.tcp_weight, self.tc_weight, self.tc_alpha) < 0:
+            raise NeurofocusError("evfocus_weights, tcp_weight, tc_weight and tc_alpha must not be negative")
         put("lr", _number(self.lr, "lr", positive=True))
         put("lr_gamma", _number(self.lr_gamma, "lr_gamma", positive=True))
         milestones = self.lr_milestones

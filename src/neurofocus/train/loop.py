@@ -1,11 +1,15 @@
 """The training loop: Adam with the papers' step schedule, checkpoints, exact resume, CSV log, data parallelism.
 
-``train(config, run_dir)`` trains the refocus or the merge network of :class:`.config.TrainConfig` on a
-``neurofocus synth`` dataset and writes, in ``run_dir``:
+``train(config, run_dir)`` trains the network of :class:`.config.TrainConfig` on a ``neurofocus synth`` dataset —
+the refocus or merge network on focal sweeps, or EvFocus / E2VID on defocused-event videos (:mod:`.video`) — and
+writes, in ``run_dir``:
 
     config.json            the resolved config (paths absolute)
-    log.csv                one row per step: step, epoch, loss, mse, perceptual, lr, seconds, and on validation
-                           steps val_psnr, val_psnr_handcrafted, val_psnr_input (:mod:`.validate`)
+    log.csv                one row per step: step, epoch, the loss terms, lr, seconds, and on validation steps the
+                           validation values. Refocus / merge: loss, mse, perceptual; val_psnr,
+                           val_psnr_handcrafted, val_psnr_input (:mod:`.validate`). EvFocus: loss, lpips,
+                           lpips_aligned, lpips_blurred, tc, redefocus_l1; E2VID: loss, lpips, tc; both val_psnr,
+                           val_ssim, val_psnr_defocused (:mod:`.video`)
     checkpoints/           :mod:`.checkpoint` (every ``checkpoint_every`` steps, at the end, on interruption)
     tensorboard/           the same scalars, when ``torch.utils.tensorboard`` imports
     model.safetensors      the final weights (:func:`neurofocus.models.save_weights`; ``load_model`` rebuilds the
@@ -21,6 +25,10 @@ Resume
     this holds with ``deterministic`` on, the default, as far as the kernels used are deterministic.)
 Interruption
     SIGINT / SIGTERM finish the current step, write a checkpoint and stop (a second signal stops at once).
+Tasks
+    What differs between the tasks (datasets, loss, forward, log columns) is a small task object
+    (:class:`ImageTask` for refocus / merge, :class:`.video.VideoTask` for evfocus / e2vid); everything else —
+    optimiser, schedule, checkpoints, resume, logging, interruption, data parallelism — is shared.
 Data parallelism
     Launched by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the loop joins the process group (NCCL on
     CUDA, Gloo on the CPU), puts each process on ``cuda:LOCAL_RANK`` (or the CPU), gives each rank its share of
@@ -48,7 +56,7 @@ import torch
 from ..atomic import write_text_atomic
 from ..errors import NeurofocusError
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from .config import RUNTIME_FIELDS, TrainConfig, lr_at
+from .config import RUNTIME_FIELDS, VIDEO_TASKS, TrainConfig, lr_at
 from .data import (
     MergeStacks,
     RefocusPairs,
@@ -62,7 +70,12 @@ from .validate import COLUMNS as VAL_COLUMNS
 from .validate import Validation
 
 LOSS_COLUMNS = ("loss", "mse", "perceptual")
-CSV_COLUMNS = ("step", "epoch", *LOSS_COLUMNS, "lr", "seconds", *VAL_COLUMNS)
+CSV_COLUMNS = ("step", "epoch", *LOSS_COLUMNS, "lr", "seconds", *VAL_COLUMNS)  # refocus and merge
+
+
+def csv_columns(loss_columns, val_columns) -> tuple[str, ...]:
+    """The log's columns for a task's loss terms and validation values."""
+    return ("step", "epoch", *loss_columns, "lr", "seconds", *val_columns)
 
 
 @dataclasses.dataclass
@@ -219,23 +232,24 @@ class _EpochBatches:
 
 # log -----------------------------------------------------------------------------------------------------------------
 class _CsvLog:
-    def __init__(self, path: Path, keep_until_step: int | None):
+    def __init__(self, path: Path, keep_until_step: int | None, columns=CSV_COLUMNS):
         self.path = path
+        self.columns = tuple(columns)
         rows = []
         if keep_until_step is not None and path.is_file():
             with path.open(newline="") as f:
                 reader = csv.DictReader(f)
                 rows = [r for r in reader if r.get("step") and int(r["step"]) <= keep_until_step]
         with path.open("w", newline="") as f:  # rewritten: header + the rows up to the checkpoint
-            writer = csv.DictWriter(f, CSV_COLUMNS, lineterminator="\n")
+            writer = csv.DictWriter(f, self.columns, lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
         self.rows = rows
         self._file = path.open("a", newline="")
-        self._writer = csv.DictWriter(self._file, CSV_COLUMNS, lineterminator="\n")
+        self._writer = csv.DictWriter(self._file, self.columns, lineterminator="\n")
 
     def write(self, row: dict):
-        out = {k: ("" if row.get(k) is None else row[k]) for k in CSV_COLUMNS}
+        out = {k: ("" if row.get(k) is None else row[k]) for k in self.columns}
         self._writer.writerow(out)
         self._file.flush()
         self.rows.append({k: str(v) for k, v in out.items()})
@@ -264,20 +278,20 @@ def _fmt(value: float) -> str:
     return repr(float(value))
 
 
-def _final_losses(rows: list[dict]) -> dict:
+def _final_losses(rows: list[dict], columns=LOSS_COLUMNS) -> dict:
     last = rows[-10:]
     out = {}
-    for k in LOSS_COLUMNS:
+    for k in columns:
         values = [float(r[k]) for r in last if r.get(k) not in (None, "")]
         if values:
             out[k] = sum(values) / len(values)
     return out
 
 
-def _last_validation(rows: list[dict]) -> dict:
+def _last_validation(rows: list[dict], columns=VAL_COLUMNS) -> dict:
     for r in reversed(rows):
         if r.get("val_psnr") not in (None, ""):
-            return {k: float(r[k]) for k in VAL_COLUMNS if r.get(k) not in (None, "")}
+            return {k: float(r[k]) for k in columns if r.get(k) not in (None, "")}
     return {}
 
 
@@ -329,7 +343,7 @@ def build_model(config: TrainConfig):
     from ..models import create_model
 
     options = dict(config.model_options)
-    if config.model != "ev_refocus_net" and config.model != "ev_merge_net":
+    if config.model in ("neuro_refocus_net", "neuro_merge_net"):
         options["modality"] = config.modality
     if config.model == "ev_merge_net":
         options.setdefault("stack_size", config.stack_size)
@@ -378,6 +392,40 @@ def _forward(model, batch: dict, task: str, device: torch.device):
     return model(batch["stack"].to(device, non_blocking=True), batch["nfs"].to(device, non_blocking=True)).image
 
 
+class ImageTask:
+    """The refocus / merge task of :func:`train`: one image per item, :class:`.losses.TrainingLoss`."""
+
+    loss_columns = LOSS_COLUMNS
+    val_columns = VAL_COLUMNS
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+
+    def datasets(self, model):
+        return _datasets(self.config, model)
+
+    def recipe(self, train_scenes, val_scenes) -> dict:
+        return _data_recipe(self.config, train_scenes, val_scenes)
+
+    def criterion(self, device):
+        return TrainingLoss(self.config.mse_weight, self.config.perceptual_weight)
+
+    def network(self, model):
+        return model
+
+    def loss(self, net, criterion, batch: dict, device) -> dict:
+        return criterion(_forward(net, batch, self.config.task, device), batch["target"].to(device))
+
+
+def make_task(config: TrainConfig):
+    """The task object of a config (:class:`ImageTask` or :class:`.video.VideoTask`)."""
+    if config.task in VIDEO_TASKS:
+        from .video import VideoTask
+
+        return VideoTask(config)
+    return ImageTask(config)
+
+
 # the loop ------------------------------------------------------------------------------------------------------------
 def train(config: TrainConfig, run_dir: str | os.PathLike, *, resume: bool = False, stop_at: int | None = None,
           on_step=None) -> TrainResult:
@@ -419,13 +467,14 @@ def train(config: TrainConfig, run_dir: str | os.PathLike, *, resume: bool = Fal
 
 def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _Dist, device: torch.device,
            stop_at, on_step) -> TrainResult:
+    task = make_task(config)
     model = build_model(config)
-    train_set, validation, train_scenes, val_scenes = _datasets(config, model)
+    train_set, validation, train_scenes, val_scenes = task.datasets(model)
     per_epoch = steps_per_epoch(len(train_set), config.batch_size, dist.world)
     if per_epoch < 1:
         raise NeurofocusError(f"one epoch holds {len(train_set)} items, fewer than batch_size × processes = "
                               f"{config.batch_size} × {dist.world}: raise samples_per_scene or lower the batch")
-    criterion = TrainingLoss(config.mse_weight, config.perceptual_weight)
+    criterion = task.criterion(device)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas,
                                  weight_decay=config.weight_decay)
@@ -435,21 +484,23 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
         start = int(state["step"])
     if start > config.steps:
         raise NeurofocusError(f"the run is already at step {start}, beyond --steps {config.steps}", run_dir)
-    recipe = _data_recipe(config, train_scenes, val_scenes)
+    recipe = task.recipe(train_scenes, val_scenes)
+    loss_columns, val_columns = task.loss_columns, task.val_columns
 
     log = writer = None
     if dist.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
-        log = _CsvLog(run_dir / "log.csv", start if checkpoint is not None else None)
+        log = _CsvLog(run_dir / "log.csv", start if checkpoint is not None else None,
+                      csv_columns(loss_columns, val_columns))
         writer = _tensorboard(run_dir, config.tensorboard)
     dist.barrier()
 
-    net = model
+    net = task.network(model)
     if dist.active:
         from torch.nn.parallel import DistributedDataParallel
 
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
     model.train()
 
     sampler = _EpochBatches(len(train_set), config.batch_size, config.seed, dist)
@@ -467,7 +518,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
         if dist.main:
             save_checkpoint(run_dir, step, model, optimizer,
                             {"epoch": step // per_epoch, "config": config.to_dict(),
-                             "losses": _final_losses(log.rows), "validation": last_validation},
+                             "losses": _final_losses(log.rows, loss_columns), "validation": last_validation},
                             keep=config.keep_checkpoints, metadata={"task": config.task, "seed": config.seed})
         dist.barrier()
 
@@ -482,14 +533,14 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
                     for group in optimizer.param_groups:
                         group["lr"] = lr
                     optimizer.zero_grad(set_to_none=True)
-                    terms = criterion(_forward(net, batch, config.task, device), batch["target"].to(device))
+                    terms = task.loss(net, criterion, batch, device)
                     if not torch.isfinite(terms["loss"]):
                         raise NeurofocusError(f"the loss became {terms['loss'].item()} at step {step + 1} "
                                               f"(lower the learning rate?)")
                     terms["loss"].backward()
                     optimizer.step()
                     step += 1
-                    values = torch.stack([terms[k].detach().float() for k in LOSS_COLUMNS])
+                    values = torch.stack([terms[k].detach().float() for k in loss_columns])
                     stop_now = torch.tensor([1.0 if (flag.set or (stop_at is not None and step >= stop_at))
                                              else 0.0], device=values.device)
                     if dist.active:
@@ -500,7 +551,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
                     now = time.perf_counter()
                     seconds.append(now - tick)
                     row = {"step": step, "epoch": epoch, "lr": _fmt(lr), "seconds": f"{now - tick:.4f}",
-                           **{k: _fmt(v) for k, v in zip(LOSS_COLUMNS, values)}}
+                           **{k: _fmt(v) for k, v in zip(loss_columns, values)}}
                     validate = validation is not None and (
                         step == config.steps or (config.val_every and step % config.val_every == 0))
                     if validate:
@@ -538,9 +589,9 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
             torch.distributed.broadcast(buffer.data, src=0)
     completed = step >= config.steps
     rows = log.rows if log is not None else []
-    final_losses = _final_losses(rows)
+    final_losses = _final_losses(rows, loss_columns)
     if dist.main and rows:
-        last_validation = _last_validation(rows) or last_validation
+        last_validation = _last_validation(rows, val_columns) or last_validation
     weights = None
     mean_seconds = sum(seconds) / len(seconds) if seconds else math.nan
     if completed and dist.main:

@@ -1,0 +1,386 @@
+"""EvFocus evaluation: the paper's Table 1 (simulated, per blur level) and Table 2 (real, no reference) for trained
+E2VID / EvFocus weight files.
+
+Run ``python benchmarks/evfocus_eval.py --data DIR --weights A.safetensors --weights B.safetensors [...]`` (or
+:func:`main`). Printed as Markdown:
+
+1. Simulated sequences (``neurofocus synth --kind defocus-video``): each model runs over each whole sequence with
+   windows ending at the frame times (:func:`neurofocus.models.recurrent.frame_windows`, the windows it was trained
+   on), its state carried through the sequence, and every reconstruction is scored against the sharp frame (8-bit
+   gray, as the training targets): MSE, SSIM (:func:`neurofocus.metrics.ssim`) and LPIPS
+   (:class:`neurofocus.metrics.LPIPS`, AlexNet, the gray image repeated to three channels). Frames are grouped by
+   their blur level, the mean blur-circle diameter of the frame's pixels (``frames.npz: blur_px``): "sharp"
+   (< 1 px), then the bins between ``blur_edges`` (default 1, 5, 7, 9, 11 px, and beyond; a disk of diameter d has
+   the spread of a Gaussian of σ ≈ d/4, so the bins sit around the paper's σ = 1 … 3 kernels), each cell the mean
+   over its frames (EvFocus §5: "the average value of each metric on all frames in different blur degree
+   groups"); "Mean" is over all frames. Rows are the models, fed the defocused events. When the sequences also
+   hold the events of the sharp frames (``synth --sharp-events``), a column "in-focus events" gives every model
+   those events instead — the paper's first column ("reconstruction results of clear events and sharp ground
+   truth").
+2. Parameter count and mean model time per frame (the forward pass only, on the evaluation device and frame size).
+3. Real recordings (default: the DAVIS346 recordings of ``shared/data/events/davis346-motionblur``, 346x260; their
+   blur is from motion, not defocus): windows of ``window_events`` events (:func:`~neurofocus.models.recurrent.
+   reconstruct_sequence`), mean BRISQUE and NIQE of the reconstructions (both lower is better; frames on which
+   BRISQUE has no statistics, e.g. flat images, are counted and left out).
+
+Sequences that a model's weight file lists among its training sequences are reported with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NeurofocusError
+
+#: Edges (px) of the blur levels after "sharp" (< the first edge).
+BLUR_EDGES = (1.0, 5.0, 7.0, 9.0, 11.0)
+DAVIS346_SIZE = (346, 260)
+#: The DAVIS346 recordings of the shared data (night_run is a DAVIS240 recording and is left out).
+DAVIS346_NAMES = ("keyboard", "toy", "text_cambridge", "badminton", "low_light_model1", "low_light_model2")
+METRICS = ("mse", "ssim", "lpips")
+IN_FOCUS = "in-focus events"
+
+
+@dataclasses.dataclass
+class Entry:
+    """A model under evaluation."""
+
+    label: str
+    path: Path
+    model: object
+    train_data: str | None = None
+    train_scenes: tuple[str, ...] = ()
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+
+def load_entries(paths, labels=None) -> list[Entry]:
+    """Load E2VID / EvFocus weight files; labels default to ``name (events the run trained on)``."""
+    from ..models import load_model, read_metadata
+
+    labels = list(labels or [])
+    if labels and len(labels) != len(paths):
+        raise NeurofocusError(f"{len(labels)} --label for {len(paths)} --weights")
+    entries = []
+    for i, path in enumerate(paths):
+        path = Path(path)
+        model = load_model(path)
+        if model.name not in ("evfocus", "e2vid"):
+            raise NeurofocusError(f"holds a {model.name!r} model, not evfocus or e2vid", path)
+        user = read_metadata(path).get("user") or {}
+        train = user.get("train_config") or {}
+        recipe = user.get("data_recipe") or {}
+        label = labels[i] if labels else (f"{model.name} ({train['events']} events, {user.get('steps', '?')} steps)"
+                                          if "events" in train else model.name)
+        entries.append(Entry(label, path, model, recipe.get("data"), tuple(recipe.get("train_scenes") or ())))
+    names = [e.label for e in entries]
+    if len(set(names)) != len(names):
+        raise NeurofocusError(f"two models have the same label ({', '.join(names)}): give --label for each")
+    return entries
+
+
+def blur_levels(edges=BLUR_EDGES) -> list[str]:
+    """Names of the blur levels: "sharp" (< edges[0]), "a–b px", ..., "≥ last px"."""
+    edges = [float(e) for e in edges]
+    if not edges or any(b <= a for a, b in itertools.pairwise(edges)) or edges[0] <= 0:
+        raise NeurofocusError(f"blur edges must be increasing positive pixels, got {edges}")
+    names = ["sharp"] + [f"{a:g}–{b:g} px" for a, b in itertools.pairwise(edges)] + [f"≥{edges[-1]:g} px"]
+    return names
+
+
+def level_of(blur_px: np.ndarray, edges=BLUR_EDGES) -> np.ndarray:
+    """Blur level index of each frame's mean blur diameter (0 = sharp)."""
+    return np.searchsorted(np.asarray(edges, np.float64), np.asarray(blur_px, np.float64), side="right")
+
+
+def _forward_all(model, events, windows, device) -> tuple[np.ndarray, float]:
+    """(images float32 (N, H, W), model seconds) of a model run over ``windows`` from a zero state."""
+    import torch
+
+    from ..models.recurrent import VoxelGrid
+
+    grid = VoxelGrid(model.config.num_bins)
+    model.to(device).eval()
+    images, seconds, state = [], 0.0, None
+    with torch.inference_mode():
+        for start, stop, _ in windows:
+            voxel = torch.from_numpy(grid(events[start:stop]))[None].to(device)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            t0 = time.perf_counter()
+            out, state = model(voxel, state)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            seconds += time.perf_counter() - t0
+            images.append(out.image[0, 0].to("cpu", torch.float32).numpy())
+    return np.stack(images), seconds
+
+
+def _scores(images: np.ndarray, targets: np.ndarray, lpips_metric) -> dict[str, np.ndarray]:
+    """Per-frame MSE, SSIM and LPIPS of (N, H, W) images against (N, H, W) targets in [0, 1]."""
+    import torch
+
+    from ..metrics import ssim
+
+    mse = np.mean((images.astype(np.float64) - targets) ** 2, axis=(1, 2))
+    ssims = np.array([ssim(a, b) for a, b in zip(images, targets)])
+    with torch.no_grad():
+        lp = []
+        for i in range(0, len(images), 16):
+            a = torch.from_numpy(images[i:i + 16])[:, None].expand(-1, 3, -1, -1)
+            b = torch.from_numpy(targets[i:i + 16].astype(np.float32))[:, None].expand(-1, 3, -1, -1)
+            lp.append(lpips_metric(a.contiguous(), b.contiguous()).numpy())
+    return {"mse": mse, "ssim": ssims, "lpips": np.concatenate(lp)}
+
+
+def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 1, blur_edges=BLUR_EDGES,
+                       device="cpu", in_focus: bool | None = None) -> dict:
+    """Table 1 numbers.
+
+    Returns
+    -------
+    dict with ``levels`` (column names, "in-focus events" first when used), ``counts`` (frames per column),
+    ``table`` {label: {column: {metric: mean}}}, ``seconds_per_frame`` {label: float}, ``frame_size`` (W, H),
+    ``notes`` (list of str).
+    """
+    import torch
+
+    from ..metrics import LPIPS
+    from ..train.video import VideoScene
+
+    device = torch.device(device)
+    names = blur_levels(blur_edges)
+    sequences = [Path(s) for s in sequences]
+    infos = [json.loads((s / "sequence.json").read_text()) for s in sequences]
+    have_sharp = all("event_sharp_file" in info for info in infos)
+    if in_focus is None:
+        in_focus = have_sharp
+    elif in_focus and not have_sharp:
+        raise NeurofocusError("the in-focus column needs sequences with events_sharp.hdf5 (synth --sharp-events)")
+    metric = LPIPS("alex")
+    per = {e.label: {name: {m: [] for m in METRICS} for name in [IN_FOCUS, *names]} for e in entries}
+    seconds = {e.label: [0.0, 0] for e in entries}
+    counts = {name: 0 for name in [IN_FOCUS, *names]}
+    notes, size = [], None
+    for folder in sequences:
+        for e in entries:
+            if e.train_scenes and folder.name in e.train_scenes and e.train_data \
+                    and Path(e.train_data).resolve() == folder.parent.resolve():
+                notes.append(f"{folder.name} is one of the training sequences of {e.label}")
+        sources = [("defocused", None)] + ([("sharp", IN_FOCUS)] if in_focus else [])
+        for events, column in sources:
+            scene = VideoScene(folder, events)
+            size = (scene.shape[1], scene.shape[0])
+            windows = scene.windows(window_frames)
+            frames = np.arange(window_frames, len(scene))
+            targets = scene.sharp[frames].astype(np.float32) / np.float32(255.0)
+            levels = level_of(scene.blur_px[frames], blur_edges)
+            groups = [column] * len(frames) if column else [names[i] for i in levels]
+            for g in groups:
+                counts[g] += 1
+            for e in entries:
+                images, secs = _forward_all(e.model, scene.events, windows, device)
+                if column is None:
+                    seconds[e.label][0] += secs
+                    seconds[e.label][1] += len(frames)
+                scores = _scores(images, targets, metric)
+                for j, g in enumerate(groups):
+                    for m in METRICS:
+                        per[e.label][g][m].append(float(scores[m][j]))
+    columns = ([IN_FOCUS] if in_focus else []) + [n for n in names if counts[n]] + ["Mean"]
+    table = {}
+    for e in entries:
+        row = {}
+        for c in columns:
+            if c == "Mean":
+                values = {m: [v for n in names for v in per[e.label][n][m]] for m in METRICS}
+            else:
+                values = per[e.label][c]
+            row[c] = {m: float(np.mean(values[m])) for m in METRICS}
+        table[e.label] = row
+    counts["Mean"] = sum(counts[n] for n in names)
+    return {"levels": columns, "all_levels": names, "counts": counts, "table": table,
+            "seconds_per_frame": {k: s / max(n, 1) for k, (s, n) in seconds.items()}, "frame_size": size,
+            "notes": sorted(set(notes)), "sequences": [s.name for s in sequences]}
+
+
+def default_recordings(root: str | Path | None = None) -> list[Path]:
+    """The DAVIS346 recordings of the shared data folder (``../shared/data`` from the project root, or ``root``)."""
+    if root is None:
+        here = Path(__file__).resolve()
+        candidates = [p / "shared" / "data" / "events" / "davis346-motionblur" for p in here.parents]
+        root = next((c for c in candidates if c.is_dir()), None)
+        if root is None:
+            return []
+    root = Path(root)
+    return [root / f"{name}.mat" for name in DAVIS346_NAMES if (root / f"{name}.mat").is_file()]
+
+
+def evaluate_real(entries: list[Entry], recordings, *, window_events: int = 5000, device="cpu",
+                  sensor_size=None) -> dict:
+    """Table 2 numbers: ``table`` {label: {"brisque", "niqe", "frames", "skipped"}}, ``recordings``.
+
+    ``sensor_size`` (W, H) is for files that do not store it (the shared DAVIS346 .mat files: 346x260)."""
+    import torch
+
+    from ..io import NeurofocusWarning, load_events
+    from ..metrics import brisque, niqe
+    from ..models.recurrent import event_windows
+
+    device = torch.device(device)
+    out = {e.label: {"brisque": [], "niqe": [], "frames": 0, "skipped": 0} for e in entries}
+    used = []
+    for path in recordings:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NeurofocusWarning)
+            events = load_events(path, sensor_size=sensor_size)
+        if len(events) == 0:
+            continue
+        used.append(f"{Path(path).stem} ({len(events):,} events)")
+        windows = list(event_windows(events, window_events=window_events))
+        for e in entries:
+            images, _ = _forward_all(e.model, events, windows, device)
+            for image in images:
+                out[e.label]["frames"] += 1
+                try:
+                    b = brisque(np.clip(image, 0, 1))
+                    n = niqe(np.clip(image, 0, 1))
+                except NeurofocusError:
+                    out[e.label]["skipped"] += 1
+                    continue
+                if not (np.isfinite(b) and np.isfinite(n)):
+                    out[e.label]["skipped"] += 1
+                    continue
+                out[e.label]["brisque"].append(b)
+                out[e.label]["niqe"].append(n)
+    table = {}
+    for label, r in out.items():
+        table[label] = {"brisque": float(np.mean(r["brisque"])) if r["brisque"] else float("nan"),
+                        "niqe": float(np.mean(r["niqe"])) if r["niqe"] else float("nan"),
+                        "frames": r["frames"], "skipped": r["skipped"]}
+    return {"table": table, "recordings": used, "window_events": window_events}
+
+
+def format_report(entries: list[Entry], synthetic: dict, real: dict | None) -> str:
+    """The Markdown report of :func:`evaluate_sequences` (and :func:`evaluate_real`)."""
+    lines = []
+    cols = synthetic["levels"]
+    w, h = synthetic["frame_size"]
+    lines.append(f"### Simulated defocused events: {len(synthetic['sequences'])} sequence(s) "
+                 f"({', '.join(synthetic['sequences'])}), {w}x{h}")
+    lines.append("")
+    header = ["model"] + [f"{c} {m.upper() if m != 'lpips' else 'LPIPS'}" for c in cols for m in METRICS]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for e in entries:
+        row = synthetic["table"][e.label]
+        cells = [e.label] + [f"{row[c][m]:.4f}" if m == "mse" else f"{row[c][m]:.3f}" for c in cols for m in METRICS]
+        lines.append("| " + " | ".join(cells) + " |")
+    counts = ", ".join(f"{c}: {synthetic['counts'][c]}" for c in
+                       ([IN_FOCUS] if IN_FOCUS in cols else []) + synthetic["all_levels"] + ["Mean"])
+    lines.append("")
+    lines.append(f"MSE ↓, SSIM ↑, LPIPS (alex) ↓ against the sharp frames (gray); frames per column: {counts}. Blur "
+                 f"level = the frame's mean blur-circle diameter; empty levels are left out. "
+                 + (f"'{IN_FOCUS}': every model fed the events of the sharp frames; other columns: the defocused "
+                    "events." if IN_FOCUS in cols else "Input: the defocused events."))
+    for note in synthetic["notes"]:
+        lines.append(f"Note: {note} (not held out).")
+    lines.append("")
+    lines.append(f"### Size and speed ({w}x{h} frames, forward pass only)")
+    lines.append("")
+    lines.append("| model | parameters | ms / frame |")
+    lines.append("|---|---|---|")
+    for e in entries:
+        lines.append(f"| {e.label} | {e.parameters:,} | {1000 * synthetic['seconds_per_frame'][e.label]:.2f} |")
+    if real is not None:
+        lines.append("")
+        lines.append(f"### Real recordings, no reference: {len(real['recordings'])} recording(s), windows "
+                     f"of {real['window_events']:,} events")
+        lines.append("")
+        lines.append("| model | BRISQUE ↓ | NIQE ↓ | frames |")
+        lines.append("|---|---|---|---|")
+        for e in entries:
+            r = real["table"][e.label]
+            frames = f"{r['frames']}" + (f" ({r['skipped']} without statistics, left out)" if r["skipped"] else "")
+            lines.append(f"| {e.label} | {r['brisque']:.3f} | {r['niqe']:.3f} | {frames} |")
+        lines.append("")
+        lines.append("Recordings: " + (", ".join(real["recordings"]) or "none found") + ".")
+    return "\n".join(lines) + "\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="evfocus_eval", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, type=Path,
+                   help="defocus-video dataset folder (or one sequence folder) with the held-out sequences")
+    p.add_argument("--held-out", type=int, metavar="N",
+                   help="use only the last N sequences of --data (those a run with val_scenes N held out)")
+    p.add_argument("--weights", action="append", required=True, type=Path, metavar="FILE",
+                   help="an evfocus or e2vid weight file (repeat for each model)")
+    p.add_argument("--label", action="append", help="row label of each --weights, in order")
+    p.add_argument("--window-frames", type=int, default=1, help="frames' worth of events per window (1)")
+    p.add_argument("--blur-edges", default=",".join(f"{e:g}" for e in BLUR_EDGES),
+                   help="edges of the blur levels after 'sharp', px (1,5,7,9,11)")
+    p.add_argument("--no-in-focus", action="store_true", help="leave out the in-focus-events column")
+    p.add_argument("--real", action="append", type=Path, metavar="FILE",
+                   help="a real recording for the no-reference table (default: the shared DAVIS346 recordings)")
+    p.add_argument("--no-real", action="store_true", help="leave out the no-reference table")
+    p.add_argument("--window-events", type=int, default=5000, help="events per window on real recordings (5000)")
+    p.add_argument("--device", default="cpu", help="torch device (cpu)")
+    p.add_argument("--threads", type=int, default=0, help="PyTorch CPU threads (0: PyTorch's default)")
+    p.add_argument("--output", type=Path, help="also write the report here (Markdown)")
+    return p
+
+
+def main(argv=None) -> int:
+    """Command-line entry point (``benchmarks/evfocus_eval.py``); prints the report, returns the exit status."""
+    import torch
+
+    from ..atomic import write_text_atomic
+    from ..train.video import list_sequences
+
+    args = build_parser().parse_args(argv)
+    try:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        try:
+            edges = tuple(float(v) for v in args.blur_edges.split(","))
+        except ValueError:
+            raise NeurofocusError(f"--blur-edges must be numbers separated by commas, got {args.blur_edges!r}") \
+                from None
+        blur_levels(edges)
+        sequences = list_sequences(args.data, "defocused")
+        if args.held_out:
+            if args.held_out > len(sequences):
+                raise NeurofocusError(f"--held-out {args.held_out}, but the dataset has {len(sequences)} sequences",
+                                      args.data)
+            sequences = sequences[-args.held_out:]
+        entries = load_entries(args.weights, args.label)
+        t0 = time.perf_counter()
+        synthetic = evaluate_sequences(entries, sequences, window_frames=args.window_frames, blur_edges=edges,
+                                       device=args.device, in_focus=False if args.no_in_focus else None)
+        real = None
+        if not args.no_real:
+            recordings = args.real or default_recordings()
+            real = evaluate_real(entries, recordings, window_events=args.window_events, device=args.device,
+                                 sensor_size=None if args.real else DAVIS346_SIZE)
+        report = format_report(entries, synthetic, real)
+        report += (f"\n{time.perf_counter() - t0:.0f} s; torch {torch.__version__}, {torch.get_num_threads()} "
+                   f"thread(s), device {args.device}\n")
+    except NeurofocusError as exc:
+        print(f"neurofocus: error: {exc}", file=sys.stderr)
+        return 2
+    print(report, end="")
+    if args.output:
+        write_text_atomic(args.output, report)
+    return 0
