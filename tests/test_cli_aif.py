@@ -80,3 +80,20 @@ def test_bench_aif_quick(capsys, tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "events: hand-crafted (robust search)" in report and "spikes: hand-crafted" in report
     assert "| 5% |" in report and "| 95% |" in report
+
+
+def test_aif_learned_method_with_weight_files(capsys, tmp_path, simulated):
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from neurofocus.models import create_model, save_weights
+
+    save_weights(create_model("neuro_refocus_net", seed=0, width=0.125), tmp_path / "r.safetensors")
+    save_weights(create_model("neuro_merge_net", seed=0, width=0.125), tmp_path / "m.safetensors")
+    args = ["aif", "--image", simulated / "image.png", "--events", simulated / "events.raw", "--method", "learned"]
+    code, _, err = run(capsys, *args, "--out", tmp_path / "none")
+    assert code == 2 and "give --refocus-weights and --merge-weights" in err
+    code, _, err = run(capsys, *args, "--refocus-weights", tmp_path / "r.safetensors", "--merge-weights",
+                       tmp_path / "m.safetensors", "--out", tmp_path / "out")
+    assert code == 0, err
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["method"] == "learned"
+    # an untrained refocus network returns its input, so the merged image is the input image
+    assert np.abs(read_image(tmp_path / "out" / "aif.png") - read_image(simulated / "image.png")).max() <= 1 / 255

@@ -1,9 +1,12 @@
 """Quality floors of the hand-crafted pipeline on small simulated scenes (deterministic, seeded)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from neurofocus.aif import AifConfig, all_in_focus
+from neurofocus.aif.pipeline import plan_stack
 from neurofocus.aif.baselines import unsharp_mask
 from neurofocus.errors import NeurofocusError
 from neurofocus.metrics import psnr
@@ -50,13 +53,38 @@ def test_result_contents(small_sweeps):
     assert abs(np.median(result.infocus_time_us[ellipse]) - np.median(truth[ellipse])) < 0.05 * (end - start)
 
 
+def test_pixels_without_event_evidence_keep_the_input(small_sweeps):
+    from scipy import ndimage
+
+    from neurofocus.represent import PolarityTable
+
+    sweep = small_sweeps[0]
+    sweep = dataclasses.replace(sweep, events=sweep.events.filter(sweep.events.x < 60))  # the right side is quiet
+    result = all_in_focus(sweep, AifConfig(), keep_stack=False)
+    quiet = ndimage.maximum_filter(PolarityTable(sweep.events).events_per_pixel, size=25) == 0
+    assert quiet.sum() > 5000
+    assert np.abs(result.image - sweep.image)[quiet].max() < 1e-4
+    assert np.all(result.infocus_time_us[quiet] == sweep.image_time_us)
+
+
+def test_time_rules_reach_the_search(small_sweeps):
+    golden = plan_stack(small_sweeps[0], AifConfig(times="golden"))
+    robust = plan_stack(small_sweeps[0], AifConfig(times="robust"))
+    uniform = plan_stack(small_sweeps[0], AifConfig(times="uniform", num_uniform=5))
+    assert golden.selection.evaluations < robust.selection.evaluations  # no coarse scan
+    assert uniform.selection is None and len(uniform.stack_times_us) == 6  # 5 + the image time
+    assert small_sweeps[0].image_time_us in golden.stack_times_us.tolist()
+
+
 def test_bad_configurations(small_sweeps):
     with pytest.raises(NeurofocusError):
         AifConfig(times="random")
+    with pytest.raises(NeurofocusError, match="colour"):
+        AifConfig(colour="lab")
+    with pytest.raises(NeurofocusError):
+        AifConfig(sharpness_power=-1)
     with pytest.raises(NeurofocusError, match="need spikes"):
         all_in_focus(small_sweeps[0], AifConfig(modality="events", weights="spike-variance"))
-    import dataclasses
-
     no_truth = dataclasses.replace(small_sweeps[0], ground_truth=None)
     with pytest.raises(NeurofocusError, match="ground-truth"):
         all_in_focus(no_truth, AifConfig(weights="oracle"))

@@ -6,7 +6,8 @@ import pytest
 from neurofocus.aif.merge import StackMerger
 from neurofocus.aif.timestamps import (SearchSettings, _merge, golden_section_max, patch_event_times, search_index,
                                        uniform_times)
-from neurofocus.aif.weights import gradient_energy, oracle, polarity_symmetry, spike_rate_variance
+from neurofocus.aif.weights import (active_pixels, gradient_energy, local_contrast, oracle, polarity_symmetry,
+                                    spike_rate_variance)
 from neurofocus.represent import PolarityTable
 from neurofocus.types import Events
 
@@ -70,6 +71,8 @@ def test_image_focus_measures_prefer_sharp_texture():
 
     blurred = ndimage.gaussian_filter(sharp, 3)
     assert gradient_energy(sharp, 2).mean() > 10 * gradient_energy(blurred, 2).mean()
+    assert local_contrast(sharp, 2).mean() > 10 * local_contrast(blurred, 2).mean()
+    assert local_contrast(sharp, 2).mean() == pytest.approx(local_contrast(3 * sharp, 2).mean(), rel=1e-3)
     assert spike_rate_variance(sharp * 0.5, 2).mean() > 5 * spike_rate_variance(blurred * 0.5, 2).mean()
 
 
@@ -91,3 +94,36 @@ def test_stack_merger_normalises_and_falls_back():
     sharp.add(a[:, :1], np.array([[1.0]]), 0)
     sharp.add(b[:, :1], np.array([[2.0]]), 1)
     assert sharp.result(a[:, :1], 0)[0][0, 0, 0] == pytest.approx((0.2 + 0.8 * 256) / 257)
+
+
+def test_stack_merger_weights_depend_on_ratios_only():
+    a, b = np.full((1, 2, 3), 0.2), np.full((1, 2, 3), 0.8)
+    expected = (0.2 + 0.8 * 256) / 257
+    for scale in (1e-12, 1.0, 1e12):  # f^8 of these under- or overflows float32; the ratios are what counts
+        merger = StackMerger((1, 2), power=8.0)
+        merger.add(a, np.array([[1.0, 2.0]]) * scale, 0.0)
+        merger.add(b, np.array([[2.0, 1.0]]) * scale, 1.0)
+        merged, infocus = merger.result(np.zeros((1, 2, 3)), 5.0)
+        assert merged[0, :, 0] == pytest.approx([expected, 1 - expected], rel=1e-4)
+        assert infocus[0].tolist() == [1.0, 0.0]
+    # a separate timing measure decides the in-focus time, also where the weights left the fallback
+    merger = StackMerger((1, 2), power=4.0)
+    merger.add(a, np.array([[0.0, 1.0]]), 10.0, timing=np.array([[0.3, 1.0]]))
+    merger.add(b, np.array([[0.0, 2.0]]), 20.0, timing=np.array([[0.1, 2.0]]))
+    merged, infocus = merger.result(np.full((1, 2, 3), 0.5), 99.0)
+    assert merged[0, 0, 0] == 0.5 and infocus[0].tolist() == [10.0, 20.0]
+
+
+def test_active_pixels_count_events_beyond_the_leak():
+    # pixel 0: 3 ON events; pixel 5: 1 event; pixel 9: 6 ON events of which a leak of 5 is expected
+    t = [10, 20, 30, 40] + [50 + i for i in range(6)]
+    x = [0, 0, 0, 5] + [9] * 6
+    events = Events.from_arrays(t, x, [0] * 10, [1] * 10, (10, 1))
+    table = PolarityTable(events)
+    active = active_pixels(table, 2, None, 100, radius_sigma_px=0.5)[0]
+    assert active[0] and active[1] and not active[3] and not active[5] and active[9]
+    leak = np.zeros((1, 10), np.float32)
+    leak[0, 9] = 0.05  # per µs over 100 µs: 5 events
+    active = active_pixels(table, 2, leak, 100, radius_sigma_px=0.5)[0]
+    assert active[0] and not active[9]
+    assert not active_pixels(table, 0, None, 100).any()

@@ -4,9 +4,12 @@
       → contrast threshold per patch (events: Eq. 11)            refocus.EventRefocuser / SpikeRefocuser
       → refocusing times per patch, merged (Algorithm 1)         timestamps.select_times_*
       → for the image time and every selected time:
-            refocused slice (Eq. 8 / 9) and its focus measure   weights.*
+            refocused slice (Eq. 8 / 9, colour-line C)          refocus.*
+            and its focus measure (Eq. 12 / 13 × the slice's D)  weights.*
             streamed into the merge (Eq. 5)                      merge.StackMerger
       → all-in-focus image, per-pixel in-focus time (and depth when the focus schedule is known)
+
+:func:`plan_stack` is the first half (signal, refocuser, contrast, times), shared with the learned pipeline.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ..represent import PolarityTable
 from ..types import FocalSweep
 from . import weights as focus_measures
 from .merge import StackMerger
-from .refocus import EventRefocuser, SpikeRefocuser, spike_half_window
+from .refocus import COLOUR_MODELS, EventRefocuser, SpikeRefocuser, spike_half_window
 from .timestamps import SearchSettings, TimeSelection, select_times_events, select_times_spikes, uniform_times
 
 MODALITIES = ("events", "spikes")
@@ -55,11 +58,32 @@ class AifConfig:
     weight_sigma_px : float
         Gaussian smoothing of the focus measures.
     weight_power : float
-        γ of the merge weights f^γ / Σ f^γ.
-    spike_window_fraction : float
-        TFP half window as a fraction of the sweep duration.
+        γ of the merge weights f^γ / Σ f^γ. 4 by default: on the benchmark's synthetic and light-field sweeps γ = 8
+        (the earlier default) over-trusts sparse event measures and γ = 1 blurs the slices together.
+    sharpness_power : float
+        β of the measures f · D^β, f from the signal (Eq. 12 for events, Eq. 13 for spikes) and D the slice's own
+        local contrast (see :mod:`.weights`); 0 gives the papers' plain measures. Used with ``weights="symmetry"``
+        and ``"spike-variance"``.
+    symmetry_floor : float
+        Smoothed symmetry (events) below which a slice has no symmetry evidence at a pixel. Such a slice's measure
+        is 0 — unless the pixel is *active* (see ``active_events``), where it is ``symmetry_floor`` · D^β, so that
+        the slices' sharpness D alone decides there. A pixel with no evidence for any slice keeps the input image.
+    active_events : int
+        A pixel is active when it, or a pixel within about 2 px, fired at least this many events beyond the
+        expected leak: its intensity changed during the sweep, but (all events of one sign) it may be in focus at
+        or beyond an end of the sweep, where Eq. 12 has no mirrored events to find (see :mod:`.weights`). 0: no
+        pixel is active (the plain floor).
+    colour : {"line", "keep"}
+        Colour of the refocused slices: local colour line (default) or the image's chromaticity (see
+        :mod:`.refocus`).
+    spike_window_fraction : float or None
+        TFP half window as a fraction of the sweep duration; None (default): sized so that a pixel at the median
+        firing rate collects ``spike_window_spikes`` spikes, within 1-6 % of the sweep (see
+        :func:`.refocus.spike_half_window`).
+    spike_window_spikes : float
+        Spikes per TFP window at the median firing rate (for ``spike_window_fraction=None``).
     search : SearchSettings
-        Details of the time search (its ``grid`` is replaced by ``grid``).
+        Details of the time search (its ``grid`` is replaced by ``grid``, its ``search`` by ``times``).
     """
 
     modality: str | None = None
@@ -70,8 +94,13 @@ class AifConfig:
     contrast: float | None = None
     detrend: str = "auto"
     weight_sigma_px: float = 2.0
-    weight_power: float = 8.0
-    spike_window_fraction: float = 0.015
+    weight_power: float = 4.0
+    sharpness_power: float = 2.0
+    symmetry_floor: float = 0.01
+    active_events: int = 2
+    colour: str = "line"
+    spike_window_fraction: float | None = None
+    spike_window_spikes: float = 30.0
     search: SearchSettings = SearchSettings()
 
     def __post_init__(self):
@@ -83,6 +112,11 @@ class AifConfig:
             raise NeurofocusError(f"weights must be one of {WEIGHT_RULES}, got {self.weights!r}")
         if self.contrast is not None and not self.contrast > 0:
             raise NeurofocusError("contrast must be positive")
+        if self.colour not in COLOUR_MODELS:
+            raise NeurofocusError(f"colour must be one of {COLOUR_MODELS}, got {self.colour!r}")
+        if self.sharpness_power < 0 or self.symmetry_floor < 0 or not self.weight_power > 0 or self.active_events < 0:
+            raise NeurofocusError("need sharpness_power >= 0, symmetry_floor >= 0, weight_power > 0 and "
+                                  "active_events >= 0")
 
 
 @dataclasses.dataclass
@@ -131,6 +165,79 @@ def _modality(sweep: FocalSweep, config: AifConfig) -> str:
     raise NeurofocusError("the sweep has no events (or an empty stream) and no spikes")
 
 
+@dataclasses.dataclass
+class StackPlan:
+    """The first half of the pipeline, shared with the learned pipeline: which signal, the refocuser, the
+    contrast and the refocusing times.
+
+    Attributes
+    ----------
+    modality : str
+    refocuser : EventRefocuser or SpikeRefocuser
+    table : PolarityTable or None
+        The events' polarity table (events only).
+    selection : TimeSelection or None
+        Per-patch search results (None for uniform times).
+    contrast : ndarray (H, W) or None
+        Event contrast thresholds used.
+    stack_times_us : ndarray, int64 (K,)
+        Slice times, the image time included.
+    timings_s : dict
+        Seconds per stage.
+    """
+
+    modality: str
+    refocuser: object
+    table: PolarityTable | None
+    selection: TimeSelection | None
+    contrast: np.ndarray | None
+    stack_times_us: np.ndarray
+    timings_s: dict
+
+
+def plan_stack(sweep: FocalSweep, config: AifConfig = AifConfig()) -> StackPlan:
+    """Choose the signal, build the refocuser (estimating the event contrast) and select the refocusing times."""
+    timings = {}
+    t0 = time.perf_counter()
+    modality = _modality(sweep, config)
+    start_us, end_us = sweep.time_extent_us
+    search = dataclasses.replace(config.search, grid=config.grid,
+                                 search=config.times if config.times != "uniform" else config.search.search)
+    contrast = None
+    if modality == "events":
+        table = PolarityTable(sweep.events)
+        timings["index_s"] = time.perf_counter() - t0
+        refocuser = EventRefocuser(sweep.image, sweep.image_time_us, table, config.contrast or 0.2,
+                                   sweep_us=(int(start_us), int(end_us)), detrend=config.detrend,
+                                   colour=config.colour)
+        if config.contrast is None:
+            t1 = time.perf_counter()
+            contrast = refocuser.estimate_contrast(int(start_us), int(end_us), config.grid)
+            timings["contrast_s"] = time.perf_counter() - t1
+        else:
+            contrast = refocuser.contrast
+    else:
+        table = None
+        refocuser = SpikeRefocuser(sweep.image, sweep.image_time_us, sweep.spikes,
+                                   half_window=spike_half_window(sweep.spikes, (start_us, end_us),
+                                                                 config.spike_window_fraction,
+                                                                 target_spikes=config.spike_window_spikes),
+                                   colour=config.colour)
+    t1 = time.perf_counter()
+    if config.times == "uniform":
+        selection = None
+        times = uniform_times(start_us, end_us, config.num_uniform)
+    else:
+        if modality == "events":
+            selection = select_times_events(refocuser, sweep.events, search)
+        else:
+            selection = select_times_spikes(refocuser, search)
+        times = selection.times_us
+    timings["times_s"] = time.perf_counter() - t1
+    stack_times = np.unique(np.concatenate([[sweep.image_time_us], times])).astype(np.int64)
+    return StackPlan(modality, refocuser, table, selection, contrast, stack_times, timings)
+
+
 def all_in_focus(sweep: FocalSweep, config: AifConfig = AifConfig(), *, keep_stack: bool = True,
                  progress: bool = False) -> AifResult:
     """Run the hand-crafted pipeline on a focal sweep.
@@ -145,7 +252,6 @@ def all_in_focus(sweep: FocalSweep, config: AifConfig = AifConfig(), *, keep_sta
     progress : bool
         Show a progress bar over the slices.
     """
-    timings = {}
     t0 = time.perf_counter()
     modality = _modality(sweep, config)
     rule = config.weights or ("symmetry" if modality == "events" else "spike-variance")
@@ -153,52 +259,24 @@ def all_in_focus(sweep: FocalSweep, config: AifConfig = AifConfig(), *, keep_sta
         raise NeurofocusError("oracle weights need the ground-truth in-focus times")
     if rule == "symmetry" and modality != "events" or rule == "spike-variance" and modality != "spikes":
         raise NeurofocusError(f"{rule} weights need {'events' if rule == 'symmetry' else 'spikes'}")
-    start_us, end_us = sweep.time_extent_us
-    search = dataclasses.replace(config.search, grid=config.grid)
-    contrast = None
-    if modality == "events":
-        table = PolarityTable(sweep.events)
-        timings["index_s"] = time.perf_counter() - t0
-        refocuser = EventRefocuser(sweep.image, sweep.image_time_us, table, config.contrast or 0.2,
-                                   sweep_us=(int(start_us), int(end_us)), detrend=config.detrend)
-        if config.contrast is None:
-            t1 = time.perf_counter()
-            contrast = refocuser.estimate_contrast(int(start_us), int(end_us), config.grid)
-            timings["contrast_s"] = time.perf_counter() - t1
-        else:
-            contrast = refocuser.contrast
-    else:
-        table = None
-        refocuser = SpikeRefocuser(sweep.image, sweep.image_time_us, sweep.spikes,
-                                   half_window=spike_half_window(sweep.spikes, (start_us, end_us),
-                                                                 config.spike_window_fraction))
-    t1 = time.perf_counter()
-    if config.times == "uniform":
-        selection = None
-        times = uniform_times(start_us, end_us, config.num_uniform)
-    else:
-        if modality == "events":
-            selection = select_times_events(refocuser, sweep.events, search)
-        else:
-            selection = select_times_spikes(refocuser, search)
-        times = selection.times_us
-    timings["times_s"] = time.perf_counter() - t1
-    stack_times = np.unique(np.concatenate([[sweep.image_time_us], times])).astype(np.int64)
-
-    measure = _measure_function(rule, sweep, refocuser, table, config, stack_times, modality)
+    plan = plan_stack(sweep, config)
+    refocuser, stack_times, timings = plan.refocuser, plan.stack_times_us, dict(plan.timings_s)
+    measure = _measure_function(rule, sweep, refocuser, plan.table, config, stack_times, modality)
     t1 = time.perf_counter()
     merger = StackMerger(refocuser.luminance.shape, config.weight_power)
     stack = []
     for index, t in enumerate(tqdm(stack_times, desc="refocusing", disable=not progress, leave=False)):
         linear = np.clip(refocuser.refocus_linear(int(t)), 0.0, 1.0)
-        merger.add(linear, measure(index, int(t), linear @ LUMINANCE_WEIGHTS), float(t))
+        value = measure(index, int(t), linear @ LUMINANCE_WEIGHTS)
+        weight, timing = value if isinstance(value, tuple) else (value, None)
+        merger.add(linear, weight, float(t), timing)
         if keep_stack:
             stack.append(to_uint8(linear_to_srgb(linear)))
     merged, infocus = merger.result(refocuser.linear, float(sweep.image_time_us))
     timings["stack_s"] = time.perf_counter() - t1
     timings["total_s"] = time.perf_counter() - t0
-    return AifResult(linear_to_srgb(merged), infocus, stack_times, stack, selection, contrast, modality, rule,
-                     timings)
+    return AifResult(linear_to_srgb(merged), infocus, stack_times, stack, plan.selection, plan.contrast, modality,
+                     rule, timings)
 
 
 def _measure_function(rule: str, sweep: FocalSweep, refocuser, table, config: AifConfig, stack_times,
@@ -208,9 +286,25 @@ def _measure_function(rule: str, sweep: FocalSweep, refocuser, table, config: Ai
     if rule == "symmetry":
         start_us, end_us = (int(v) for v in sweep.time_extent_us)
         drift = refocuser.drift_rate  # the leak rate removed from the refocusing, if any
-        return lambda i, t, y: focus_measures.polarity_symmetry(table, t, start_us, end_us, sigma, drift)
+        floor = np.float32(config.symmetry_floor)
+        active = focus_measures.active_pixels(table, config.active_events, drift, end_us - start_us)
+
+        def symmetry(i, t, y):
+            raw = focus_measures.polarity_symmetry(table, t, start_us, end_us, sigma, drift)
+            # below the floor: no symmetry evidence; active pixels keep the floor so that D decides there
+            f = np.where(raw >= floor, raw, np.where(active, floor, np.float32(0)))
+            if config.sharpness_power > 0:
+                sharpness = focus_measures.local_contrast(y, sigma) ** np.float32(config.sharpness_power)
+                return f * sharpness, raw * sharpness
+            return f, raw
+        return symmetry
     if rule == "spike-variance":
-        return lambda i, t, y: focus_measures.spike_rate_variance(refocuser.rate(t), sigma)
+        def spike_variance(i, t, y):
+            f = focus_measures.spike_rate_variance(refocuser.rate(t), sigma)
+            if config.sharpness_power > 0:
+                f *= focus_measures.local_contrast(y, sigma) ** np.float32(config.sharpness_power)
+            return f
+        return spike_variance
     if rule == "gradient":
         return lambda i, t, y: focus_measures.gradient_energy(y, sigma)
     truth = sweep.ground_truth.infocus_time_us

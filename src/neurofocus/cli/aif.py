@@ -103,6 +103,17 @@ class _Registration:
                                     int(rows.max() - rows.min() + 1)], "valid_mask": "valid.png"}
 
 
+def _learned(args, sweep):
+    """The learned pipeline (--method learned / efs) with the shipped or the given weights."""
+    try:
+        from ..aif.learned import learned_all_in_focus, load_networks
+    except ImportError:
+        raise NeurofocusError(f"--method {args.method} needs the networks: pip install 'neurofocus[nets]'") from None
+    refocus, merge = load_networks(args.method, "events" if args.events else "spikes", args.refocus_weights,
+                                   args.merge_weights, args.device)
+    return learned_all_in_focus(sweep, refocus, merge, _config(args), device=args.device, progress=True)
+
+
 def cmd_aif(args) -> int:
     from ..aif import all_in_focus
     from ..images import read_image, write_image
@@ -127,7 +138,10 @@ def cmd_aif(args) -> int:
     except NeurofocusError as exc:
         raise NeurofocusError(f"{exc.problem}", args.image) from None
     t0 = time.perf_counter()
-    result = all_in_focus(sweep, _config(args), keep_stack=True, progress=True)
+    if args.method == "handcrafted":
+        result = all_in_focus(sweep, _config(args), keep_stack=True, progress=True)
+    else:
+        result = _learned(args, sweep)
     seconds = time.perf_counter() - t0
     out = Path(args.out)
     write_image(out / "aif.png", rig.image_out(result.image))
@@ -136,7 +150,7 @@ def cmd_aif(args) -> int:
     save_map(out / "infocus_time.png", rig.map_out(result.infocus_time_us / 1e3), "in-focus time (ms)",
              "in-focus time of each pixel (slice with the largest focus measure)")
     info = {"image": str(args.image), "signal": str(args.events or args.spikes), "image_time_us": image_time,
-            "modality": result.modality, "times": args.times, "weights": result.weights,
+            "method": args.method, "modality": result.modality, "times": args.times, "weights": result.weights,
             "stack_times_us": [int(t) for t in result.stack_times_us], "runtime_s": round(seconds, 3),
             "timings_s": {k: round(v, 4) for k, v in result.timings_s.items()}}
     if result.contrast is not None:
@@ -201,7 +215,12 @@ def register(sub) -> None:
     p.add_argument("--events", type=Path, help="events recorded during the sweep")
     p.add_argument("--spikes", type=Path, help="spikes recorded during the sweep")
     p.add_argument("--image-time", type=int, metavar="T_US", help="capture time of the image (µs)")
-    p.add_argument("--method", choices=["handcrafted"], default="handcrafted", help="pipeline (default handcrafted)")
+    p.add_argument("--method", choices=["handcrafted", "learned", "efs"], default="handcrafted",
+                   help="pipeline: hand-crafted (default), learned (NeuroRefocusNet + NeuroMergeNet, events or "
+                        "spikes) or efs (EvRefocusNet + EvMergeNet, events); the times always come from the search")
+    p.add_argument("--refocus-weights", type=Path, help="learned/efs: refocus network weights (default: shipped)")
+    p.add_argument("--merge-weights", type=Path, help="learned/efs: merge network weights (default: shipped)")
+    p.add_argument("--device", default="cpu", help="learned/efs: torch device (cpu, cuda, ...)")
     p.add_argument("--times", choices=["robust", "golden", "uniform"], default="robust",
                    help="refocusing-time selection (default robust: coarse scan + golden section)")
     p.add_argument("--num-uniform", type=int, default=16, help="slices for --times uniform (16)")
