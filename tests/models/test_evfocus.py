@@ -12,21 +12,10 @@ from neurofocus.errors import NeurofocusError
 from neurofocus.models import create_model, list_models, load_model, load_weights, recurrent, save_weights
 from neurofocus.models.recurrent import ConvLSTMCell, detach_state, event_windows, reconstruct_sequence
 from neurofocus.types import Events
+from .conftest import count  # noqa: E402
 
 TINY = 0.125  # N_b = 4
 NAMES = ["e2vid", "evfocus"]
-
-
-def count(model) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-@pytest.fixture(autouse=True)
-def _threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def voxels(n, b=1, bins=5, h=45, w=67, seed=0):

@@ -10,20 +10,9 @@ from neurofocus.errors import NeurofocusError
 from neurofocus.models import create_model, list_models
 from neurofocus.models.blocks import DenseBlock, ResBlock, base_channels, pad_to_multiple
 from neurofocus.models.refocus import compose_event_residual
+from .conftest import count  # noqa: E402
 
 TINY = 0.125  # c = 8: fast on a CPU
-
-
-def count(model) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-@pytest.fixture(autouse=True)
-def _threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def test_registry_names_and_errors():

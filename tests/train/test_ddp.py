@@ -26,6 +26,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def run_two_ranks(worker, data, run_dir, out_dir) -> tuple[dict, dict]:
+    """Spawn ``worker(rank, 2, port, data, run_dir, out_dir)`` on two processes (skip the test past TIME_LIMIT_S)
+    and return the two ranks' saved state dicts, ``out_dir/rank{r}.safetensors``."""
+    from safetensors.torch import load_file
+
+    out_dir.mkdir()
+    context = mp.spawn(worker, args=(2, _free_port(), str(data), str(run_dir), str(out_dir)), nprocs=2, join=False)
+    deadline = time.monotonic() + TIME_LIMIT_S
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.terminate()
+            pytest.skip(f"2-process training took more than {TIME_LIMIT_S} s on this machine")
+    return tuple(load_file(str(out_dir / f"rank{r}.safetensors")) for r in (0, 1))
+
+
 def _worker(rank: int, world: int, port: int, data: str, run_dir: str, out_dir: str):
     from safetensors.torch import save_file
 
@@ -44,19 +60,8 @@ def _worker(rank: int, world: int, port: int, data: str, run_dir: str, out_dir: 
 
 @pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="no Gloo backend")
 def test_two_process_gloo_training(mini_dataset, tmp_path):
-    from safetensors.torch import load_file
-
-    run_dir, out_dir = tmp_path / "run", tmp_path / "out"
-    out_dir.mkdir()
-    context = mp.spawn(_worker, args=(2, _free_port(), str(mini_dataset), str(run_dir), str(out_dir)), nprocs=2,
-                       join=False)
-    deadline = time.monotonic() + TIME_LIMIT_S
-    while not context.join(timeout=1):
-        if time.monotonic() > deadline:
-            for process in context.processes:
-                process.terminate()
-            pytest.skip(f"2-process training took more than {TIME_LIMIT_S} s on this machine")
-    a, b = (load_file(str(out_dir / f"rank{r}.safetensors")) for r in (0, 1))
+    run_dir = tmp_path / "run"
+    a, b = run_two_ranks(_worker, mini_dataset, run_dir, tmp_path / "out")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     # one log (rank 0 only: no duplicated rows), validation rows, one set of checkpoints, final weights
     rows = read_log(run_dir / "log.csv")

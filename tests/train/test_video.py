@@ -287,27 +287,14 @@ def _ddp_worker(rank: int, world: int, port: int, data: str, run_dir: str, out_d
 
 def test_two_process_training(videos, tmp_path):
     """The recurrent unroll is one module call, so DistributedDataParallel wraps it like any network."""
-    import time
-
     import torch.distributed as dist
-    import torch.multiprocessing as mp
-    from safetensors.torch import load_file
 
-    from .test_ddp import TIME_LIMIT_S, _free_port
+    from .test_ddp import run_two_ranks
 
     if not dist.is_available() or not dist.is_gloo_available():
         pytest.skip("no Gloo backend")
-    run_dir, out_dir = tmp_path / "run", tmp_path / "out"
-    out_dir.mkdir()
-    context = mp.spawn(_ddp_worker, args=(2, _free_port(), str(videos), str(run_dir), str(out_dir)), nprocs=2,
-                       join=False)
-    deadline = time.monotonic() + TIME_LIMIT_S
-    while not context.join(timeout=1):
-        if time.monotonic() > deadline:
-            for process in context.processes:
-                process.terminate()
-            pytest.skip(f"2-process training took more than {TIME_LIMIT_S} s on this machine")
-    a, b = (load_file(str(out_dir / f"rank{r}.safetensors")) for r in (0, 1))
+    run_dir = tmp_path / "run"
+    a, b = run_two_ranks(_ddp_worker, videos, run_dir, tmp_path / "out")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # batch-norm buffers included
     rows = read_log(run_dir / "log.csv")
     assert [r["step"] for r in rows] == ["1", "2"] and rows[1]["val_psnr"]

@@ -87,6 +87,54 @@ def align_rgb_to_sensor(image: np.ndarray, geometry: RigGeometry) -> AlignedImag
     return AlignedImage(np.clip(linear_to_srgb(np.clip(linear, 0, 1)), 0, 1).astype(np.float32), inside)
 
 
+class OutputGrid:
+    """Resampling from the sensor's imaged grid onto one output grid; the coordinate maps and the output's valid
+    mask are computed once, so a whole stack of results costs one remap each.
+
+    Parameters
+    ----------
+    geometry : RigGeometry
+    grid : {"undistorted", "sensor", "rgb"}
+        See the module docstring.
+    valid : ndarray, bool (H_s, W_s)
+        Where results on the sensor grid hold content (from :func:`align_rgb_to_sensor`).
+
+    Attributes
+    ----------
+    valid : ndarray, bool
+        The covered pixels of the output grid.
+    """
+
+    def __init__(self, geometry: RigGeometry, grid: str, valid: np.ndarray):
+        if grid not in OUTPUT_GRIDS:
+            raise NeurofocusError(f"output grid must be one of {OUTPUT_GRIDS}, got {grid!r}")
+        self.geometry, self.grid = geometry, grid
+        if grid == "sensor":
+            self._coords, self.valid = None, valid
+            return
+        if grid == "undistorted":
+            self._coords = geometry.sensor.distort(geometry.sensor.pixel_grid())
+        else:
+            self._coords = geometry.rgb_to_sensor(geometry.rgb.pixel_grid())
+        covered, inside = _sample(valid.astype(np.float32), self._coords, 1.0)
+        self.valid = inside & (covered > 0.999)
+
+    def resample(self, image: np.ndarray, *, aligned_input: np.ndarray | None = None,
+                 rgb_image: np.ndarray | None = None) -> np.ndarray:
+        """``image`` (H_s, W_s[, 3]) on the output grid, float32; 0 outside :attr:`valid` — except on the RGB grid
+        with ``aligned_input`` and ``rgb_image`` given, where the residual ``image - aligned_input`` is added to
+        ``rgb_image`` and the uncovered pixels keep ``rgb_image`` (see :func:`to_output_grid`)."""
+        if self._coords is None:
+            return np.asarray(image, np.float32)
+        keep = self.valid
+        if self.grid == "rgb" and aligned_input is not None and rgb_image is not None:
+            _check_rgb_size(rgb_image, self.geometry.rgb)
+            residual, _ = _sample(np.asarray(image, np.float32) - aligned_input, self._coords, 1.0)
+            return np.where(keep[..., None], np.clip(rgb_image + residual, 0, 1), rgb_image).astype(np.float32)
+        out, _ = _sample(image, self._coords, 1.0)
+        return np.where(keep[..., None] if out.ndim == 3 else keep, out, 0).astype(np.float32)
+
+
 def to_output_grid(image: np.ndarray, valid: np.ndarray, geometry: RigGeometry, grid: str, *,
                    aligned_input: np.ndarray | None = None, rgb_image: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -110,23 +158,5 @@ def to_output_grid(image: np.ndarray, valid: np.ndarray, geometry: RigGeometry, 
     image : ndarray, float32, on the output grid
     valid : ndarray, bool, on the output grid
     """
-    if grid not in OUTPUT_GRIDS:
-        raise NeurofocusError(f"output grid must be one of {OUTPUT_GRIDS}, got {grid!r}")
-    if grid == "sensor":
-        return np.asarray(image, np.float32), valid
-    if grid == "undistorted":
-        coords = geometry.sensor.distort(geometry.sensor.pixel_grid())
-        out, inside = _sample(image, coords, 1.0)
-        covered, _ = _sample(valid.astype(np.float32), coords, 1.0)
-        keep = inside & (covered > 0.999)
-        return np.where(keep[..., None] if out.ndim == 3 else keep, out, 0).astype(np.float32), keep
-    coords = geometry.rgb_to_sensor(geometry.rgb.pixel_grid())
-    covered, inside = _sample(valid.astype(np.float32), coords, 1.0)
-    keep = inside & (covered > 0.999)
-    if aligned_input is None or rgb_image is None:
-        out, _ = _sample(image, coords, 1.0)
-        return np.where(keep[..., None] if out.ndim == 3 else keep, out, 0).astype(np.float32), keep
-    _check_rgb_size(rgb_image, geometry.rgb)
-    residual, _ = _sample(np.asarray(image, np.float32) - aligned_input, coords, 1.0)
-    out = np.where(keep[..., None], np.clip(rgb_image + residual, 0, 1), rgb_image)
-    return out.astype(np.float32), keep
+    output = OutputGrid(geometry, grid, valid)
+    return output.resample(image, aligned_input=aligned_input, rgb_image=rgb_image), output.valid

@@ -48,7 +48,7 @@ class _Registration:
 
     def __init__(self, args, image: np.ndarray, sensor_size: tuple[int, int]):
         from ..calib.estimate import load_calibration
-        from ..calib.register import align_rgb_to_sensor
+        from ..calib.register import OutputGrid, align_rgb_to_sensor
 
         self.calibration, self.grid, self.rgb_image = None, args.output_grid, image
         if args.calib is None:
@@ -72,24 +72,20 @@ class _Registration:
         if not aligned.valid.any():
             raise NeurofocusError("the calibration maps no sensor pixel into the RGB image", args.calib)
         self.sensor_image, self.valid = aligned.image, aligned.valid
-        self.valid_out = self._out(aligned.valid.astype(np.float32))[1]
-
-    def _out(self, image, residual: bool = False):
-        from ..calib.register import to_output_grid
-
-        extra = {"aligned_input": self.sensor_image, "rgb_image": self.rgb_image} if residual else {}
-        return to_output_grid(image, self.valid, self.calibration.geometry, self.grid, **extra)
+        self.output = OutputGrid(geometry, self.grid, aligned.valid)
+        self.valid_out = self.output.valid
 
     def image_out(self, image: np.ndarray) -> np.ndarray:
         """An sRGB result on the sensor's grid, on the output grid."""
-        return image if self.calibration is None else self._out(image, residual=True)[0]
+        if self.calibration is None:
+            return image
+        return self.output.resample(image, aligned_input=self.sensor_image, rgb_image=self.rgb_image)
 
     def map_out(self, values: np.ndarray) -> np.ndarray:
         """A per-pixel map on the sensor's grid, on the output grid (NaN where no camera pair sees)."""
         if self.calibration is None:
             return values
-        out, valid = self._out(np.asarray(values, np.float32))
-        return np.where(valid, out, np.nan)
+        return np.where(self.valid_out, self.output.resample(np.asarray(values, np.float32)), np.nan)
 
     def report(self) -> dict:
         """What result.json records about the registration."""

@@ -29,9 +29,11 @@ import torch
 from torch import nn
 
 from ..errors import NeurofocusError
+from .e2vid import E2VID
+from .evfocus import EvFocus
 from .merge import EvMergeNet, NeuroMergeNet
 from .refocus import RefocusNet
-from .spec import EvMergeConfig, NeuroMergeConfig, RefocusConfig
+from .spec import E2VIDConfig, EvFocusConfig, EvMergeConfig, NeuroMergeConfig, RefocusConfig
 
 _REGISTRY: dict[str, tuple[Callable[..., nn.Module], type]] = {}
 
@@ -101,32 +103,10 @@ def _ev_refocus_net(config: RefocusConfig, name: str) -> RefocusNet:
     return RefocusNet(config, name)
 
 
-@register_model("neuro_refocus_net", RefocusConfig)
-def _neuro_refocus_net(config: RefocusConfig, name: str) -> RefocusNet:
-    return RefocusNet(config, name)
-
-
-@register_model("ev_merge_net", EvMergeConfig)
-def _ev_merge_net(config: EvMergeConfig, name: str) -> EvMergeNet:
-    return EvMergeNet(config, name)
-
-
-@register_model("neuro_merge_net", NeuroMergeConfig)
-def _neuro_merge_net(config: NeuroMergeConfig, name: str) -> NeuroMergeNet:
-    return NeuroMergeNet(config, name)
-
-
-# the recurrent event-to-image networks, registered after the papers' networks
-from .e2vid import E2VID
-from .evfocus import EvFocus
-from .spec import E2VIDConfig, EvFocusConfig
-
-
-@register_model("e2vid", E2VIDConfig)
-def _e2vid(config: E2VIDConfig, name: str) -> E2VID:
-    return E2VID(config, name)
-
-
-@register_model("evfocus", EvFocusConfig)
-def _evfocus(config: EvFocusConfig, name: str) -> EvFocus:
-    return EvFocus(config, name)
+# A network class built as ``cls(config, name)`` is its own factory.
+for _name, _config, _network in (("neuro_refocus_net", RefocusConfig, RefocusNet),
+                                  ("ev_merge_net", EvMergeConfig, EvMergeNet),
+                                  ("neuro_merge_net", NeuroMergeConfig, NeuroMergeNet),
+                                  ("e2vid", E2VIDConfig, E2VID),
+                                  ("evfocus", EvFocusConfig, EvFocus)):
+    register_model(_name, _config)(_network)

@@ -637,6 +637,24 @@ class MergeStacks(_SceneDataset):
         }
 
 
+def split_held_out(config, list_items, what: str) -> tuple[list[Path], list[Path]]:
+    """(training items, validation items) of a training config: ``list_items(config.data)`` with its last
+    ``config.val_scenes`` held out, or all of it and ``list_items(config.val_data)`` when that is given.
+
+    ``what`` names an item in messages ("scene", "sequence"); raises NeurofocusError for unusable datasets.
+    """
+    if not config.data:
+        raise NeurofocusError("no dataset given (--data DIR)")
+    items = list_items(config.data)
+    if config.val_data:
+        return items, list_items(config.val_data)
+    held = config.val_scenes
+    if held and len(items) - held < 1:
+        raise NeurofocusError(f"the dataset has {len(items)} {what}(s): nothing left for training after holding "
+                              f"out {held} for validation (lower val_scenes, or give val_data)", config.data)
+    return (items[:-held], items[-held:]) if held else (items, [])
+
+
 def batches_for_epoch(num_items: int, epoch: int, batch_size: int, *, seed: int, world_size: int = 1,
                       rank: int = 0) -> list[list[tuple[int, int]]]:
     """This rank's batches of ``(epoch, index)`` keys for one epoch.

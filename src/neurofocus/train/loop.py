@@ -63,6 +63,7 @@ from .data import (
     batches_for_epoch,
     list_scenes,
     load_refocus_model,
+    split_held_out,
     steps_per_epoch,
 )
 from .losses import TrainingLoss
@@ -326,16 +327,7 @@ def resolve_run(config: TrainConfig, run_dir: str | os.PathLike, resume: bool) -
 
 def split_scenes(config: TrainConfig) -> tuple[list[Path], list[Path]]:
     """(training scenes, validation scenes) of a config; raises NeurofocusError for unusable datasets."""
-    if not config.data:
-        raise NeurofocusError("no dataset given (--data DIR)")
-    scenes = list_scenes(config.data, config.modality)
-    if config.val_data:
-        return scenes, list_scenes(config.val_data, config.modality)
-    held = config.val_scenes
-    if held and len(scenes) - held < 1:
-        raise NeurofocusError(f"the dataset has {len(scenes)} scene(s): nothing left for training after holding "
-                              f"out {held} for validation (lower val_scenes, or give val_data)", config.data)
-    return (scenes[:-held], scenes[-held:]) if held else (scenes, [])
+    return split_held_out(config, lambda folder: list_scenes(folder, config.modality), "scene")
 
 
 def build_model(config: TrainConfig):

@@ -50,7 +50,7 @@ import torch
 from torch import nn
 
 from ..errors import NeurofocusError
-from .data import _check_crop, _draw_crop, _flip, _SceneDataset
+from .data import _check_crop, _draw_crop, _flip, _SceneDataset, split_held_out
 
 EVENT_FILES = {"defocused": "event_file", "sharp": "event_sharp_file"}
 VAL_COLUMNS = ("val_psnr", "val_ssim", "val_psnr_defocused")
@@ -339,18 +339,8 @@ class VideoTask:
         return self._columns
 
     def split(self) -> tuple[list[Path], list[Path]]:
-        config = self.config
-        if not config.data:
-            raise NeurofocusError("no dataset given (--data DIR)")
-        sequences = list_sequences(config.data, config.events)
-        if config.val_data:
-            return sequences, list_sequences(config.val_data, config.events)
-        held = config.val_scenes
-        if held and len(sequences) - held < 1:
-            raise NeurofocusError(f"the dataset has {len(sequences)} sequence(s): nothing left for training after "
-                                  f"holding out {held} for validation (lower val_scenes, or give val_data)",
-                                  config.data)
-        return (sequences[:-held], sequences[-held:]) if held else (sequences, [])
+        events = self.config.events
+        return split_held_out(self.config, lambda folder: list_sequences(folder, events), "sequence")
 
     def datasets(self, model):
         config = self.config
