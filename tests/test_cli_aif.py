@@ -74,26 +74,50 @@ def test_aif_errors(capsys, tmp_path, simulated):
 
 
 def test_bench_aif_quick(capsys, tmp_path):
-    code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 2, "--output",
-                         tmp_path / "report.md")
+    code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 2,
+                         "--slice-counts", "8,4", "--output", tmp_path / "report.md")
     assert code == 0, err
     report = (tmp_path / "report.md").read_text()
     assert "events: hand-crafted (robust search)" in report and "spikes: hand-crafted" in report
+    assert "events: uniform times (golden's count)" in report
     assert "| 5% |" in report and "| 95% |" in report
+    assert "| 8 |" in report and "| 4 |" in report and "learned" not in report
+
+
+def test_bench_aif_learned_rows(capsys, tmp_path):
+    pytest.importorskip("torch")
+    from neurofocus.models import create_model, save_weights
+
+    save_weights(create_model("neuro_refocus_net", seed=0, width=0.125), tmp_path / "r.safetensors")
+    code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 0,
+                         "--slice-counts", "4", "--event-networks", tmp_path / "r.safetensors")
+    assert code == 0, err
+    for row in ("events: learned (refocus network + hand-crafted merge)",
+                "events: refocus network + gradient weights (GDF)", "events: learned, uniform times (16)",
+                "| slices | hand-crafted (events) | learned (events) |"):
+        assert row in out
+    code, _, err = run(capsys, "bench", "aif", "--scenes", 1, "--event-networks", *[tmp_path / "r.safetensors"] * 3)
+    assert code == 2 and "at most one merge network" in err
 
 
 def test_aif_learned_method_with_weight_files(capsys, tmp_path, simulated):
     torch = pytest.importorskip("torch")  # noqa: F841
     from neurofocus.models import create_model, save_weights
 
-    save_weights(create_model("neuro_refocus_net", seed=0, width=0.125), tmp_path / "r.safetensors")
+    save_weights(create_model("neuro_refocus_net", seed=0, width=0.125, event_base="image"), tmp_path / "r.safetensors")
     save_weights(create_model("neuro_merge_net", seed=0, width=0.125), tmp_path / "m.safetensors")
-    args = ["aif", "--image", simulated / "image.png", "--events", simulated / "events.raw", "--method", "learned"]
-    code, _, err = run(capsys, *args, "--out", tmp_path / "none")
-    assert code == 2 and "give --refocus-weights and --merge-weights" in err
+    inputs = ["aif", "--image", simulated / "image.png", "--events", simulated / "events.raw"]
+    code, _, err = run(capsys, *inputs, "--method", "efs", "--out", tmp_path / "none")
+    assert code == 2 and "give --refocus-weights" in err  # no EFS networks ship
+    args = inputs + ["--method", "learned"]
     code, _, err = run(capsys, *args, "--refocus-weights", tmp_path / "r.safetensors", "--merge-weights",
                        tmp_path / "m.safetensors", "--out", tmp_path / "out")
     assert code == 0, err
     assert json.loads((tmp_path / "out" / "result.json").read_text())["method"] == "learned"
     # an untrained refocus network returns its input, so the merged image is the input image
     assert np.abs(read_image(tmp_path / "out" / "aif.png") - read_image(simulated / "image.png")).max() <= 1 / 255
+    code, _, err = run(capsys, *args, "--refocus-weights", tmp_path / "r.safetensors", "--merge", "handcrafted",
+                       "--weights", "gradient", "--out", tmp_path / "hand")
+    assert code == 0, err
+    assert json.loads((tmp_path / "hand" / "result.json").read_text())["weights"] == "gradient"
+    assert np.abs(read_image(tmp_path / "hand" / "aif.png") - read_image(simulated / "image.png")).max() <= 1 / 255

@@ -13,11 +13,12 @@ from neurofocus.models import create_model, save_weights  # noqa: E402
 
 
 def identity_pair(modality="events", efs=False):
-    """A refocus network whose residual is zero (fresh PredConv) and a merge network."""
+    """A refocus network that returns its input image (fresh PredConv on the image base) and a merge network."""
+    base = {"event_base": "image"} if modality == "events" else {}
     if efs:
-        return (create_model("ev_refocus_net", seed=0, width=0.125),
+        return (create_model("ev_refocus_net", seed=0, width=0.125, **base),
                 create_model("ev_merge_net", seed=0, width=0.125, stack_size=16))  # 4×4 patches
-    return (create_model("neuro_refocus_net", modality=modality, seed=0, width=0.125),
+    return (create_model("neuro_refocus_net", modality=modality, seed=0, width=0.125, **base),
             create_model("neuro_merge_net", modality=modality, seed=0, width=0.125))
 
 
@@ -54,3 +55,21 @@ def test_network_files_are_checked(tmp_path):
         load_networks("learned", "events", tmp_path / "m.safetensors", tmp_path / "m.safetensors")
     loaded = load_networks("learned", "events", tmp_path / "r.safetensors", tmp_path / "m.safetensors")
     assert [n.name for n in loaded] == ["neuro_refocus_net", "neuro_merge_net"]
+    refocus_only = load_networks("learned", "events", tmp_path / "r.safetensors", merge="handcrafted")
+    assert refocus_only[0].name == "neuro_refocus_net" and refocus_only[1] is None
+    with pytest.raises(NeurofocusError, match="merges with EvMergeNet"):
+        load_networks("efs", "events", tmp_path / "r.safetensors", merge="handcrafted")
+    with pytest.raises(NeurofocusError, match="merge must be one of"):
+        load_networks("learned", "events", tmp_path / "r.safetensors", merge="average")
+
+
+@pytest.mark.parametrize("rule", [None, "gradient"])
+def test_refocus_network_with_the_handcrafted_merge(ideal_sweep, rule):
+    """Without a merge network the hand-crafted focus measures merge the network's slices (the papers' RNet + GDF
+    ablation with gradient weights); an identity refocus network gives back the input image."""
+    refocus, _ = identity_pair()
+    result = learned_all_in_focus(ideal_sweep, refocus, None, AifConfig(weights=rule))
+    assert result.weights == (rule or "symmetry")
+    np.testing.assert_allclose(result.image, ideal_sweep.image, atol=2e-5)
+    handcrafted = all_in_focus(ideal_sweep, AifConfig(weights=rule), keep_stack=False)
+    np.testing.assert_array_equal(result.stack_times_us, handcrafted.stack_times_us)

@@ -254,29 +254,53 @@ def all_in_focus(sweep: FocalSweep, config: AifConfig = AifConfig(), *, keep_sta
     """
     t0 = time.perf_counter()
     modality = _modality(sweep, config)
+    rule = weight_rule(sweep, config, modality)
+    plan = plan_stack(sweep, config)
+    refocuser, timings = plan.refocuser, dict(plan.timings_s)
+    t1 = time.perf_counter()
+    stack = []
+
+    def slices():
+        for t in tqdm(plan.stack_times_us, desc="refocusing", disable=not progress, leave=False):
+            linear = np.clip(refocuser.refocus_linear(int(t)), 0.0, 1.0)
+            if keep_stack:
+                stack.append(to_uint8(linear_to_srgb(linear)))
+            yield linear
+
+    image, infocus = merge_slices(sweep, plan, config, slices(), rule)
+    timings["stack_s"] = time.perf_counter() - t1
+    timings["total_s"] = time.perf_counter() - t0
+    return AifResult(image, infocus, plan.stack_times_us, stack, plan.selection, plan.contrast, modality, rule,
+                     timings)
+
+
+def weight_rule(sweep: FocalSweep, config: AifConfig, modality: str) -> str:
+    """The focus-measure rule of ``config`` for ``modality`` (its default when unset), checked against the sweep."""
     rule = config.weights or ("symmetry" if modality == "events" else "spike-variance")
     if rule == "oracle" and (sweep.ground_truth is None or sweep.ground_truth.infocus_time_us is None):
         raise NeurofocusError("oracle weights need the ground-truth in-focus times")
     if rule == "symmetry" and modality != "events" or rule == "spike-variance" and modality != "spikes":
         raise NeurofocusError(f"{rule} weights need {'events' if rule == 'symmetry' else 'spikes'}")
-    plan = plan_stack(sweep, config)
-    refocuser, stack_times, timings = plan.refocuser, plan.stack_times_us, dict(plan.timings_s)
-    measure = _measure_function(rule, sweep, refocuser, plan.table, config, stack_times, modality)
-    t1 = time.perf_counter()
-    merger = StackMerger(refocuser.luminance.shape, config.weight_power)
-    stack = []
-    for index, t in enumerate(tqdm(stack_times, desc="refocusing", disable=not progress, leave=False)):
-        linear = np.clip(refocuser.refocus_linear(int(t)), 0.0, 1.0)
+    return rule
+
+
+def merge_slices(sweep: FocalSweep, plan: StackPlan, config: AifConfig, slices, rule: str
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Weigh refocused slices with a hand-crafted focus measure and merge them (Eq. 5), one slice at a time.
+
+    ``slices`` yields the slices at ``plan.stack_times_us`` in order, linear RGB float32 (H, W, 3) in [0, 1] (from
+    the hand-crafted refocuser, or a refocus network). Returns (all-in-focus sRGB float32 (H, W, 3), per-pixel
+    in-focus time µs float64 (H, W)).
+    """
+    stack_times = plan.stack_times_us
+    measure = _measure_function(rule, sweep, plan.refocuser, plan.table, config, stack_times, plan.modality)
+    merger = StackMerger(plan.refocuser.luminance.shape, config.weight_power)
+    for index, (t, linear) in enumerate(zip(stack_times, slices)):
         value = measure(index, int(t), linear @ LUMINANCE_WEIGHTS)
         weight, timing = value if isinstance(value, tuple) else (value, None)
         merger.add(linear, weight, float(t), timing)
-        if keep_stack:
-            stack.append(to_uint8(linear_to_srgb(linear)))
-    merged, infocus = merger.result(refocuser.linear, float(sweep.image_time_us))
-    timings["stack_s"] = time.perf_counter() - t1
-    timings["total_s"] = time.perf_counter() - t0
-    return AifResult(linear_to_srgb(merged), infocus, stack_times, stack, plan.selection, plan.contrast, modality,
-                     rule, timings)
+    merged, infocus = merger.result(plan.refocuser.linear, float(sweep.image_time_us))
+    return linear_to_srgb(merged), infocus
 
 
 def _measure_function(rule: str, sweep: FocalSweep, refocuser, table, config: AifConfig, stack_times,

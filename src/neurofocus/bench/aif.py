@@ -8,10 +8,15 @@ Data (each sweep simulated once per sensor from the same rendered frames):
   (ideal events), and sweeps rendered from its centre view with its depth (ideal and DVS346-preset events), spikes
   for each, the image captured at 15 %, 50 % and 85 % of the sweep.
 
-Rows (the papers' Table 2 style): the input image, an image-only baseline (unsharp masking), uniform times,
-golden-section times, the hand-crafted pipeline (robust search) for events and for spikes, gradient-energy ("GDF")
-weights, and an oracle merge (ground-truth in-focus times). A second table gives PSNR against the input image's
-focus position (the papers' Fig. 7).
+Rows (the papers' Table 2 style): the input image, an image-only baseline (unsharp masking), uniform times (16
+slices, and as many slices as the golden-section search chose for that sweep), golden-section times, the
+hand-crafted pipeline (robust search) for events and for spikes, gradient-energy ("GDF") weights, and an oracle merge
+(ground-truth in-focus times). A second table gives PSNR against the input image's focus position (the papers'
+Fig. 7), a third PSNR against the number of stack slices (uniform times; the NFS paper's Fig. 17).
+
+With trained networks (``networks``: modality → (refocus network, merge network or None)), rows of the learned
+pipeline and its ablations are added (the papers' Table 2: the full pipeline, refocus network + gradient-domain
+style weights "GDF", uniform times), and the learned pipeline joins the slice-count table.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..aif import AifConfig, all_in_focus
+from ..aif.pipeline import plan_stack
 from ..aif.baselines import unsharp_mask
 from ..metrics import psnr, ssim
 from ..simulate.dvs_voltmeter import VoltmeterParams
@@ -39,7 +45,8 @@ from ..types import FocalSweep
 METHODS = (
     ("input image", None, None),
     ("image-only baseline (unsharp mask)", None, "unsharp"),
-    ("events: uniform times", "events", AifConfig(times="uniform")),
+    ("events: uniform times (16)", "events", AifConfig(times="uniform")),
+    ("events: uniform times (golden's count)", "events", "uniform-matched"),
     ("events: golden-section times", "events", AifConfig(times="golden")),
     ("events: hand-crafted (robust search)", "events", AifConfig()),
     ("events: gradient weights (GDF)", "events", AifConfig(weights="gradient")),
@@ -132,47 +139,113 @@ def light_field_cases(folder: str | Path, num_frames: int, positions=(0.15, 0.5,
             yield Case(group, f"image at {p:.0%} of the sweep", _with_image(sweep, source, frame), source)
 
 
-def score(case: Case, label: str, modality: str | None, config) -> tuple[float, float, float]:
+@dataclasses.dataclass(frozen=True)
+class Learned:
+    """A row of the learned pipeline: the modality's refocus network, merged by its merge network when it has one
+    (else, and with ``handcrafted_merge``, by the hand-crafted measure of ``config.weights``)."""
+
+    config: AifConfig = AifConfig()
+    handcrafted_merge: bool = False
+
+
+def learned_methods(networks: dict) -> list[tuple[str, str, Learned]]:
+    """Benchmark rows for the available networks (modality → (refocus, merge or None))."""
+    rows = []
+    for modality, (_, merge) in networks.items():
+        full = "refocus + merge networks" if merge is not None else "refocus network + hand-crafted merge"
+        rows.append((f"{modality}: learned ({full})", modality, Learned()))
+        if merge is not None:
+            rows.append((f"{modality}: refocus network + hand-crafted merge", modality,
+                         Learned(handcrafted_merge=True)))
+        rows.append((f"{modality}: refocus network + gradient weights (GDF)", modality,
+                     Learned(AifConfig(weights="gradient"), handcrafted_merge=True)))
+        rows.append((f"{modality}: learned, uniform times (16)", modality, Learned(AifConfig(times="uniform"))))
+    return rows
+
+
+def _learned_image(sweep: FocalSweep, networks: dict, modality: str, row: Learned) -> np.ndarray:
+    from ..aif.learned import learned_all_in_focus
+
+    refocus, merge = networks[modality]
+    return learned_all_in_focus(sweep, refocus, None if row.handcrafted_merge else merge, row.config,
+                                keep_stack=False).image
+
+
+def score(case: Case, label: str, modality: str | None, config, networks: dict | None = None
+          ) -> tuple[float, float, float]:
     """(PSNR, SSIM, seconds) of one method on one case."""
     truth = case.sweep.ground_truth.all_in_focus
     t0 = time.perf_counter()
-    if config is None:
+    if isinstance(config, Learned):
+        image = _learned_image(case.sweep, networks, modality, config)
+    elif config is None:
         image = case.sweep.image
     elif config == "unsharp":
         image = unsharp_mask(case.sweep.image)
+    elif config == "uniform-matched":
+        count = len(plan_stack(case.sweep, AifConfig(times="golden")).selection.times_us)
+        t0 = time.perf_counter()
+        image = all_in_focus(case.sweep, AifConfig(times="uniform", num_uniform=max(count, 1)), keep_stack=False).image
     else:
         image = all_in_focus(case.sweep, config, keep_stack=False).image
     return psnr(image, truth), ssim(image, truth), time.perf_counter() - t0
 
 
 def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | None = None,
-        lf_frames: int = 120, focus_positions: int = 7, progress=print) -> str:
-    """Run the benchmark; returns the Markdown report (tables)."""
+        lf_frames: int = 120, focus_positions: int = 7, slice_counts=(30, 25, 20, 15, 10, 8, 6),
+        networks: dict | None = None, progress=print) -> str:
+    """Run the benchmark; returns the Markdown report (tables). ``networks``: modality → (refocus network, merge
+    network or None), for the learned rows."""
+    networks = networks or {}
+    methods = list(METHODS) + learned_methods(networks)
     cases = list(synthetic_cases(num_scenes, num_frames))
     if light_field is not None:
         cases += list(light_field_cases(light_field, lf_frames))
     groups = list(dict.fromkeys(c.group for c in cases))
     results: dict[tuple[str, str], list] = {}
     for case in cases:
-        for label, modality, config in METHODS:
-            results.setdefault((label, case.group), []).append(score(case, label, modality, config))
-        progress(f"  {case.group}, {case.name}: input {results[(METHODS[0][0], case.group)][-1][0]:.2f} dB, "
-                 f"events {results[(METHODS[4][0], case.group)][-1][0]:.2f} dB, "
-                 f"spikes {results[(METHODS[7][0], case.group)][-1][0]:.2f} dB")
+        for label, modality, config in methods:
+            results.setdefault((label, case.group), []).append(score(case, label, modality, config, networks))
+        last = {label: results[(label, case.group)][-1][0] for label, _, _ in methods}
+        progress(f"  {case.group}, {case.name}: input {last['input image']:.2f} dB, "
+                 f"events {last['events: hand-crafted (robust search)']:.2f} dB, "
+                 f"spikes {last['spikes: hand-crafted']:.2f} dB")
     lines = ["| method | " + " | ".join(f"{g} (n={sum(c.group == g for c in cases)})" for g in groups) + " |",
              "|---|" + "---:|" * len(groups)]
-    for label, _, _ in METHODS:
+    for label, _, _ in methods:
         cells = []
         for g in groups:
             values = np.array(results[(label, g)])
             cells.append(f"{values[:, 0].mean():.2f} dB / {values[:, 1].mean():.4f}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    report = ["## All-in-focus, hand-crafted pipeline: mean PSNR / SSIM against the all-in-focus ground truth", "",
-              *lines, ""]
-    seconds = {label: np.mean([r[2] for g in groups for r in results[(label, g)]]) for label, _, _ in METHODS[2:]}
+    report = ["## All-in-focus: mean PSNR / SSIM against the all-in-focus ground truth", "", *lines, ""]
+    seconds = {label: np.mean([r[2] for g in groups for r in results[(label, g)]]) for label, _, _ in methods[2:]}
     report += ["Mean seconds per sweep: " + ", ".join(f"{k}: {v:.2f}" for k, v in seconds.items()), ""]
     report += _focus_position_table(cases, focus_positions, progress)
+    report += _slice_count_table(cases, slice_counts, networks, progress)
     return "\n".join(report)
+
+
+def _slice_count_table(cases, counts, networks: dict, progress) -> list[str]:
+    """PSNR against the number of uniformly spaced stack slices on the ideal-event synthetic cases (NFS Fig. 17)."""
+    chosen = [c for c in cases if c.group.startswith("synthetic, ideal")]
+    if not chosen or not counts:
+        return []
+    columns = ["hand-crafted (events)"] + [f"learned ({m})" for m in networks]
+    rows = []
+    for count in counts:
+        values = {c: [] for c in columns}
+        for case in chosen:
+            config = AifConfig(times="uniform", num_uniform=int(count))
+            truth = case.sweep.ground_truth.all_in_focus
+            values[columns[0]].append(psnr(all_in_focus(case.sweep, config, keep_stack=False).image, truth))
+            for modality in networks:
+                image = _learned_image(case.sweep, networks, modality, Learned(config))
+                values[f"learned ({modality})"].append(psnr(image, truth))
+        rows.append(f"| {count} | " + " | ".join(f"{np.mean(v):.2f}" for v in values.values()) + " |")
+        progress(f"  {count} slices done")
+    return ["## PSNR (dB) against the number of stack slices (uniform times; synthetic scenes, ideal events)", "",
+            "| slices | " + " | ".join(columns) + " |", "|---:|" + "---:|" * len(columns), *rows, ""]
 
 
 def _focus_position_table(cases, count: int, progress) -> list[str]:

@@ -106,7 +106,7 @@ def _learned(args, sweep):
     except ImportError:
         raise NeurofocusError(f"--method {args.method} needs the networks: pip install 'neurofocus[nets]'") from None
     refocus, merge = load_networks(args.method, "events" if args.events else "spikes", args.refocus_weights,
-                                   args.merge_weights, args.device)
+                                   args.merge_weights, args.device, merge=args.merge)
     return learned_all_in_focus(sweep, refocus, merge, _config(args), device=args.device, progress=True)
 
 
@@ -188,13 +188,42 @@ def cmd_bench_aif(args) -> int:
     from ..bench import aif as bench
 
     t0 = time.perf_counter()
-    report = bench.run(args.scenes, args.frames, args.light_field, args.lf_frames, args.focus_positions)
+    networks = _bench_networks(args)
+    report = bench.run(args.scenes, args.frames, args.light_field, args.lf_frames, args.focus_positions,
+                       args.slice_counts, networks)
+    names = " ".join(f"--{m[:-1]}-networks " + " ".join(str(f) for f in files)
+                     for m, files in (("events", args.event_networks), ("spikes", args.spike_networks)) if files)
     report += f"\nTotal {time.perf_counter() - t0:.0f} s; command: neurofocus bench aif --scenes {args.scenes} " \
-              f"--frames {args.frames}" + (f" --light-field {args.light_field}" if args.light_field else "") + "\n"
+              f"--frames {args.frames}" + (f" --light-field {args.light_field}" if args.light_field else "") + \
+              (" --learned" if args.learned else "") + (f" {names}" if names else "") + "\n"
     print(report)
     if args.output:
         write_text_atomic(args.output, report)
     return 0
+
+
+def _bench_networks(args) -> dict:
+    """modality → (refocus network, merge network or None) from --event-networks / --spike-networks files, else
+    (with --learned) the shipped ones."""
+    if not (args.learned or args.event_networks or args.spike_networks):
+        return {}
+    try:
+        from ..aif.learned import load_networks, shipped_weights
+    except ImportError:
+        raise NeurofocusError("the learned rows need the networks: pip install 'neurofocus[nets]'") from None
+    networks = {}
+    for modality, files in (("events", args.event_networks), ("spikes", args.spike_networks)):
+        if files:
+            if len(files) > 2:
+                raise NeurofocusError(f"--{modality[:-1]}-networks takes a refocus and at most one merge network file")
+            networks[modality] = load_networks("learned", modality, files[0], files[1] if len(files) > 1 else None,
+                                               merge="auto" if len(files) > 1 else "handcrafted")
+        elif args.learned and shipped_weights("learned", modality)[0] is not None:
+            networks[modality] = load_networks("learned", modality)
+    if not networks:
+        raise NeurofocusError("--learned: no trained networks ship with this version of neurofocus; give "
+                              "--event-networks / --spike-networks files (from neurofocus train)")
+    return networks
 
 
 def cmd_demo(args) -> int:
@@ -216,6 +245,9 @@ def register(sub) -> None:
                         "spikes) or efs (EvRefocusNet + EvMergeNet, events); the times always come from the search")
     p.add_argument("--refocus-weights", type=Path, help="learned/efs: refocus network weights (default: shipped)")
     p.add_argument("--merge-weights", type=Path, help="learned/efs: merge network weights (default: shipped)")
+    p.add_argument("--merge", choices=["auto", "network", "handcrafted"], default="auto",
+                   help="learned: merge with the merge network, or with the hand-crafted focus measures of --weights "
+                        "(auto, the default: the network when one is given or ships)")
     p.add_argument("--device", default="cpu", help="learned/efs: torch device (cpu, cuda, ...)")
     p.add_argument("--times", choices=["robust", "golden", "uniform"], default="robust",
                    help="refocusing-time selection (default robust: coarse scan + golden section)")
@@ -241,12 +273,21 @@ def register(sub) -> None:
 
     p = sub.add_parser("bench", help="benchmarks that print tables")
     bench_sub = p.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
-    b = bench_sub.add_parser("aif", help="the hand-crafted all-in-focus pipeline and its ablations")
+    b = bench_sub.add_parser("aif", help="the all-in-focus pipelines (hand-crafted; learned with networks) and "
+                                          "their ablations")
     b.add_argument("--scenes", type=int, default=6, help="synthetic scenes (6)")
     b.add_argument("--frames", type=int, default=240, help="frames per synthetic sweep (240)")
     b.add_argument("--light-field", type=Path, help="an HCI-layout light field folder to add")
     b.add_argument("--lf-frames", type=int, default=120, help="frames per light-field sweep (120)")
     b.add_argument("--focus-positions", type=int, default=7, help="points of the focus-position table (7)")
+    b.add_argument("--slice-counts", type=lambda v: [int(x) for x in v.split(",") if x],
+                   default=[30, 25, 20, 15, 10, 8, 6], metavar="N,N,...",
+                   help="stack sizes of the slice-count table (30,25,20,15,10,8,6; '' for none)")
+    b.add_argument("--learned", action="store_true", help="add the learned pipeline with the shipped networks")
+    b.add_argument("--event-networks", nargs="+", type=Path, metavar="FILE",
+                   help="refocus [and merge] network weights for events (learned rows; without a merge network the "
+                        "hand-crafted measures merge)")
+    b.add_argument("--spike-networks", nargs="+", type=Path, metavar="FILE", help="the same for spikes")
     b.add_argument("--output", type=Path, help="also write the report here (Markdown)")
     b.set_defaults(func=cmd_bench_aif)
 

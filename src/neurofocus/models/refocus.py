@@ -6,12 +6,14 @@ plain convolution (no batch norm, no activation): it predicts a residual, which 
 refocused image:
 
 Events (NFS Eq. 8: the image changes by exp of the summed event steps)
-    with lin(·) the sRGB → linear-light conversion, ε = ``config.log_eps`` (1e-3) and r the prediction,
+    with lin(·) the sRGB → linear-light conversion, ε = ``config.log_eps`` (1e-3), r the prediction and
+    S = Σ_b nfs_b (the bins hold ``count_scale`` · Σp, so S is Eq. 8's log change at the nominal threshold),
 
-        refocused = srgb( clamp( exp( log(lin(image) + ε) + r ) − ε, 0, 1 ) )
+        refocused = srgb( clamp( exp( log(lin(image) + ε) + S + r ) − ε, 0, 1 ) )      (event_base="events")
 
-    so r = 0 returns the image (up to float rounding) and r is the per-channel log-intensity change of linear
-    light, the quantity the events measure.
+    so r = 0 is the hand-crafted refocus of Eq. 8 and r corrects it (threshold mismatch, noise, sub-threshold
+    texture, colour), per channel, in log linear light, the quantity the events measure. With
+    ``event_base="image"`` S is left out and r = 0 returns the image (the EFS code's residual).
 
 Spikes (NFS §3.4: the network refines the TFP refocus)
     the image input is the hand-crafted TFP refocused image I₀ (:func:`.inputs.spike_initial_refocus`), and
@@ -47,7 +49,8 @@ def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
 
 
 def compose_event_residual(image: torch.Tensor, residual: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
-    """srgb(clamp(exp(log(lin(image) + ε) + residual) − ε, 0, 1)): the event refocus formula (module docstring)."""
+    """srgb(clamp(exp(log(lin(image) + ε) + residual) − ε, 0, 1)): the event refocus formula (module docstring);
+    ``residual`` (B, 3 or 1, H, W) is the whole log change (S + r)."""
     log_image = torch.log(srgb_to_linear(image) + eps)
     return linear_to_srgb((torch.exp(log_image + residual) - eps).clamp(0.0, 1.0))
 
@@ -117,11 +120,13 @@ class RefocusNet(nn.Module):
         x = self.trunk(pad_to_multiple(2 * image - 1), pad_to_multiple(nfs))
         return self.pred(self.res2(self.res1(x)))[..., :h, :w]
 
-    def compose(self, image: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        """The refocused image from the input image and a residual (module docstring)."""
-        if self.modality == "events":
-            return compose_event_residual(image, residual, self.config.log_eps)
-        return compose_spike_residual(image, residual)
+    def compose(self, image: torch.Tensor, nfs: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        """The refocused image from the input image, the NFS input and a residual (module docstring)."""
+        if self.modality == "spikes":
+            return compose_spike_residual(image, residual)
+        if self.config.event_base == "events":
+            residual = residual + nfs.sum(dim=1, keepdim=True)
+        return compose_event_residual(image, residual, self.config.log_eps)
 
     def forward(self, image: torch.Tensor, nfs: torch.Tensor) -> torch.Tensor:
-        return self.compose(image, self.residual(image, nfs))
+        return self.compose(image, nfs, self.residual(image, nfs))

@@ -125,7 +125,7 @@ class RefocusConfig(_Config):
     Attributes
     ----------
     modality : {"events", "spikes"}
-        Events: the network predicts a log-domain residual of the captured image. Spikes: it refines the TFP
+        Events: the network predicts a log-domain residual (see ``event_base``). Spikes: it refines the TFP
         refocused image.
     width : float
         Channel multiplier (c = 64 · width, rounded to a multiple of 4).
@@ -134,7 +134,11 @@ class RefocusConfig(_Config):
     log_eps : float
         ε of the log domain (events): log(linear RGB + ε).
     zero_init_residual : bool
-        Zero-initialise the prediction conv, so that a new network returns its input image.
+        Zero-initialise the prediction conv, so that a new network returns its base image.
+    event_base : {"events", "image"}
+        Events only: what the residual corrects. "events" (default): the hand-crafted refocus of NFS Eq. 8 with the
+        nominal threshold, log image + Σ bins (the bins hold ``count_scale`` · Σp); a new network is the Eq. 8
+        refocus. "image": the captured image itself (the EFS code's choice; a new network returns the input).
     """
 
     modality: str = "events"
@@ -142,6 +146,7 @@ class RefocusConfig(_Config):
     nfs: Any = None
     log_eps: float = 1e-3
     zero_init_residual: bool = True
+    event_base: str = "events"
 
     def __post_init__(self):
         _check_modality(self.modality)
@@ -158,6 +163,8 @@ class RefocusConfig(_Config):
             raise NeurofocusError(f"log_eps must lie in (0, 1), got {self.log_eps!r}")
         object.__setattr__(self, "log_eps", float(self.log_eps))
         object.__setattr__(self, "zero_init_residual", bool(self.zero_init_residual))
+        if self.event_base not in ("events", "image"):
+            raise NeurofocusError(f"event_base must be 'events' or 'image', got {self.event_base!r}")
 
 
 @dataclasses.dataclass(frozen=True)
