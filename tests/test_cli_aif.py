@@ -104,7 +104,8 @@ def test_aif_learned_method_with_weight_files(capsys, tmp_path, simulated):
     torch = pytest.importorskip("torch")  # noqa: F841
     from neurofocus.models import create_model, save_weights
 
-    save_weights(create_model("neuro_refocus_net", seed=0, width=0.125, event_base="image"), tmp_path / "r.safetensors")
+    save_weights(create_model("neuro_refocus_net", seed=0, width=0.125, event_image="captured"),
+                 tmp_path / "r.safetensors")
     save_weights(create_model("neuro_merge_net", seed=0, width=0.125), tmp_path / "m.safetensors")
     inputs = ["aif", "--image", simulated / "image.png", "--events", simulated / "events.raw"]
     code, _, err = run(capsys, *inputs, "--method", "efs", "--out", tmp_path / "none")

@@ -13,8 +13,9 @@ from neurofocus.models import create_model, save_weights  # noqa: E402
 
 
 def identity_pair(modality="events", efs=False):
-    """A refocus network that returns its input image (fresh PredConv on the image base) and a merge network."""
-    base = {"event_base": "image"} if modality == "events" else {}
+    """A refocus network that returns the captured image (fresh PredConv, event_image="captured") and a merge
+    network."""
+    base = {"event_image": "captured"} if modality == "events" else {}
     if efs:
         return (create_model("ev_refocus_net", seed=0, width=0.125, **base),
                 create_model("ev_merge_net", seed=0, width=0.125, stack_size=16))  # 4×4 patches
@@ -73,3 +74,15 @@ def test_refocus_network_with_the_handcrafted_merge(ideal_sweep, rule):
     np.testing.assert_allclose(result.image, ideal_sweep.image, atol=2e-5)
     handcrafted = all_in_focus(ideal_sweep, AifConfig(weights=rule), keep_stack=False)
     np.testing.assert_array_equal(result.stack_times_us, handcrafted.stack_times_us)
+
+
+@pytest.mark.parametrize("modality", ["events", "spikes"])
+def test_untrained_networks_on_the_handcrafted_refocus_reproduce_the_handcrafted_pipeline(ideal_sweep, modality):
+    """A fresh refocus network returns its image input, the hand-crafted refocus: with the hand-crafted merge the
+    learned pipeline is then the hand-crafted pipeline (up to the uint8-free float round trip)."""
+    refocus = create_model("neuro_refocus_net", modality=modality, seed=0, width=0.125)
+    result = learned_all_in_focus(ideal_sweep, refocus, None, AifConfig())
+    handcrafted = all_in_focus(ideal_sweep, AifConfig(modality=modality), keep_stack=False)
+    np.testing.assert_array_equal(result.stack_times_us, handcrafted.stack_times_us)
+    assert np.abs(handcrafted.image - ideal_sweep.image).max() > 0.1  # the pipeline changes the image
+    np.testing.assert_allclose(result.image, handcrafted.image, atol=2e-3)

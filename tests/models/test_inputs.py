@@ -5,6 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from neurofocus.aif.pipeline import sweep_refocuser
 from neurofocus.errors import NeurofocusError
 from neurofocus.models import create_model, merge_inputs, refocus_inputs
 from neurofocus.models.inputs import EventBinning, event_bins, event_slices, spike_bins, spike_slices
@@ -113,8 +114,11 @@ def test_refocus_inputs_feed_the_models(sweep):
         assert inp["image"].dtype == inp["nfs"].dtype == torch.float32
         with torch.no_grad():
             assert net(**inp).shape == (1, 3, 7, 11)
-    ev_inp = refocus_inputs(create_model("ev_refocus_net", width=0.125), sweep, 30_000)
+    ev_inp = refocus_inputs(create_model("ev_refocus_net", width=0.125, event_image="captured"), sweep, 30_000)
     torch.testing.assert_close(ev_inp["image"][0].permute(1, 2, 0), torch.from_numpy(sweep.image))
+    refocuser = sweep_refocuser(sweep, modality="events")[0]
+    handcrafted = refocus_inputs(create_model("ev_refocus_net", width=0.125), sweep, 30_000)
+    np.testing.assert_allclose(handcrafted["image"][0].permute(1, 2, 0).numpy(), refocuser.refocus(30_000))
     net = PolarityTable(sweep.events).net(10_000, 30_000)
     np.testing.assert_allclose(ev_inp["nfs"][0].sum(0).numpy(), 0.2 * net, atol=1e-5)
 

@@ -78,33 +78,22 @@ def test_padding_is_cropped_back_exactly():
     assert pad_to_multiple(s).shape == (1, 3, 3, 8, 8)
 
 
-def event_refocus_reference(image, log_change):
-    """srgb(clamp(exp(log(lin(I) + ε) + log_change) − ε, 0, 1)) with the numpy colour functions; (1, C, H, W)."""
-    img = image[0].numpy().transpose(1, 2, 0)
-    change = log_change[0].numpy().transpose(1, 2, 0)
-    return linear_to_srgb(np.clip(np.exp(np.log(srgb_to_linear(img) + 1e-3) + change) - 1e-3, 0, 1))
-
-
-def test_event_refocus_zero_residual_is_the_eq8_refocus():
+def test_event_refocus_zero_residual_returns_the_image():
     net = create_model("ev_refocus_net", width=TINY, seed=0).eval()  # PredConv zero-initialised
-    image, nfs = torch.rand(1, 3, 45, 67), 0.05 * torch.randn(1, 64, 45, 67)
-    with torch.no_grad():
-        residual = net.residual(image, nfs)
-        out = net(image, nfs)
-    assert torch.count_nonzero(residual) == 0
-    expect = event_refocus_reference(image, nfs.sum(1, keepdim=True))  # log change = Σ bins = c · Σp
-    assert np.abs(expect - image[0].numpy().transpose(1, 2, 0)).max() > 0.1  # the events change the image
-    np.testing.assert_allclose(out[0].numpy().transpose(1, 2, 0), expect, atol=2e-5)
-
-
-def test_event_refocus_on_the_image_base_zero_residual_returns_the_image():
-    net = create_model("ev_refocus_net", width=TINY, seed=0, event_base="image").eval()
     image = torch.rand(1, 3, 45, 67)
     with torch.no_grad():
+        residual = net.residual(image, torch.randn(1, 64, 45, 67))
         out = net(image, torch.randn(1, 64, 45, 67))
+    assert torch.count_nonzero(residual) == 0
     assert torch.allclose(out, image, atol=2e-6)
-    with pytest.raises(NeurofocusError, match="event_base"):
-        create_model("ev_refocus_net", width=TINY, event_base="frames")
+
+
+def test_event_image_input_is_part_of_the_contract():
+    assert create_model("ev_refocus_net", width=TINY).input_spec.image_input == "handcrafted"
+    assert create_model("ev_refocus_net", width=TINY, event_image="captured").input_spec.image_input == "captured"
+    assert create_model("neuro_refocus_net", modality="spikes", width=TINY).input_spec.image_input == "handcrafted"
+    with pytest.raises(NeurofocusError, match="event_image"):
+        create_model("ev_refocus_net", width=TINY, event_image="frames")
 
 
 def test_spike_refocus_zero_residual_returns_the_image_exactly():
@@ -115,14 +104,16 @@ def test_spike_refocus_zero_residual_returns_the_image_exactly():
 
 
 def test_event_refocus_formula_with_a_nonzero_residual():
-    """forward = srgb(clamp(exp(log(lin(I) + ε) + Σ bins + r) − ε, 0, 1)), against the numpy colour functions."""
+    """forward = srgb(clamp(exp(log(lin(I) + ε) + r) − ε, 0, 1)), checked against the numpy colour functions."""
     net = create_model("ev_refocus_net", width=TINY, seed=1, zero_init_residual=False).eval()
-    image, nfs = torch.rand(1, 3, 13, 17), 0.05 * torch.randn(1, 64, 13, 17)
+    image, nfs = torch.rand(1, 3, 13, 17), torch.randn(1, 64, 13, 17)
     with torch.no_grad():
         r = net.residual(image, nfs)
         out = net(image, nfs)
     assert float(r.abs().max()) > 1e-3  # the test is not vacuous
-    expect = event_refocus_reference(image, r + nfs.sum(1, keepdim=True))
+    img = image[0].numpy().transpose(1, 2, 0)
+    expect = linear_to_srgb(np.clip(np.exp(np.log(srgb_to_linear(img) + 1e-3) + r[0].numpy().transpose(1, 2, 0))
+                                    - 1e-3, 0, 1))
     np.testing.assert_allclose(out[0].numpy().transpose(1, 2, 0), expect, atol=2e-5)
 
 

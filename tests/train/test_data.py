@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from neurofocus.aif.pipeline import build_refocuser
 from neurofocus.errors import NeurofocusError
 from neurofocus.models.inputs import (
     EventBinning,
@@ -17,7 +18,6 @@ from neurofocus.models.inputs import (
     SpikeSlicing,
     event_bins,
     spike_bins,
-    spike_initial_refocus,
 )
 from neurofocus.represent import PolarityTable
 from neurofocus.simulate.dataset import load_sample
@@ -42,7 +42,7 @@ def _region(item):
 
 def test_pairs_go_both_ways_and_hold_the_events_between_the_frames(scenes, samples):
     rep = EventBinning(num_bins=16)
-    pairs = RefocusPairs(scenes, rep, seed=3, samples_per_scene=12, crop=24, flips=False)
+    pairs = RefocusPairs(scenes, rep, seed=3, samples_per_scene=12, crop=24, flips=False, event_image="captured")
     directions = set()
     tables = [PolarityTable(s.sweep.events) for s in samples]
     for i in range(len(pairs)):
@@ -134,7 +134,8 @@ def test_spike_pairs_equal_the_whole_frame_inputs_cropped(mini_dataset):
         ys, xs = _region(item)
         t_in, t_tgt = item["input_time_us"], item["target_time_us"]
         frame = sample.kept_frame(item["input_frame"])
-        full = spike_initial_refocus(frame, t_in, sample.sweep.spikes, t_tgt, rep.half_span_ticks)
+        refocuser = build_refocuser(frame, t_in, sample.sweep.time_extent_us, spikes=sample.sweep.spikes)[0]
+        full = refocuser.refocus(t_tgt)  # the pipeline's refocuser on the whole frame
         np.testing.assert_allclose(item["image"].numpy().transpose(1, 2, 0), full[ys, xs], atol=1e-6)
         bins = spike_bins(sample.sweep.spikes, t_tgt, 8, 2)
         assert np.array_equal(item["nfs"].numpy(), bins[:, ys, xs])
@@ -219,9 +220,9 @@ def test_epoch_batches_split_the_ranks_and_reshuffle():
     assert len(r0) == len(r1) == 2 and len(set(seen)) == len(seen)
 
 
-def test_untrained_event_network_refocuses_by_eq8(scenes):
-    """A fresh event refocus network is Eq. 8 at the nominal threshold (the mini dataset's ideal events have
-    C = 0.2 ± 0.03): on whole-frame pairs it lands closer to the target frame than the input frame does."""
+def test_event_pairs_start_from_the_handcrafted_refocus(scenes, samples):
+    """The event network's image input is the hand-crafted refocus of the whole input frame, cropped; a fresh
+    network returns it; on the mini dataset's ideal events it is closer to the target frame than the input is."""
     from neurofocus.metrics import psnr
     from neurofocus.models import create_model
     from neurofocus.models.inputs import tensor_to_image
@@ -229,10 +230,24 @@ def test_untrained_event_network_refocuses_by_eq8(scenes):
     net = create_model("neuro_refocus_net", width=0.125, seed=0).eval()
     pairs = RefocusPairs(scenes, net.config.nfs, seed=1, samples_per_scene=6, crop=None, flips=False)
     gains = []
-    with torch.no_grad():
-        for i in range(len(pairs)):
-            item = pairs[(0, i)]
-            target = item["target"].numpy().transpose(1, 2, 0)
-            refocused = tensor_to_image(net(item["image"][None], item["nfs"][None]))
-            gains.append(psnr(refocused, target) - psnr(item["image"].numpy().transpose(1, 2, 0), target))
+    for i in range(len(pairs)):
+        item = pairs[(0, i)]
+        sample = samples[item["scene"]]
+        frame = sample.kept_frame(item["input_frame"])
+        table = PolarityTable(sample.sweep.events)
+        refocuser = build_refocuser(frame, item["input_time_us"], sample.sweep.time_extent_us, table=table)[0]
+        ys, xs = _region(item)
+        expect = refocuser.refocus(item["target_time_us"])[ys, xs]
+        image = item["image"].numpy().transpose(1, 2, 0)
+        np.testing.assert_allclose(image, expect, atol=1e-6)
+        with torch.no_grad():
+            np.testing.assert_allclose(tensor_to_image(net(item["image"][None], item["nfs"][None])), image, atol=2e-5)
+        target = item["target"].numpy().transpose(1, 2, 0)
+        gains.append(psnr(image, target) - psnr(frame, target))
     assert np.mean(gains) > 1.0 and np.median(gains) > 0, gains
+    captured = RefocusPairs(scenes, net.config.nfs, seed=1, samples_per_scene=6, crop=24, flips=False,
+                            event_image="captured")
+    item = captured[(0, 0)]
+    ys, xs = _region(item)
+    frame = samples[item["scene"]].kept_frame(item["input_frame"])
+    np.testing.assert_allclose(item["image"].numpy().transpose(1, 2, 0), frame[ys, xs], atol=1e-6)

@@ -23,9 +23,9 @@ def _losses(run_dir):
 
 
 def test_refocus_loss_falls(mini_dataset, tmp_path):
-    # on the image base the untrained network returns the input, so there is much to learn in 30 steps
+    # on the captured image the untrained network returns the input, so there is much to learn in 30 steps
     config = tiny_config(mini_dataset, steps=30, lr=2e-3, lr_milestones=[], checkpoint_every=30,
-                         model_options={"event_base": "image"})
+                         model_options={"event_image": "captured"})
     result = train(config, tmp_path / "run")
     loss = [float(r["loss"]) for r in read_log(tmp_path / "run" / "log.csv")]
     assert len(loss) == 30 and result.completed

@@ -144,7 +144,7 @@ def learned_all_in_focus(sweep: FocalSweep, refocus_net, merge_net=None, config:
     with torch.inference_mode():
         for start in tqdm(range(0, len(distinct), batch_size), desc="refocusing", disable=not progress, leave=False):
             chunk = distinct[start:start + batch_size]
-            inputs = [refocus_inputs(refocus_net, sweep, int(t)) for t in chunk]
+            inputs = [refocus_inputs(refocus_net, sweep, int(t), plan.refocuser) for t in chunk]
             batch = {key: torch.cat([i[key] for i in inputs]).to(device) for key in inputs[0]}
             for t, image in zip(chunk, refocus_net(**batch)):
                 refocused[int(t)] = tensor_to_image(image.cpu())

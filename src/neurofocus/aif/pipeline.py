@@ -195,34 +195,52 @@ class StackPlan:
     timings_s: dict
 
 
+def build_refocuser(image: np.ndarray, image_time_us: int, sweep_us: tuple[float, float], *,
+                    table: PolarityTable | None = None, spikes=None, config: AifConfig = AifConfig()):
+    """The hand-crafted refocuser of an image: events (give ``table``): an EventRefocuser, its contrast estimated
+    per patch unless ``config.contrast``; spikes (give ``spikes``): a SpikeRefocuser with the adaptive TFP window.
+
+    Returns (refocuser, contrast map (H, W) or None, timings).
+    """
+    timings = {}
+    start_us, end_us = (int(v) for v in sweep_us)
+    if table is None:
+        window = spike_half_window(spikes, (start_us, end_us), config.spike_window_fraction,
+                                   target_spikes=config.spike_window_spikes)
+        refocuser = SpikeRefocuser(image, image_time_us, spikes, half_window=window, colour=config.colour)
+        return refocuser, None, timings
+    refocuser = EventRefocuser(image, image_time_us, table, config.contrast or 0.2, sweep_us=(start_us, end_us),
+                               detrend=config.detrend, colour=config.colour)
+    if config.contrast is None:
+        t0 = time.perf_counter()
+        contrast = refocuser.estimate_contrast(start_us, end_us, config.grid)
+        timings["contrast_s"] = time.perf_counter() - t0
+    else:
+        contrast = refocuser.contrast
+    return refocuser, contrast, timings
+
+
+def sweep_refocuser(sweep: FocalSweep, config: AifConfig = AifConfig(), modality: str | None = None):
+    """:func:`build_refocuser` for a sweep's image and signal; returns (refocuser, PolarityTable or None,
+    contrast or None, timings)."""
+    modality = modality or _modality(sweep, config)
+    t0 = time.perf_counter()
+    table = PolarityTable(sweep.events) if modality == "events" else None
+    index_s = time.perf_counter() - t0
+    refocuser, contrast, timings = build_refocuser(sweep.image, sweep.image_time_us, sweep.time_extent_us,
+                                                   table=table, spikes=sweep.spikes, config=config)
+    if table is not None:
+        timings["index_s"] = index_s
+    return refocuser, table, contrast, timings
+
+
 def plan_stack(sweep: FocalSweep, config: AifConfig = AifConfig()) -> StackPlan:
     """Choose the signal, build the refocuser (estimating the event contrast) and select the refocusing times."""
-    timings = {}
-    t0 = time.perf_counter()
     modality = _modality(sweep, config)
     start_us, end_us = sweep.time_extent_us
     search = dataclasses.replace(config.search, grid=config.grid,
                                  search=config.times if config.times != "uniform" else config.search.search)
-    contrast = None
-    if modality == "events":
-        table = PolarityTable(sweep.events)
-        timings["index_s"] = time.perf_counter() - t0
-        refocuser = EventRefocuser(sweep.image, sweep.image_time_us, table, config.contrast or 0.2,
-                                   sweep_us=(int(start_us), int(end_us)), detrend=config.detrend,
-                                   colour=config.colour)
-        if config.contrast is None:
-            t1 = time.perf_counter()
-            contrast = refocuser.estimate_contrast(int(start_us), int(end_us), config.grid)
-            timings["contrast_s"] = time.perf_counter() - t1
-        else:
-            contrast = refocuser.contrast
-    else:
-        table = None
-        refocuser = SpikeRefocuser(sweep.image, sweep.image_time_us, sweep.spikes,
-                                   half_window=spike_half_window(sweep.spikes, (start_us, end_us),
-                                                                 config.spike_window_fraction,
-                                                                 target_spikes=config.spike_window_spikes),
-                                   colour=config.colour)
+    refocuser, table, contrast, timings = sweep_refocuser(sweep, config, modality)
     t1 = time.perf_counter()
     if config.times == "uniform":
         selection = None

@@ -117,11 +117,6 @@ class SpikeBinning:
         object.__setattr__(self, "num_bins", _positive_int(self.num_bins, "num_bins"))
         object.__setattr__(self, "ticks_per_bin", _positive_int(self.ticks_per_bin, "ticks_per_bin"))
 
-    @property
-    def half_span_ticks(self) -> int:
-        """Half the span of the frames in ticks (also the TFP half window of the initial refocused image)."""
-        return max(1, self.num_bins * self.ticks_per_bin // 2)
-
     def __call__(self, spikes: Spikes, target_time_us: float) -> np.ndarray:
         return spike_bins(spikes, target_time_us, self.num_bins, self.ticks_per_bin)
 
@@ -331,19 +326,6 @@ def spike_slices(spikes: Spikes, times_us: Sequence[float], half_window_ticks: i
     return out
 
 
-def spike_initial_refocus(image: np.ndarray, image_time_us: int, spikes: Spikes, target_time_us: float,
-                          half_window_ticks: int) -> np.ndarray:
-    """The hand-crafted TFP refocus (NFS Eq. 9) that the spike refocus network refines: sRGB float32 (H, W, 3).
-
-    Uses :class:`neurofocus.aif.refocus.SpikeRefocuser` (TFP rate around the target, rate-to-luminance gain
-    fitted to the image, colour from the image).
-    """
-    from ..aif.refocus import SpikeRefocuser  # the hand-crafted pipeline; imported only when needed
-
-    refocuser = SpikeRefocuser(check_image(image), image_time_us, spikes, half_window=half_window_ticks)
-    return refocuser.refocus(target_time_us)
-
-
 # batched network inputs ------------------------------------------------------------------------------------------
 def image_to_tensor(image: np.ndarray):
     """(H, W, 3) sRGB float image in [0, 1] → float32 torch tensor (1, 3, H, W)."""
@@ -368,11 +350,14 @@ def _spec_of(model_or_spec):
     return getattr(model_or_spec, "input_spec", model_or_spec)
 
 
-def refocus_inputs(model_or_spec, sweep: FocalSweep, target_time_us: float) -> dict:
+def refocus_inputs(model_or_spec, sweep: FocalSweep, target_time_us: float, refocuser=None) -> dict:
     """Inputs of a refocus network for one target time: ``{"image": (1, 3, H, W), "nfs": (1, B, H, W)}``.
 
-    For events, ``image`` is the sweep's RGB image; for spikes, it is :func:`spike_initial_refocus` at the target
-    (TFP half window = half the span of the spike bins). Call the model as ``model(**refocus_inputs(...))``.
+    ``image`` is the hand-crafted refocus of the sweep's image to the target time (events: NFS Eq. 8 with the
+    estimated contrast, colour line and leak removal; spikes: TFP), or the image itself for an event network with
+    ``event_image="captured"``. ``refocuser``: the sweep's hand-crafted refocuser
+    (:func:`neurofocus.aif.pipeline.sweep_refocuser`, default settings) when the caller has one; else it is built
+    (per call). Call the model as ``model(**refocus_inputs(...))``.
     """
     import torch
 
@@ -381,16 +366,23 @@ def refocus_inputs(model_or_spec, sweep: FocalSweep, target_time_us: float) -> d
     if isinstance(rep, EventBinning):
         if sweep.events is None:
             raise NeurofocusError(f"model {spec.model!r} needs events, and the sweep has none")
-        image = sweep.image
+        modality = "events"
         nfs = rep(sweep.events, sweep.image_time_us, round(target_time_us))
     elif isinstance(rep, SpikeBinning):
         if sweep.spikes is None:
             raise NeurofocusError(f"model {spec.model!r} needs spikes, and the sweep has none")
-        image = spike_initial_refocus(sweep.image, sweep.image_time_us, sweep.spikes, target_time_us,
-                                      rep.half_span_ticks)
+        modality = "spikes"
         nfs = rep(sweep.spikes, target_time_us)
     else:
         raise NeurofocusError(f"model {spec.model!r} is not a refocus network")
+    if spec.image_input == "captured":
+        image = sweep.image
+    else:
+        if refocuser is None:
+            from ..aif.pipeline import sweep_refocuser
+
+            refocuser = sweep_refocuser(sweep, modality=modality)[0]
+        image = refocuser.refocus(round(target_time_us) if modality == "events" else target_time_us)
     return {"image": image_to_tensor(image), "nfs": torch.from_numpy(nfs)[None]}
 
 

@@ -6,17 +6,19 @@ plain convolution (no batch norm, no activation): it predicts a residual, which 
 refocused image:
 
 Events (NFS Eq. 8: the image changes by exp of the summed event steps)
-    with lin(·) the sRGB → linear-light conversion, ε = ``config.log_eps`` (1e-3), r the prediction and
-    S = Σ_b nfs_b (the bins hold ``count_scale`` · Σp, so S is Eq. 8's log change at the nominal threshold),
+    with lin(·) the sRGB → linear-light conversion, ε = ``config.log_eps`` (1e-3) and r the prediction,
 
-        refocused = srgb( clamp( exp( log(lin(image) + ε) + S + r ) − ε, 0, 1 ) )      (event_base="events")
+        refocused = srgb( clamp( exp( log(lin(image) + ε) + r ) − ε, 0, 1 ) )
 
-    so r = 0 is the hand-crafted refocus of Eq. 8 and r corrects it (threshold mismatch, noise, sub-threshold
-    texture, colour), per channel, in log linear light, the quantity the events measure. With
-    ``event_base="image"`` S is left out and r = 0 returns the image (the EFS code's residual).
+    so r = 0 returns the image input (up to float rounding) and r is a per-channel log-intensity change of linear
+    light, the quantity the events measure. The image input (``config.event_image``) is by default the hand-crafted
+    refocus to the target time (Eq. 8 with the estimated contrast, colour line and leak removal,
+    :func:`.inputs.handcrafted_refocus`), so a new network is the hand-crafted method and r corrects it
+    (threshold noise, sub-threshold texture, colour); with ``event_image="captured"`` it is the captured image
+    and r is the whole refocusing (the EFS code's residual).
 
 Spikes (NFS §3.4: the network refines the TFP refocus)
-    the image input is the hand-crafted TFP refocused image I₀ (:func:`.inputs.spike_initial_refocus`), and
+    the image input is the hand-crafted TFP refocused image I₀ (:func:`.inputs.handcrafted_refocus`), and
 
         refocused = clamp(I₀ + r, 0, 1)         (sRGB).
 
@@ -49,8 +51,7 @@ def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
 
 
 def compose_event_residual(image: torch.Tensor, residual: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
-    """srgb(clamp(exp(log(lin(image) + ε) + residual) − ε, 0, 1)): the event refocus formula (module docstring);
-    ``residual`` (B, 3 or 1, H, W) is the whole log change (S + r)."""
+    """srgb(clamp(exp(log(lin(image) + ε) + residual) − ε, 0, 1)): the event refocus formula (module docstring)."""
     log_image = torch.log(srgb_to_linear(image) + eps)
     return linear_to_srgb((torch.exp(log_image + residual) - eps).clamp(0.0, 1.0))
 
@@ -67,8 +68,8 @@ class RefocusNet(nn.Module):
 
     Inputs (``forward(image, nfs)``), any H, W ≥ 1:
 
-    * ``image``: float32 (B, 3, H, W), sRGB in [0, 1]. Events: the captured RGB image. Spikes: the hand-crafted
-      TFP refocus at the target time.
+    * ``image``: float32 (B, 3, H, W), sRGB in [0, 1]: the hand-crafted refocus of the captured image at the
+      target time (events: Eq. 8, or the captured image itself with ``event_image="captured"``; spikes: TFP).
     * ``nfs``: float32 (B, num_bins, H, W). Events: :class:`.inputs.EventBinning` (signed counts × count_scale,
       image time → target time, direction-aware). Spikes: :class:`.inputs.SpikeBinning` (firing rates in [0, 1]).
 
@@ -99,18 +100,21 @@ class RefocusNet(nn.Module):
         rep = self.config.nfs
         b = rep.num_bins
         if self.modality == "events":
-            image = TensorSpec("image", "(B, 3, H, W)", "[0, 1] sRGB", "the captured RGB image")
+            image = TensorSpec("image", "(B, 3, H, W)", "[0, 1] sRGB",
+                               "the captured RGB image" if self.config.event_image == "captured" else
+                               "the hand-crafted refocus at the target time (inputs.handcrafted_refocus)")
             nfs = TensorSpec("nfs", f"(B, {b}, H, W)", f"signed counts × {rep.count_scale:g}",
                              f"events from the image time to the target time in {b} {rep.binning} bins, bin 0 next "
                              f"to the image time; backwards: bins reversed and negated (inputs.EventBinning)")
         else:
             image = TensorSpec("image", "(B, 3, H, W)", "[0, 1] sRGB",
-                               "the TFP refocused image at the target time (inputs.spike_initial_refocus)")
+                               "the TFP refocused image at the target time (inputs.handcrafted_refocus)")
             nfs = TensorSpec("nfs", f"(B, {b}, H, W)", "[0, 1] spikes per tick",
                              f"{b} TFP frames of {rep.ticks_per_bin} ticks centred on the target time "
                              f"(inputs.SpikeBinning)")
         out = TensorSpec("refocused", "(B, 3, H, W)", "[0, 1] sRGB", "the image refocused to the target time")
-        return InputSpec(self.name, self.modality, (image, nfs), (out,), rep)
+        source = "handcrafted" if self.modality == "spikes" else self.config.event_image
+        return InputSpec(self.name, self.modality, (image, nfs), (out,), rep, image_input=source)
 
     def residual(self, image: torch.Tensor, nfs: torch.Tensor) -> torch.Tensor:
         """PredConv's output r, (B, 3, H, W): the log-domain residual (events) or the sRGB residual (spikes)."""
@@ -120,13 +124,11 @@ class RefocusNet(nn.Module):
         x = self.trunk(pad_to_multiple(2 * image - 1), pad_to_multiple(nfs))
         return self.pred(self.res2(self.res1(x)))[..., :h, :w]
 
-    def compose(self, image: torch.Tensor, nfs: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        """The refocused image from the input image, the NFS input and a residual (module docstring)."""
-        if self.modality == "spikes":
-            return compose_spike_residual(image, residual)
-        if self.config.event_base == "events":
-            residual = residual + nfs.sum(dim=1, keepdim=True)
-        return compose_event_residual(image, residual, self.config.log_eps)
+    def compose(self, image: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        """The refocused image from the input image and a residual (module docstring)."""
+        if self.modality == "events":
+            return compose_event_residual(image, residual, self.config.log_eps)
+        return compose_spike_residual(image, residual)
 
     def forward(self, image: torch.Tensor, nfs: torch.Tensor) -> torch.Tensor:
-        return self.compose(image, nfs, self.residual(image, nfs))
+        return self.compose(image, self.residual(image, nfs))

@@ -61,6 +61,9 @@ class InputSpec:
     inputs, outputs : tuple of TensorSpec
     representation : EventBinning, SpikeBinning, EventSlicing or SpikeSlicing
         How the neuromorphic input is made (binning, scaling, windows).
+    image_input : {"captured", "handcrafted"}
+        Refocus networks: their image input is the captured RGB image, or the hand-crafted refocus of it to the
+        target time (:func:`.inputs.handcrafted_refocus`).
     size_multiple : int
         H and W are padded internally (replicate) to a multiple of this and the outputs cropped back; any size works.
     """
@@ -70,6 +73,7 @@ class InputSpec:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     representation: Any
+    image_input: str = "captured"
     size_multiple: int = 4
 
     def describe(self) -> str:
@@ -125,8 +129,8 @@ class RefocusConfig(_Config):
     Attributes
     ----------
     modality : {"events", "spikes"}
-        Events: the network predicts a log-domain residual (see ``event_base``). Spikes: it refines the TFP
-        refocused image.
+        Events: the network predicts a log-domain residual of its image input (see ``event_image``). Spikes: it
+        refines the hand-crafted TFP refocused image.
     width : float
         Channel multiplier (c = 64 · width, rounded to a multiple of 4).
     nfs : EventBinning or SpikeBinning, optional
@@ -134,11 +138,12 @@ class RefocusConfig(_Config):
     log_eps : float
         ε of the log domain (events): log(linear RGB + ε).
     zero_init_residual : bool
-        Zero-initialise the prediction conv, so that a new network returns its base image.
-    event_base : {"events", "image"}
-        Events only: what the residual corrects. "events" (default): the hand-crafted refocus of NFS Eq. 8 with the
-        nominal threshold, log image + Σ bins (the bins hold ``count_scale`` · Σp); a new network is the Eq. 8
-        refocus. "image": the captured image itself (the EFS code's choice; a new network returns the input).
+        Zero-initialise the prediction conv, so that a new network returns its image input.
+    event_image : {"handcrafted", "captured"}
+        Events only: the image input. "handcrafted" (default): the hand-crafted refocus to the target time (NFS
+        Eq. 8 with the estimated contrast, colour line and leak removal of :mod:`neurofocus.aif.refocus`), which the
+        network corrects, as the spike network corrects the TFP refocus; a new network is the hand-crafted method.
+        "captured": the captured RGB image (the EFS code's residual; a new network returns the input).
     """
 
     modality: str = "events"
@@ -146,7 +151,7 @@ class RefocusConfig(_Config):
     nfs: Any = None
     log_eps: float = 1e-3
     zero_init_residual: bool = True
-    event_base: str = "events"
+    event_image: str = "handcrafted"
 
     def __post_init__(self):
         _check_modality(self.modality)
@@ -163,8 +168,8 @@ class RefocusConfig(_Config):
             raise NeurofocusError(f"log_eps must lie in (0, 1), got {self.log_eps!r}")
         object.__setattr__(self, "log_eps", float(self.log_eps))
         object.__setattr__(self, "zero_init_residual", bool(self.zero_init_residual))
-        if self.event_base not in ("events", "image"):
-            raise NeurofocusError(f"event_base must be 'events' or 'image', got {self.event_base!r}")
+        if self.event_image not in ("handcrafted", "captured"):
+            raise NeurofocusError(f"event_image must be 'handcrafted' or 'captured', got {self.event_image!r}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,12 +13,14 @@ with corresponding events triggered between them")
     ordered pairs (``direction="both"``: the target may lie before or after the input), then a random crop and
     random horizontal / vertical flips applied to every array of the item. The input frame plays the RGB image:
 
-    * events: ``image`` is the input frame, ``nfs`` the model's :class:`~neurofocus.models.inputs.EventBinning` of
-      the events from the input frame's time to the target frame's time — bit-identical to cropping
-      ``event_bins`` of the whole sensor (computed from a per-pixel :class:`~neurofocus.represent.PolarityTable`
-      on the crop only; count binning, whose bins depend on the field of view, is computed on the cropped events);
-    * spikes: ``image`` is the hand-crafted TFP refocus of the input frame to the target time
-      (:func:`~neurofocus.models.inputs.spike_initial_refocus`, computed on the crop plus a margin that makes it
+    * events: ``image`` is the hand-crafted refocus of the input frame to the target frame's time
+      (:func:`neurofocus.aif.pipeline.build_refocuser` on the whole frame, cropped; the input frame itself for
+      ``event_image="captured"``), ``nfs`` the model's :class:`~neurofocus.models.inputs.EventBinning` of the
+      events from the input frame's time to the target frame's time — bit-identical to cropping ``event_bins`` of
+      the whole sensor (computed from a per-pixel :class:`~neurofocus.represent.PolarityTable` on the crop only;
+      count binning, whose bins depend on the field of view, is computed on the cropped events);
+    * spikes: ``image`` is the hand-crafted TFP refocus of the input frame to the target time (with the
+      hand-crafted pipeline's TFP window for the whole scene, computed on the crop plus a margin that makes it
       equal to the whole-frame result cropped) and ``nfs`` the :class:`~neurofocus.models.inputs.SpikeBinning` of
       the spikes around the target time.
 
@@ -60,6 +62,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..aif.pipeline import AifConfig, build_refocuser, sweep_refocuser
+from ..aif.refocus import SpikeRefocuser, spike_half_window
+from ..aif.refocus import crop as crop_region
 from ..errors import NeurofocusError
 from ..models.inputs import (
     EventBinning,
@@ -67,7 +72,6 @@ from ..models.inputs import (
     SpikeBinning,
     SpikeSlicing,
     spike_bins,
-    spike_initial_refocus,
 )
 from ..represent import PolarityTable
 
@@ -332,6 +336,7 @@ class _RefocusScene:
             if sweep.spikes.tick_us is None:
                 raise NeurofocusError("the scene's spike tick length is unknown", folder)
             self.spikes = sweep.spikes
+            self.spike_window = spike_half_window(sweep.spikes, self.sweep_us)  # the pipeline's TFP window
         if len(self.kept_frames) < 2:
             raise NeurofocusError("the scene keeps fewer than two ground-truth frames", folder)
         _check_crop(crop, self.shape, folder)
@@ -368,6 +373,8 @@ class RefocusPairs(_SceneDataset):
         Smallest distance between the two frames, in sweep frames (the EFS training code: 10 of 480).
     cache_scenes : int
         Scenes kept in memory per process (0: all).
+    event_image : {"handcrafted", "captured"}
+        Events: the image input (the refocus model's ``config.event_image``).
 
     Items
     -----
@@ -379,7 +386,7 @@ class RefocusPairs(_SceneDataset):
 
     def __init__(self, scenes, representation, *, seed: int = 0, samples_per_scene: int = 16,
                  crop: int | None = 128, flips: bool = True, direction: str = "both", min_gap_frames: int = 10,
-                 cache_scenes: int = 0):
+                 cache_scenes: int = 0, event_image: str = "handcrafted"):
         if isinstance(representation, EventBinning):
             modality = "events"
         elif isinstance(representation, SpikeBinning):
@@ -393,6 +400,9 @@ class RefocusPairs(_SceneDataset):
             raise NeurofocusError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
         self.representation = representation
         self.direction = direction
+        if event_image not in ("handcrafted", "captured"):
+            raise NeurofocusError(f"event_image must be 'handcrafted' or 'captured', got {event_image!r}")
+        self.event_image = event_image
         self.min_gap_frames = int(min_gap_frames)
         if self.min_gap_frames < 1:
             raise NeurofocusError("min_gap_frames must be at least 1")
@@ -441,7 +451,11 @@ class RefocusPairs(_SceneDataset):
         rep = self.representation
         y0, y1, x0, x1 = region
         if self.modality == "events":
-            image = scene.frame(input_frame, region)
+            if self.event_image == "captured":
+                image = scene.frame(input_frame, region)
+            else:  # the hand-crafted refocus of the whole input frame (its contrast estimate needs it all), cropped
+                refocuser = build_refocuser(scene.frame(input_frame), t_in, scene.sweep_us, table=scene.table)[0]
+                image = np.ascontiguousarray(crop_region(refocuser.refocus(t_tgt), region))
             if rep.binning == "time":
                 nfs = event_bins_region(scene.table, t_in, t_tgt, rep, region)
             else:
@@ -452,8 +466,9 @@ class RefocusPairs(_SceneDataset):
         h, w = scene.shape
         m = SPIKE_GAIN_MARGIN_PX
         outer = (max(0, y0 - m), min(h, y1 + m), max(0, x0 - m), min(w, x1 + m))
-        refocused = spike_initial_refocus(scene.frame(input_frame, outer), t_in,
-                                          _RegionSpikes(scene.spikes, outer), t_tgt, rep.half_span_ticks)
+        refocuser = SpikeRefocuser(scene.frame(input_frame, outer), t_in, _RegionSpikes(scene.spikes, outer),
+                                   half_window=scene.spike_window)
+        refocused = refocuser.refocus(t_tgt)
         image = np.ascontiguousarray(refocused[y0 - outer[0]:y1 - outer[0], x0 - outer[2]:x1 - outer[2]])
         nfs = spike_bins(_RegionSpikes(scene.spikes, region), t_tgt, rep.num_bins, rep.ticks_per_bin)
         return image, nfs
@@ -469,21 +484,6 @@ def fill_times(found_us: np.ndarray, count: int, start_us: float, end_us: float)
     if len(found) >= count:
         return found[np.linspace(0, len(found) - 1, count).round().astype(int)]
     return np.sort(np.concatenate([found, uniform_times(start_us, end_us, count - len(found))])).astype(np.int64)
-
-
-def _handcrafted_refocuser(sweep, modality: str, grid: int = 8):
-    """The hand-crafted pipeline's refocuser for a sweep (events: contrast estimated per patch, as in
-    :func:`neurofocus.aif.all_in_focus`)."""
-    from ..aif.refocus import EventRefocuser, SpikeRefocuser, spike_half_window
-
-    start_us, end_us = (int(v) for v in sweep.time_extent_us)
-    if modality == "events":
-        table = PolarityTable(sweep.events)
-        refocuser = EventRefocuser(sweep.image, sweep.image_time_us, table, 0.2, sweep_us=(start_us, end_us))
-        refocuser.estimate_contrast(start_us, end_us, grid)
-        return refocuser
-    return SpikeRefocuser(sweep.image, sweep.image_time_us, sweep.spikes,
-                          half_window=spike_half_window(sweep.spikes, (start_us, end_us)))
 
 
 class _MergeScene:
@@ -509,8 +509,8 @@ class _MergeScene:
         self.shape = sweep.image.shape[:2]
         _check_crop(crop, self.shape, folder)
         refocuser = None
-        if stack_times == "search" or source == "handcrafted":
-            refocuser = _handcrafted_refocuser(sweep, modality, search_grid)
+        if stack_times == "search" or source in ("handcrafted", "network"):
+            refocuser = sweep_refocuser(sweep, AifConfig(grid=search_grid), modality)[0]
         if stack_times == "search":
             settings = SearchSettings(grid=search_grid)
             selection = (select_times_events(refocuser, sweep.events, settings) if modality == "events"
@@ -526,7 +526,7 @@ class _MergeScene:
         elif source == "handcrafted":
             self.stack = np.stack([to_uint8(refocuser.refocus(int(t))) for t in self.times_us])
         else:
-            self.stack = _network_stack(refocus_model, sweep, self.times_us)
+            self.stack = _network_stack(refocus_model, sweep, self.times_us, refocuser)
         if isinstance(rep, EventSlicing):
             self.nfs = rep(sweep.events, [int(t) for t in self.times_us], rep.half_window_us((start_us, end_us)))
         else:
@@ -534,15 +534,16 @@ class _MergeScene:
         self.target = sweep.ground_truth.all_in_focus  # float32 (H, W, 3)
 
 
-def _network_stack(model, sweep, times_us) -> np.ndarray:
-    """The refocus network's slices at ``times_us`` on the whole frame: uint8 (S, H, W, 3)."""
+def _network_stack(model, sweep, times_us, refocuser) -> np.ndarray:
+    """The refocus network's slices at ``times_us`` on the whole frame (``refocuser``: the sweep's hand-crafted
+    one, for the network's image input): uint8 (S, H, W, 3)."""
     from ..color import to_uint8
     from ..models.inputs import refocus_inputs, tensor_to_image
 
     out = []
     with torch.no_grad():
         for t in times_us:
-            inputs = refocus_inputs(model, sweep, float(t))
+            inputs = refocus_inputs(model, sweep, float(t), refocuser)
             out.append(to_uint8(tensor_to_image(model(**inputs))))
     return np.stack(out)
 

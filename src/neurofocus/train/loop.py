@@ -359,6 +359,11 @@ def _data_recipe(config: TrainConfig, train_scenes, val_scenes) -> dict:
     return recipe
 
 
+def _event_image(model) -> str:
+    """The refocus model's event image input ("handcrafted" for every other model; unused there)."""
+    return getattr(model.config, "event_image", "handcrafted")
+
+
 def _datasets(config: TrainConfig, model):
     train_scenes, val_scenes = split_scenes(config)
     refocus_model = None
@@ -369,12 +374,13 @@ def _datasets(config: TrainConfig, model):
               "flips": config.flips, "cache_scenes": config.cache_scenes}
     if config.task == "refocus":
         train_set = RefocusPairs(train_scenes, rep, direction=config.direction,
-                                 min_gap_frames=config.min_gap_frames, **common)
+                                 min_gap_frames=config.min_gap_frames, event_image=_event_image(model), **common)
     else:
         train_set = MergeStacks(train_scenes, rep, stack_size=config.stack_size, stack_times=config.stack_times,
                                 source=config.stack_source, refocus_model=refocus_model,
                                 search_grid=config.search_grid, **common)
-    validation = Validation(config, rep, val_scenes, refocus_model) if val_scenes else None
+    validation = (Validation(config, rep, val_scenes, refocus_model, event_image=_event_image(model)) if val_scenes
+                  else None)
     return train_set, validation, train_scenes, val_scenes
 
 

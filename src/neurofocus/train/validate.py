@@ -43,14 +43,17 @@ class Validation:
         Held-out scene folders.
     refocus_model : torch.nn.Module, optional
         For network-refocused merge stacks.
+    event_image : str
+        The refocus model's event image input (refocus task).
     """
 
-    def __init__(self, config, representation, scenes, refocus_model=None):
+    def __init__(self, config, representation, scenes, refocus_model=None, event_image: str = "handcrafted"):
         self.task = config.task
         common = {"seed": config.seed, "crop": config.val_crop, "flips": False, "cache_scenes": config.cache_scenes}
         if self.task == "refocus":
             self.dataset = RefocusPairs(scenes, representation, samples_per_scene=config.val_pairs,
-                                        direction=config.direction, min_gap_frames=config.min_gap_frames, **common)
+                                        direction=config.direction, min_gap_frames=config.min_gap_frames,
+                                        event_image=event_image, **common)
         else:
             self.dataset = MergeStacks(scenes, representation, stack_size=config.stack_size,
                                        stack_times=config.stack_times, source=config.stack_source,
@@ -79,19 +82,14 @@ class Validation:
         return self._baselines
 
     def _refocus_baselines(self, item):
-        from ..aif.refocus import EventRefocuser, SpikeRefocuser, spike_half_window
+        from ..aif.pipeline import AifConfig, build_refocuser
 
         scene = self.dataset.scene(int(item["scene"]))
         a, region = int(item["input_frame"]), item["region"].tolist()
         t_in, t_tgt = int(item["input_time_us"]), int(item["target_time_us"])
         frame = scene.frame(a)
-        start, end = scene.sweep_us
-        if self.dataset.modality == "events":
-            refocuser = EventRefocuser(frame, t_in, scene.table, 0.2, sweep_us=(start, end))
-            refocuser.estimate_contrast(start, end, self.search_grid)
-        else:
-            refocuser = SpikeRefocuser(frame, t_in, scene.spikes,
-                                       half_window=spike_half_window(scene.spikes, (start, end)))
+        refocuser = build_refocuser(frame, t_in, scene.sweep_us, table=scene.table, spikes=scene.spikes,
+                                    config=AifConfig(grid=self.search_grid))[0]
         return _crop(refocuser.refocus(t_tgt), region), _crop(frame, region)
 
     def _merge_baselines(self, item):
