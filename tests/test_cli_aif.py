@@ -123,17 +123,3 @@ def test_aif_learned_method_with_weight_files(capsys, tmp_path, simulated):
     assert json.loads((tmp_path / "hand" / "result.json").read_text())["weights"] == "gradient"
     assert np.abs(read_image(tmp_path / "hand" / "aif.png") - read_image(simulated / "image.png")).max() <= 1 / 255
 
-
-def test_aif_learned_with_the_shipped_event_refocus_network(capsys, tmp_path, simulated):
-    pytest.importorskip("torch")
-    from neurofocus.aif.learned import shipped_weights
-
-    refocus, merge = shipped_weights("learned", "events")
-    assert refocus is not None and merge is None  # the event refocus network ships; no merge network yet
-    args = ["aif", "--image", simulated / "image.png", "--events", simulated / "events.raw", "--method", "learned"]
-    code, _, err = run(capsys, *args, "--out", tmp_path / "out")
-    assert code == 0, err
-    info = json.loads((tmp_path / "out" / "result.json").read_text())
-    assert info["method"] == "learned" and info["weights"] == "symmetry"  # refocus network + hand-crafted merge
-    code, _, err = run(capsys, *args, "--merge", "network", "--out", tmp_path / "none")
-    assert code == 2 and "no trained events merge network" in err

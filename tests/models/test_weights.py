@@ -131,16 +131,3 @@ def test_other_model_and_garbage_files_raise(trained, tmp_path):
     with pytest.raises(NeurofocusError, match="no neurofocus metadata"):
         load_model(plain)
 
-
-def test_shipped_refocus_network_loads_strictly_and_says_where_it_came_from():
-    from neurofocus.aif.learned import shipped_weights
-
-    path = shipped_weights("learned", "events")[0]
-    meta = read_metadata(path)
-    assert meta["dtype"] == "float16" and meta["model"] == "neuro_refocus_net"
-    user = meta["user"]
-    assert "neurofocus train refocus" in user["command"] and "neurofocus synth" in user["dataset_recipe"]
-    last = user["validation"][-1]
-    assert float(last["val_psnr"]) > float(last["val_psnr_handcrafted"])  # why it ships
-    net = load_model(path)
-    assert net.modality == "events" and net.config.event_image == "handcrafted"
