@@ -13,12 +13,13 @@ Events (NFS Eq. 8: the image changes by exp of the summed event steps)
     so r = 0 returns the image input (up to float rounding) and r is a per-channel log-intensity change of linear
     light, the quantity the events measure. The image input (``config.event_image``) is by default the hand-crafted
     refocus to the target time (Eq. 8 with the estimated contrast, colour line and leak removal,
-    :func:`.inputs.handcrafted_refocus`), so a new network is the hand-crafted method and r corrects it
-    (threshold noise, sub-threshold texture, colour); with ``event_image="captured"`` it is the captured image
+    :func:`neurofocus.aif.pipeline.build_refocuser`), so a new network is the hand-crafted method and r corrects
+    it (threshold noise, sub-threshold texture, colour); with ``event_image="captured"`` it is the captured image
     and r is the whole refocusing (the EFS code's residual).
 
 Spikes (NFS §3.4: the network refines the TFP refocus)
-    the image input is the hand-crafted TFP refocused image I₀ (:func:`.inputs.handcrafted_refocus`), and
+    the image input is the hand-crafted TFP refocused image I₀ (:func:`neurofocus.aif.pipeline.build_refocuser`),
+    and
 
         refocused = clamp(I₀ + r, 0, 1)         (sRGB).
 
@@ -102,13 +103,13 @@ class RefocusNet(nn.Module):
         if self.modality == "events":
             image = TensorSpec("image", "(B, 3, H, W)", "[0, 1] sRGB",
                                "the captured RGB image" if self.config.event_image == "captured" else
-                               "the hand-crafted refocus at the target time (inputs.handcrafted_refocus)")
+                               "the hand-crafted refocus at the target time (inputs.refocus_inputs)")
             nfs = TensorSpec("nfs", f"(B, {b}, H, W)", f"signed counts × {rep.count_scale:g}",
                              f"events from the image time to the target time in {b} {rep.binning} bins, bin 0 next "
                              f"to the image time; backwards: bins reversed and negated (inputs.EventBinning)")
         else:
             image = TensorSpec("image", "(B, 3, H, W)", "[0, 1] sRGB",
-                               "the TFP refocused image at the target time (inputs.handcrafted_refocus)")
+                               "the TFP refocused image at the target time (inputs.refocus_inputs)")
             nfs = TensorSpec("nfs", f"(B, {b}, H, W)", "[0, 1] spikes per tick",
                              f"{b} TFP frames of {rep.ticks_per_bin} ticks centred on the target time "
                              f"(inputs.SpikeBinning)")

@@ -63,7 +63,7 @@ class InputSpec:
         How the neuromorphic input is made (binning, scaling, windows).
     image_input : {"captured", "handcrafted"}
         Refocus networks: their image input is the captured RGB image, or the hand-crafted refocus of it to the
-        target time (:func:`.inputs.handcrafted_refocus`).
+        target time (:func:`neurofocus.aif.pipeline.build_refocuser`).
     size_multiple : int
         H and W are padded internally (replicate) to a multiple of this and the outputs cropped back; any size works.
     """
