@@ -118,10 +118,28 @@ def test_flips_are_applied_to_every_array_alike(scenes):
         # the flip draws come after the pair and the crop, so both datasets share them
         assert p["region"].tolist() == f["region"].tolist()
         dims = [d for d, on in ((-1, h), (-2, v)) if on]
-        for name in ("image", "nfs", "target"):
+        for name in ("image", "nfs", "target", "focus"):
             expected = p[name].flip(dims) if dims else p[name]
             assert torch.equal(f[name], expected)
     assert len(seen) >= 3
+
+
+def test_focus_map_marks_the_pixels_in_focus_at_the_target_time(scenes, samples):
+    sigma = 0.05
+    pairs = RefocusPairs(scenes, EventBinning(num_bins=4), seed=2, samples_per_scene=6, crop=None, flips=False,
+                         focus_sigma=sigma)
+    for i in range(len(pairs)):
+        item = pairs[i]
+        sweep = samples[item["scene"]].sweep
+        start, end = sweep.time_extent_us
+        focus = item["focus"][0].numpy()
+        offset = np.abs(sweep.ground_truth.infocus_time_us - item["target_time_us"]) / (end - start)
+        assert focus.shape == offset.shape and focus.dtype == np.float32
+        # 1 in focus, e^-1/2 one σ away, vanishing far away; monotone in the distance
+        np.testing.assert_allclose(focus, np.exp(-0.5 * (offset / sigma) ** 2), rtol=1e-5, atol=1e-7)
+        assert np.all(focus[offset < 0.01] > 0.98) and np.all(focus[offset > 5 * sigma] < 1e-5)
+    with pytest.raises(NeurofocusError, match="focus_sigma"):
+        RefocusPairs(scenes, EventBinning(num_bins=4), focus_sigma=0)
 
 
 def test_spike_pairs_equal_the_whole_frame_inputs_cropped(mini_dataset):

@@ -12,6 +12,7 @@ pytest.importorskip("safetensors")
 from neurofocus.errors import NeurofocusError
 from neurofocus.models import create_model, load_model, read_metadata
 from neurofocus.train import TrainConfig, load_checkpoint, lr_at, read_log, train
+from neurofocus.train.losses import TrainingLoss
 
 from .conftest import tiny_config
 
@@ -106,9 +107,28 @@ def test_config_rejects_unknown_and_bad_values():
         TrainConfig(task="merge", stack_source="network")
     with pytest.raises(NeurofocusError, match="lr_milestones"):
         TrainConfig(lr_milestones=[0.7, 0.5])
+    with pytest.raises(NeurofocusError, match="focus_weight is a refocus training option"):
+        TrainConfig(task="merge", focus_weight=4)
+    with pytest.raises(NeurofocusError, match="focus_sigma"):
+        TrainConfig(focus_sigma=0)
     config = TrainConfig.from_dict({"task": "merge", "width": 0.5, "betas": [0.8, 0.99]})
     assert config.model == "neuro_merge_net" and config.stack_source == "frames" and config.betas == (0.8, 0.99)
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_focus_weighted_mse():
+    target = torch.zeros(2, 3, 4, 4)
+    pred = target.clone()
+    pred[:, :, :2] = 0.1  # error in the top half only
+    focus = torch.zeros(2, 1, 4, 4)
+    plain, weighted = TrainingLoss(1.0, 0.0), TrainingLoss(1.0, 0.0, focus_weight=3.0)
+    assert weighted(pred, target, focus)["mse"] == pytest.approx(plain(pred, target)["mse"].item())  # m = 0
+    focus[:, :, :2] = 1.0  # the erring half is in focus: it counts 1 + 3 = 4 times
+    assert weighted(pred, target, focus)["mse"].item() == pytest.approx(4 * 0.01 / 5)
+    focus = 1.0 - focus  # the other half in focus
+    assert weighted(pred, target, focus)["mse"].item() == pytest.approx(0.01 / 5)
+    with pytest.raises(NeurofocusError, match="focus map"):
+        weighted(pred, target)
 
 
 def test_learning_rate_schedule():
@@ -133,9 +153,11 @@ def test_validation_rows_and_merge_training(mini_dataset, tmp_path):
 
 def test_spike_refocus_training_with_a_separate_validation_set(mini_dataset, tmp_path):
     config = tiny_config(mini_dataset, modality="spikes", steps=2, val_data=str(mini_dataset), val_pairs=1,
-                         model_options={"nfs": {"kind": "spike_bins", "num_bins": 8, "ticks_per_bin": 2}})
+                         focus_weight=4.0, model_options={"nfs": {"kind": "spike_bins", "num_bins": 8,
+                                                                  "ticks_per_bin": 2}})
     result = train(config, tmp_path / "spikes")
     assert result.completed and result.model.config.modality == "spikes"
+    assert result.validation["val_psnr_infocus"] > 10 and result.validation["val_psnr_infocus_handcrafted"] > 10
     rows = read_log(tmp_path / "spikes" / "log.csv")
     assert rows[-1]["val_psnr"] and not rows[0]["val_psnr"]  # val_every 0: at the end only
     recipe = read_metadata(tmp_path / "spikes" / "model.safetensors")["user"]["data_recipe"]

@@ -14,7 +14,7 @@ from .common import positive_float
 # CLI option (argparse dest) -> TrainConfig field
 _FIELDS = {"data": "data", "modality": "modality", "model": "model", "width": "width", "steps": "steps",
            "batch": "batch_size", "crop": "crop", "seed": "seed", "device": "device", "lr": "lr",
-           "perceptual_weight": "perceptual_weight", "mse_weight": "mse_weight",
+           "perceptual_weight": "perceptual_weight", "mse_weight": "mse_weight", "focus_weight": "focus_weight",
            "refocus_weights": "refocus_weights", "stack_size": "stack_size", "stack_source": "stack_source",
            "val_data": "val_data", "val_scenes": "val_scenes", "val_every": "val_every",
            "checkpoint_every": "checkpoint_every", "num_workers": "num_workers", "threads": "threads",
@@ -57,6 +57,8 @@ def register(sub) -> None:
     p.add_argument("--lr", type=positive_float, help="Adam learning rate (5e-4; evfocus, e2vid 1e-4)")
     p.add_argument("--perceptual-weight", type=_non_negative_float, help="α of the loss (0.5)")
     p.add_argument("--mse-weight", type=_non_negative_float, help="β of the loss (200)")
+    p.add_argument("--focus-weight", type=_non_negative_float, metavar="λ",
+                   help="refocus: weight the MSE 1 + λ at pixels in focus at the target time (0: the papers' MSE)")
     p.add_argument("--refocus-weights", metavar="PATH", help="merge: refocus network that makes the stacks")
     p.add_argument("--stack-size", type=int, help="merge: slices per stack (64)")
     p.add_argument("--stack-source", choices=["frames", "handcrafted", "network"],

@@ -149,6 +149,13 @@ class TrainConfig:
         (unstated: 0).
     mse_weight, perceptual_weight : float
         β = 200 and α = 0.5 of NFS Eq. 17 (refocus and merge only).
+    focus_weight : float
+        Refocus only, not in the papers: λ of the in-focus emphasis of the MSE (0: the papers' plain MSE). Pixels
+        count 1 + λ·m, m = exp(−½ (Δt / (focus_sigma · sweep duration))²), Δt = the pixel's ground-truth in-focus
+        time minus the target time (see :class:`.losses.TrainingLoss`). Why: the merge uses a refocused slice only
+        where it is in focus, but a plain MSE is dominated by the defocused rest of the frame.
+    focus_sigma : float
+        Width of the focus map as a fraction of the sweep duration (0.03); also sets the validation's in-focus PSNR.
     seed : int
         Weight initialisation, data order and every random choice of the data.
 
@@ -214,6 +221,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     mse_weight: float = 200.0
     perceptual_weight: float = 0.5
+    focus_weight: float = 0.0
+    focus_sigma: float = 0.03
     seed: int = 0
     checkpoint_every: int = 500
     val_every: int = 500
@@ -317,7 +326,10 @@ class TrainConfig:
         if not all(0 <= b < 1 for b in betas):
             raise NeurofocusError(f"betas must lie in [0, 1), got {list(betas)}")
         put("betas", betas)
-        for name in ("weight_decay", "mse_weight", "perceptual_weight"):
+        put("focus_sigma", _number(self.focus_sigma, "focus_sigma", positive=True))
+        if self.focus_weight and self.task != "refocus":
+            raise NeurofocusError("focus_weight is a refocus training option")
+        for name in ("weight_decay", "mse_weight", "perceptual_weight", "focus_weight"):
             put(name, _number(getattr(self, name), name))
             if getattr(self, name) < 0:
                 raise NeurofocusError(f"{name} must not be negative, got {getattr(self, name)}")

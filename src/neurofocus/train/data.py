@@ -323,6 +323,7 @@ class _RefocusScene:
         self.kept_times_us = np.rint(sample.frame_times_us[sample.kept_indices]).astype(np.int64)
         self.shape = self.kept_frames.shape[1:3]
         self.sweep_us = tuple(int(v) for v in sweep.time_extent_us)
+        self.infocus_time_us = sweep.ground_truth.infocus_time_us  # float64 (H, W)
         self.table = self.events = self.spikes = None
         if modality == "events":
             if sweep.events is None:
@@ -375,10 +376,15 @@ class RefocusPairs(_SceneDataset):
         Scenes kept in memory per process (0: all).
     event_image : {"handcrafted", "captured"}
         Events: the image input (the refocus model's ``config.event_image``).
+    focus_sigma : float
+        Width σ of the focus map, as a fraction of the sweep's duration.
 
     Items
     -----
-    dict with ``image`` float32 (3, h, w), ``nfs`` float32 (B, h, w), ``target`` float32 (3, h, w), and
+    dict with ``image`` float32 (3, h, w), ``nfs`` float32 (B, h, w), ``target`` float32 (3, h, w), ``focus``
+    float32 (1, h, w): how nearly each pixel is in focus at the target time, exp(−½ (Δt / (σ·duration))²) with Δt
+    the pixel's ground-truth in-focus time minus the target time (for :class:`.losses.TrainingLoss` and the
+    validation's in-focus PSNR), and
     ``scene`` (position in ``scenes``), ``input_frame`` / ``target_frame`` (positions among the kept frames),
     ``input_time_us`` / ``target_time_us``, ``region`` (y0, y1, x0, x1 before flipping), ``flip`` (horizontal,
     vertical) as int64.
@@ -386,7 +392,7 @@ class RefocusPairs(_SceneDataset):
 
     def __init__(self, scenes, representation, *, seed: int = 0, samples_per_scene: int = 16,
                  crop: int | None = 128, flips: bool = True, direction: str = "both", min_gap_frames: int = 10,
-                 cache_scenes: int = 0, event_image: str = "handcrafted"):
+                 cache_scenes: int = 0, event_image: str = "handcrafted", focus_sigma: float = 0.03):
         if isinstance(representation, EventBinning):
             modality = "events"
         elif isinstance(representation, SpikeBinning):
@@ -406,6 +412,9 @@ class RefocusPairs(_SceneDataset):
         self.min_gap_frames = int(min_gap_frames)
         if self.min_gap_frames < 1:
             raise NeurofocusError("min_gap_frames must be at least 1")
+        if not float(focus_sigma) > 0:
+            raise NeurofocusError(f"focus_sigma must be positive, got {focus_sigma!r}")
+        self.focus_sigma = float(focus_sigma)
 
     def _load(self, position: int) -> _RefocusScene:
         return _RefocusScene(self.scenes[position], self.modality, self.representation, self.crop)
@@ -438,13 +447,21 @@ class RefocusPairs(_SceneDataset):
         t_in, t_tgt = int(scene.kept_times_us[a]), int(scene.kept_times_us[b])
         image, nfs = self.inputs(scene, a, t_in, t_tgt, region)
         target = scene.frame(b, region)
+        focus = self.focus_map(scene, t_tgt, region)
         return {
             "image": torch.from_numpy(_flip(image.transpose(2, 0, 1), hflip, vflip)),
             "nfs": torch.from_numpy(_flip(nfs, hflip, vflip)),
             "target": torch.from_numpy(_flip(target.transpose(2, 0, 1), hflip, vflip)),
+            "focus": torch.from_numpy(_flip(focus[None], hflip, vflip)),
             "scene": position, "input_frame": a, "target_frame": b, "input_time_us": t_in,
             "target_time_us": t_tgt, "region": torch.tensor(region), "flip": torch.tensor([hflip, vflip]),
         }
+
+    def focus_map(self, scene: _RefocusScene, t_tgt: int, region) -> np.ndarray:
+        """How nearly each pixel of ``region`` is in focus at ``t_tgt``: float32 (h, w) in (0, 1]."""
+        sigma_us = self.focus_sigma * max(scene.sweep_us[1] - scene.sweep_us[0], 1)
+        offset = (crop_region(scene.infocus_time_us, region) - t_tgt) / sigma_us
+        return np.exp(-0.5 * offset ** 2).astype(np.float32)
 
     def inputs(self, scene: _RefocusScene, input_frame: int, t_in: int, t_tgt: int, region):
         """The model's (image (h, w, 3), nfs (B, h, w)) for one pair on ``region`` = (y0, y1, x0, x1)."""

@@ -7,7 +7,8 @@ writes, in ``run_dir``:
     config.json            the resolved config (paths absolute)
     log.csv                one row per step: step, epoch, the loss terms, lr, seconds, and on validation steps the
                            validation values. Refocus / merge: loss, mse, perceptual; val_psnr,
-                           val_psnr_handcrafted, val_psnr_input (:mod:`.validate`). EvFocus: loss, lpips,
+                           val_psnr_handcrafted, val_psnr_input, and for refocus val_psnr_infocus,
+                           val_psnr_infocus_handcrafted (:mod:`.validate`). EvFocus: loss, lpips,
                            lpips_aligned, lpips_blurred, tc, redefocus_l1; E2VID: loss, lpips, tc; both val_psnr,
                            val_ssim, val_psnr_defocused (:mod:`.video`)
     checkpoints/           :mod:`.checkpoint` (every ``checkpoint_every`` steps, at the end, on interruption)
@@ -374,7 +375,8 @@ def _datasets(config: TrainConfig, model):
               "flips": config.flips, "cache_scenes": config.cache_scenes}
     if config.task == "refocus":
         train_set = RefocusPairs(train_scenes, rep, direction=config.direction,
-                                 min_gap_frames=config.min_gap_frames, event_image=_event_image(model), **common)
+                                 min_gap_frames=config.min_gap_frames, event_image=_event_image(model),
+                                 focus_sigma=config.focus_sigma, **common)
     else:
         train_set = MergeStacks(train_scenes, rep, stack_size=config.stack_size, stack_times=config.stack_times,
                                 source=config.stack_source, refocus_model=refocus_model,
@@ -406,13 +408,14 @@ class ImageTask:
         return _data_recipe(self.config, train_scenes, val_scenes)
 
     def criterion(self, device):
-        return TrainingLoss(self.config.mse_weight, self.config.perceptual_weight)
+        return TrainingLoss(self.config.mse_weight, self.config.perceptual_weight, self.config.focus_weight)
 
     def network(self, model):
         return model
 
     def loss(self, net, criterion, batch: dict, device) -> dict:
-        return criterion(_forward(net, batch, self.config.task, device), batch["target"].to(device))
+        focus = batch["focus"].to(device) if criterion.focus_weight > 0 else None
+        return criterion(_forward(net, batch, self.config.task, device), batch["target"].to(device), focus)
 
 
 def make_task(config: TrainConfig):

@@ -4,6 +4,8 @@ Refocus and merge networks (NFS Eq. 17): :class:`TrainingLoss`, L = β · MSE + 
 The paper's perceptual term uses VGG-19 features pre-trained on ImageNet; no VGG-19 weights exist offline, so
 :func:`neurofocus.models.vgg.perceptual_loss` uses VGG-16 features (relu1_2 … relu4_3) from weights shipped in
 the package (a documented deviation). The VGG network is frozen and loaded only when its weight is non-zero.
+An option that is not in the papers (``focus_weight``) weights the MSE towards the pixels in focus at the target
+time, the only pixels of a refocused slice that the all-in-focus merge uses.
 
 EvFocus and E2VID on event sequences: :class:`SequenceLoss` over the L reconstructions of a training sequence,
 with the temporal consistency term :func:`temporal_consistency` (Lai et al. 2018, Eq. 2; EvFocus Eq. 21) warped
@@ -39,29 +41,47 @@ class TrainingLoss(nn.Module):
     ----------
     mse_weight, perceptual_weight : float
         β and α (defaults: the papers' 200 and 0.5); a zero weight skips its term.
+    focus_weight : float
+        λ of the in-focus emphasis (0: the papers' plain MSE). With a focus map m ∈ [0, 1] (how nearly each pixel
+        is in focus at the target time, see :class:`.data.RefocusPairs`), the MSE term becomes
+        Σ (1 + λ·m)·(pred − target)² / Σ (1 + λ·m) over pixels and channels: the pixels that the all-in-focus merge
+        takes from this slice count 1 + λ times as much as the defocused rest.
 
-    ``forward(pred, target)`` takes float32 (B, 3, H, W) sRGB images in [0, 1] and returns a dict of scalar
-    tensors: ``loss`` (the weighted sum, to back-propagate), ``mse`` and ``perceptual`` (the unweighted terms,
-    detached; a skipped term is 0).
+    ``forward(pred, target, focus=None)`` takes float32 (B, 3, H, W) sRGB images in [0, 1] (and the focus map
+    (B, 1, H, W), needed when ``focus_weight`` > 0) and returns a dict of scalar tensors: ``loss`` (the weighted
+    sum, to back-propagate), ``mse`` and ``perceptual`` (the terms, detached; a skipped term is 0).
     """
 
-    def __init__(self, mse_weight: float = MSE_WEIGHT, perceptual_weight: float = PERCEPTUAL_WEIGHT):
+    def __init__(self, mse_weight: float = MSE_WEIGHT, perceptual_weight: float = PERCEPTUAL_WEIGHT,
+                 focus_weight: float = 0.0):
         super().__init__()
-        for name, value in (("mse_weight", mse_weight), ("perceptual_weight", perceptual_weight)):
+        for name, value in (("mse_weight", mse_weight), ("perceptual_weight", perceptual_weight),
+                            ("focus_weight", focus_weight)):
             if not (float(value) >= 0 and float(value) < float("inf")):
                 raise NeurofocusError(f"{name} must be a non-negative number, got {value!r}")
         if float(mse_weight) == 0 and float(perceptual_weight) == 0:
             raise NeurofocusError("both loss weights are zero: nothing to train on")
         self.mse_weight = float(mse_weight)
         self.perceptual_weight = float(perceptual_weight)
+        self.focus_weight = float(focus_weight)
         self._perceptual_loss = _perceptual() if self.perceptual_weight > 0 else None
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, focus: torch.Tensor | None = None
+                ) -> dict[str, torch.Tensor]:
         if pred.shape != target.shape or pred.ndim != 4 or pred.shape[1] != 3:
             raise NeurofocusError(f"loss: expected two (B, 3, H, W) images, got {tuple(pred.shape)} and "
                                   f"{tuple(target.shape)}")
         zero = pred.new_zeros(())
-        mse = torch.mean((pred - target) ** 2) if self.mse_weight > 0 else zero
+        if self.mse_weight == 0:
+            mse = zero
+        elif self.focus_weight > 0:
+            if focus is None or focus.shape != (pred.shape[0], 1, *pred.shape[2:]):
+                raise NeurofocusError(f"loss: focus_weight > 0 needs a (B, 1, H, W) focus map, got "
+                                      f"{None if focus is None else tuple(focus.shape)}")
+            weight = 1 + self.focus_weight * focus
+            mse = torch.sum(weight * (pred - target) ** 2) / (torch.sum(weight) * pred.shape[1])
+        else:
+            mse = torch.mean((pred - target) ** 2)
         perc = self._perceptual_loss(pred, target) if self._perceptual_loss is not None else zero
         loss = self.mse_weight * mse + self.perceptual_weight * perc
         return {"loss": loss, "mse": mse.detach(), "perceptual": perc.detach()}

@@ -5,7 +5,10 @@ Refocus
     no flips; whole frames unless ``val_crop``). Logged: mean PSNR of the network's refocused image vs the target
     frame (``val_psnr``), of the hand-crafted refocus of the same input frame to the same time (``aif.refocus``:
     events with the per-patch contrast estimate, spikes with the TFP refocus; ``val_psnr_handcrafted``) and of the
-    input frame itself, i.e. no refocusing (``val_psnr_input``).
+    input frame itself, i.e. no refocusing (``val_psnr_input``). Also the in-focus PSNR of the network and of the
+    hand-crafted refocus (``val_psnr_infocus``, ``val_psnr_infocus_handcrafted``): the squared error weighted by
+    each pair's focus map (:class:`.data.RefocusPairs`, σ = ``focus_sigma``), pooled over a scene's pairs, the
+    PSNR averaged over the scenes — the pixels that the all-in-focus merge takes from a slice.
 Merge
     One stack per held-out scene (as in training, no flips). Logged: PSNR of the network's all-in-focus image vs the
     ground truth, of the hand-crafted pipeline :func:`neurofocus.aif.all_in_focus` (default settings for the
@@ -23,7 +26,18 @@ import torch
 from ..models.inputs import tensor_to_image
 from .data import MergeStacks, RefocusPairs
 
-COLUMNS = ("val_psnr", "val_psnr_handcrafted", "val_psnr_input")
+COLUMNS = ("val_psnr", "val_psnr_handcrafted", "val_psnr_input", "val_psnr_infocus", "val_psnr_infocus_handcrafted")
+
+
+def _weighted_psnr(errors: list[tuple[int, np.ndarray, np.ndarray]]) -> float:
+    """Mean over scenes of the PSNR (data range 1) of the weighted squared error pooled over a scene's
+    (scene, pred − target (h, w, 3), weight (h, w)) items."""
+    totals: dict[int, list[float]] = {}
+    for scene, d, w in errors:
+        sums = totals.setdefault(scene, [0.0, 0.0])
+        sums[0] += float(np.sum(w[..., None] * d ** 2))
+        sums[1] += 3 * float(np.sum(w))
+    return float(np.mean([10 * np.log10(weight / max(total, 1e-20)) for total, weight in totals.values()]))
 
 
 def _crop(image: np.ndarray, region) -> np.ndarray:
@@ -53,7 +67,7 @@ class Validation:
         if self.task == "refocus":
             self.dataset = RefocusPairs(scenes, representation, samples_per_scene=config.val_pairs,
                                         direction=config.direction, min_gap_frames=config.min_gap_frames,
-                                        event_image=event_image, **common)
+                                        event_image=event_image, focus_sigma=config.focus_sigma, **common)
         else:
             self.dataset = MergeStacks(scenes, representation, stack_size=config.stack_size,
                                        stack_times=config.stack_times, source=config.stack_source,
@@ -70,7 +84,7 @@ class Validation:
         if self._baselines is None:
             from ..metrics import psnr
 
-            hand, inp = [], []
+            hand, inp, infocus = [], [], []
             for i in range(len(self.dataset)):
                 item = self.dataset[i]
                 target = item["target"].numpy().transpose(1, 2, 0)
@@ -78,7 +92,11 @@ class Validation:
                                          else self._merge_baselines(item))
                 hand.append(psnr(handcrafted, target))
                 inp.append(psnr(original, target))
+                if self.task == "refocus":
+                    infocus.append((int(item["scene"]), handcrafted - target, item["focus"][0].numpy()))
             self._baselines = {"val_psnr_handcrafted": float(np.mean(hand)), "val_psnr_input": float(np.mean(inp))}
+            if infocus:
+                self._baselines["val_psnr_infocus_handcrafted"] = _weighted_psnr(infocus)
         return self._baselines
 
     def _refocus_baselines(self, item):
@@ -112,7 +130,7 @@ class Validation:
         baselines = self.baselines()
         was_training = model.training
         model.eval()
-        values = []
+        values, infocus = [], []
         try:
             for i in range(len(self.dataset)):
                 item = self.dataset[i]
@@ -121,7 +139,13 @@ class Validation:
                 else:
                     kwargs = {"chunk_size": 8} if isinstance(model, NeuroMergeNet) else {}
                     pred = model(item["stack"][None].to(device), item["nfs"][None].to(device), **kwargs).image
-                values.append(psnr(tensor_to_image(pred), item["target"].numpy().transpose(1, 2, 0)))
+                image, target = tensor_to_image(pred), item["target"].numpy().transpose(1, 2, 0)
+                values.append(psnr(image, target))
+                if self.task == "refocus":
+                    infocus.append((int(item["scene"]), image - target, item["focus"][0].numpy()))
         finally:
             model.train(was_training)
-        return {"val_psnr": float(np.mean(values)), **baselines}
+        measured = {"val_psnr": float(np.mean(values)), **baselines}
+        if infocus:
+            measured["val_psnr_infocus"] = _weighted_psnr(infocus)
+        return measured
