@@ -327,12 +327,12 @@ class TrainConfig:
             raise NeurofocusError(f"betas must lie in [0, 1), got {list(betas)}")
         put("betas", betas)
         put("focus_sigma", _number(self.focus_sigma, "focus_sigma", positive=True))
-        if self.focus_weight and self.task != "refocus":
-            raise NeurofocusError("focus_weight is a refocus training option")
         for name in ("weight_decay", "mse_weight", "perceptual_weight", "focus_weight"):
             put(name, _number(getattr(self, name), name))
             if getattr(self, name) < 0:
                 raise NeurofocusError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.focus_weight > 0 and self.task != "refocus":
+            raise NeurofocusError("focus_weight is a refocus training option")
         if self.mse_weight == 0 and self.perceptual_weight == 0:
             raise NeurofocusError("mse_weight and perceptual_weight are both zero: nothing to train on")
         if self.device not in DEVICES:
