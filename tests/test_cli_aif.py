@@ -80,8 +80,21 @@ def test_bench_aif_quick(capsys, tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "events: hand-crafted (robust search)" in report and "spikes: hand-crafted" in report
     assert "events: uniform times (golden's count)" in report
+    assert "synthetic, ideal events (n=1)" in report and "synthetic planes, dvs-voltmeter events (n=1)" in report
     assert "| 5% |" in report and "| 95% |" in report
     assert "| 8 |" in report and "| 4 |" in report and "learned" not in report
+
+
+def test_bench_aif_row_filter(capsys):
+    code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 0,
+                         "--slice-counts", "", "--rows", "golden")
+    assert code == 0, err
+    table = [line for line in out.splitlines() if line.startswith("| ") and "dB" in line]
+    assert [line.split(" | ")[0] for line in table] == [
+        "| input image", "| events: uniform times (golden's count)", "| events: golden-section times"]
+    assert "--rows 'golden'" in out
+    code, _, err = run(capsys, "bench", "aif", "--scenes", 1, "--rows", "no such row")
+    assert code == 2 and "no benchmark row matches" in err and "events: hand-crafted (robust search)" in err
 
 
 def test_bench_aif_learned_rows(capsys, tmp_path):

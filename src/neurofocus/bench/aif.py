@@ -2,8 +2,10 @@
 
 Data (each sweep simulated once per sensor from the same rendered frames):
 
-* synthetic: ``num_scenes`` random layered scenes (346x260 by default), DVS-Voltmeter events with k1..k6 drawn from
-  the papers' ranges, ideal events (C = 0.2 ± 0.03), and spikes (tick 50 µs);
+* synthetic: ``num_scenes`` random layered scenes (346x260 by default; 3–8 objects, a quarter of the surfaces
+  slanted), and as many "planes" scenes (2–4 fronto-parallel objects: a few discrete depths), each with
+  DVS-Voltmeter events with k1..k6 drawn from the papers' ranges, ideal events (C = 0.2 ± 0.03), and spikes (tick
+  50 µs);
 * real data (``light_field``, e.g. the HCI "backgammon" light field, 512x512): sweeps refocused from its views
   (ideal events), and sweeps rendered from its centre view with its depth (ideal and DVS346-preset events), spikes
   for each, the image captured at 15 %, 50 % and 85 % of the sweep.
@@ -30,6 +32,7 @@ import numpy as np
 from ..aif import AifConfig, all_in_focus
 from ..aif.pipeline import plan_stack
 from ..aif.baselines import unsharp_mask
+from ..errors import NeurofocusError
 from ..metrics import psnr, ssim
 from ..simulate.dvs_voltmeter import VoltmeterParams
 from ..simulate.focal_sweep import SceneSweep, SensorSetup, simulate_focal_sweep
@@ -102,19 +105,26 @@ def _simulate(source: CachedSource, voltmeter, seed: int, events: str) -> FocalS
     return simulate_focal_sweep(source, setup, seed=seed, keep_every=10 ** 6).sweep
 
 
-def synthetic_cases(num_scenes: int, num_frames: int, size=(346, 260), seed: int = 2024):
+#: Scene offset of the fronto-parallel scenes in the seed sequence (they never share a seed with the others).
+_PLANAR_OFFSET = 1000
+
+
+def synthetic_cases(num_scenes: int, num_frames: int, size=(346, 260), seed: int = 2024, planar: bool = False):
     """Benchmark sweeps of random scenes: for each scene a DVS-Voltmeter and an ideal-event case (both with
-    spikes)."""
+    spikes). ``planar``: scenes of 2–4 fronto-parallel objects over a flat background (a few discrete depths, the
+    NFS paper's Fig. 2 case for refocus-time selection) instead of 3–8 objects, a quarter of them slanted."""
     lens = ThinLens()
-    for i in range(num_scenes):
+    kind, offset, shapes = ("synthetic planes", _PLANAR_OFFSET, {"num_objects": (2, 4), "slanted_fraction": 0.0}) \
+        if planar else ("synthetic", 0, {})
+    for i in range(offset, offset + num_scenes):
         rng = np.random.default_rng([seed, i])
-        scene = random_scene(rng, size, lens, max_blur_px=float(rng.uniform(20, 40)))
+        scene = random_scene(rng, size, lens, max_blur_px=float(rng.uniform(20, 40)), **shapes)
         spec = SweepSpec(num_frames=num_frames, frame_rate_hz=480.0, speed="hand" if i % 2 else "constant")
         source = CachedSource(SceneSweep(scene, lens, focus_schedule(spec, scene.near_m, scene.far_m, rng)))
         voltmeter = VoltmeterParams.random(rng)
         for events in ("dvs-voltmeter", "ideal"):
-            yield Case(f"synthetic, {events} events", f"scene {i}", _simulate(source, voltmeter, seed + i, events),
-                       source)
+            yield Case(f"{kind}, {events} events", f"scene {i - offset}",
+                       _simulate(source, voltmeter, seed + i, events), source)
 
 
 def light_field_cases(folder: str | Path, num_frames: int, positions=(0.15, 0.5, 0.85), seed: int = 2024):
@@ -193,12 +203,17 @@ def score(case: Case, label: str, modality: str | None, config, networks: dict |
 
 def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | None = None,
         lf_frames: int = 120, focus_positions: int = 7, slice_counts=(30, 25, 20, 15, 10, 8, 6),
-        networks: dict | None = None, progress=print) -> str:
+        networks: dict | None = None, rows=(), progress=print) -> str:
     """Run the benchmark; returns the Markdown report (tables). ``networks``: modality → (refocus network, merge
-    network or None), for the learned rows."""
+    network or None), for the learned rows. ``rows``: keep only the rows whose label contains one of these texts
+    (and the input image); empty for all."""
     networks = networks or {}
-    methods = list(METHODS) + learned_methods(networks)
-    cases = list(synthetic_cases(num_scenes, num_frames))
+    methods = [m for m in list(METHODS) + learned_methods(networks)
+               if not rows or m[2] is None or any(text in m[0] for text in rows)]
+    if len(methods) == 1:
+        raise NeurofocusError(f"no benchmark row matches {list(rows)}; rows: "
+                              + "; ".join(m[0] for m in list(METHODS)[1:] + learned_methods(networks)))
+    cases = [*synthetic_cases(num_scenes, num_frames), *synthetic_cases(num_scenes, num_frames, planar=True)]
     if light_field is not None:
         cases += list(light_field_cases(light_field, lf_frames))
     groups = list(dict.fromkeys(c.group for c in cases))
@@ -206,10 +221,8 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
     for case in cases:
         for label, modality, config in methods:
             results.setdefault((label, case.group), []).append(score(case, label, modality, config, networks))
-        last = {label: results[(label, case.group)][-1][0] for label, _, _ in methods}
-        progress(f"  {case.group}, {case.name}: input {last['input image']:.2f} dB, "
-                 f"events {last['events: hand-crafted (robust search)']:.2f} dB, "
-                 f"spikes {last['spikes: hand-crafted']:.2f} dB")
+        progress(f"  {case.group}, {case.name}: " + ", ".join(
+            f"{label} {results[(label, case.group)][-1][0]:.2f} dB" for label, _, _ in methods[:4]))
     lines = ["| method | " + " | ".join(f"{g} (n={sum(c.group == g for c in cases)})" for g in groups) + " |",
              "|---|" + "---:|" * len(groups)]
     for label, _, _ in methods:
@@ -219,7 +232,8 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
             cells.append(f"{values[:, 0].mean():.2f} dB / {values[:, 1].mean():.4f}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     report = ["## All-in-focus: mean PSNR / SSIM against the all-in-focus ground truth", "", *lines, ""]
-    seconds = {label: np.mean([r[2] for g in groups for r in results[(label, g)]]) for label, _, _ in methods[2:]}
+    seconds = {label: np.mean([r[2] for g in groups for r in results[(label, g)]])
+               for label, _, config in methods if config not in (None, "unsharp")}
     report += ["Mean seconds per sweep: " + ", ".join(f"{k}: {v:.2f}" for k, v in seconds.items()), ""]
     report += _focus_position_table(cases, focus_positions, progress)
     report += _slice_count_table(cases, slice_counts, networks, progress)

@@ -190,12 +190,13 @@ def cmd_bench_aif(args) -> int:
     t0 = time.perf_counter()
     networks = _bench_networks(args)
     report = bench.run(args.scenes, args.frames, args.light_field, args.lf_frames, args.focus_positions,
-                       args.slice_counts, networks)
+                       args.slice_counts, networks, args.rows)
     names = " ".join(f"--{m[:-1]}-networks " + " ".join(str(f) for f in files)
                      for m, files in (("events", args.event_networks), ("spikes", args.spike_networks)) if files)
     report += f"\nTotal {time.perf_counter() - t0:.0f} s; command: neurofocus bench aif --scenes {args.scenes} " \
               f"--frames {args.frames}" + (f" --light-field {args.light_field}" if args.light_field else "") + \
-              (" --learned" if args.learned else "") + (f" {names}" if names else "") + "\n"
+              (" --learned" if args.learned else "") + (f" {names}" if names else "") + \
+              "".join(f" --rows '{text}'" for text in args.rows) + "\n"
     print(report)
     if args.output:
         write_text_atomic(args.output, report)
@@ -284,6 +285,8 @@ def register(sub) -> None:
                    default=[30, 25, 20, 15, 10, 8, 6], metavar="N,N,...",
                    help="stack sizes of the slice-count table (30,25,20,15,10,8,6; '' for none)")
     b.add_argument("--learned", action="store_true", help="add the learned pipeline with the shipped networks")
+    b.add_argument("--rows", action="append", default=[], metavar="TEXT",
+                   help="only the rows whose label contains TEXT (repeatable; the input image is always shown)")
     b.add_argument("--event-networks", nargs="+", type=Path, metavar="FILE",
                    help="refocus [and merge] network weights for events (learned rows; without a merge network the "
                         "hand-crafted measures merge)")
