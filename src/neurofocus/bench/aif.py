@@ -58,6 +58,9 @@ METHODS = (
     ("spikes: oracle merge", "spikes", AifConfig(modality="spikes", weights="oracle")),
 )
 
+#: Rows whose values the progress line shows after each case (all kept rows when ``rows`` selects some).
+_PROGRESS_ROWS = ("input image", "events: hand-crafted (robust search)", "spikes: hand-crafted")
+
 
 class CachedSource:
     """A sweep source whose frames were rendered once (so several sensors see identical frames)."""
@@ -114,8 +117,9 @@ def synthetic_cases(num_scenes: int, num_frames: int, size=(346, 260), seed: int
     spikes). ``planar``: scenes of 2–4 fronto-parallel objects over a flat background (a few discrete depths, the
     NFS paper's Fig. 2 case for refocus-time selection) instead of 3–8 objects, a quarter of them slanted."""
     lens = ThinLens()
-    kind, offset, shapes = ("synthetic planes", _PLANAR_OFFSET, {"num_objects": (2, 4), "slanted_fraction": 0.0}) \
-        if planar else ("synthetic", 0, {})
+    kind, offset, shapes = "synthetic", 0, {}
+    if planar:
+        kind, offset, shapes = "synthetic planes", _PLANAR_OFFSET, {"num_objects": (2, 4), "slanted_fraction": 0.0}
     for i in range(offset, offset + num_scenes):
         rng = np.random.default_rng([seed, i])
         scene = random_scene(rng, size, lens, max_blur_px=float(rng.uniform(20, 40)), **shapes)
@@ -208,11 +212,12 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
     network or None), for the learned rows. ``rows``: keep only the rows whose label contains one of these texts
     (and the input image); empty for all."""
     networks = networks or {}
-    methods = [m for m in list(METHODS) + learned_methods(networks)
-               if not rows or m[2] is None or any(text in m[0] for text in rows)]
+    every_method = list(METHODS) + learned_methods(networks)
+    methods = [m for m in every_method if not rows or m[2] is None or any(text in m[0] for text in rows)]
     if len(methods) == 1:
         raise NeurofocusError(f"no benchmark row matches {list(rows)}; rows: "
-                              + "; ".join(m[0] for m in list(METHODS)[1:] + learned_methods(networks)))
+                              + "; ".join(label for label, _, config in every_method if config is not None))
+    shown = [label for label, _, _ in methods if rows or label in _PROGRESS_ROWS]
     cases = [*synthetic_cases(num_scenes, num_frames), *synthetic_cases(num_scenes, num_frames, planar=True)]
     if light_field is not None:
         cases += list(light_field_cases(light_field, lf_frames))
@@ -222,7 +227,7 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
         for label, modality, config in methods:
             results.setdefault((label, case.group), []).append(score(case, label, modality, config, networks))
         progress(f"  {case.group}, {case.name}: " + ", ".join(
-            f"{label} {results[(label, case.group)][-1][0]:.2f} dB" for label, _, _ in methods[:4]))
+            f"{label} {results[(label, case.group)][-1][0]:.2f} dB" for label in shown))
     lines = ["| method | " + " | ".join(f"{g} (n={sum(c.group == g for c in cases)})" for g in groups) + " |",
              "|---|" + "---:|" * len(groups)]
     for label, _, _ in methods:
