@@ -268,6 +268,10 @@ def test_train_command_and_the_evaluation_table(videos, tmp_path, capsys):
     rows = [line for line in lines
             if line.startswith(("| evfocus (defocused events, 2 steps)", "| e2vid (sharp events, 2 steps)"))]
     assert len(rows) == 6  # Table 1, size/speed, no reference
+    baseline = [line for line in lines if line.startswith("| leaky event integration (no network)")]
+    assert len(baseline) == 3 and "| 0 |" in baseline[1]  # every table shows the classical baseline, 0 parameters
+    mean_ssim = float(baseline[0].split("|")[-3])
+    assert 0.0 < mean_ssim < 1.0
     assert len(rows[0].split("|")) == len(header.split("|"))
     assert "BRISQUE" in report and "NIQE" in report and "seq_00002" in report
     assert "training sequences" not in report  # seq_00002 was held out

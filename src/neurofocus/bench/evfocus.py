@@ -55,14 +55,18 @@ class Entry:
     """A model under evaluation."""
 
     label: str
-    path: Path
-    model: object
+    path: Path | None
+    model: object  # a torch model, or None for the leaky event integrator
     train_data: str | None = None
     train_scenes: tuple[str, ...] = ()
 
     @property
     def parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+        return 0 if self.model is None else sum(p.numel() for p in self.model.parameters())
+
+
+#: The classical baseline every table shows: leaky integration at the evfocus command's defaults.
+INTEGRATOR = Entry("leaky event integration (no network)", None, None)
 
 
 def load_entries(paths, labels=None) -> list[Entry]:
@@ -104,8 +108,24 @@ def level_of(blur_px: np.ndarray, edges=BLUR_EDGES) -> np.ndarray:
     return np.searchsorted(np.asarray(edges, np.float64), np.asarray(blur_px, np.float64), side="right")
 
 
+def _integrate_all(events, windows) -> tuple[np.ndarray, float]:
+    """(images float32 (N, H, W), seconds) of the leaky integrator run over ``windows`` from a zero state."""
+    from ..represent.leaky_integration import LeakyIntegrator
+
+    integrator = LeakyIntegrator(events.width, events.height)
+    images, seconds = [], 0.0
+    for start, stop, t_us in windows:
+        t0 = time.perf_counter()
+        integrator.update(events[start:stop])
+        images.append(integrator.image(t_us))
+        seconds += time.perf_counter() - t0
+    return np.stack(images), seconds
+
+
 def _forward_all(model, events, windows, device) -> tuple[np.ndarray, float]:
-    """(images float32 (N, H, W), model seconds) of a model run over ``windows`` from a zero state."""
+    """(images float32 (N, H, W), model seconds) of a model (None: the integrator) over ``windows``, zero state."""
+    if model is None:
+        return _integrate_all(events, windows)
     import torch
 
     from ..models.recurrent import VoxelGrid
@@ -325,8 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="defocus-video dataset folder (or one sequence folder) with the held-out sequences")
     p.add_argument("--held-out", type=int, metavar="N",
                    help="use only the last N sequences of --data (those a run with val_scenes N held out)")
-    p.add_argument("--weights", action="append", required=True, type=Path, metavar="FILE",
-                   help="an evfocus or e2vid weight file (repeat for each model)")
+    p.add_argument("--weights", action="append", default=[], type=Path, metavar="FILE",
+                   help="an evfocus or e2vid weight file (repeat for each model); the leaky event integration "
+                        "baseline is always the first row")
     p.add_argument("--label", action="append", help="row label of each --weights, in order")
     p.add_argument("--window-frames", type=int, default=1, help="frames' worth of events per window (1)")
     p.add_argument("--blur-edges", default=",".join(f"{e:g}" for e in BLUR_EDGES),
@@ -365,7 +386,7 @@ def main(argv=None) -> int:
                 raise NeurofocusError(f"--held-out {args.held_out}, but the dataset has {len(sequences)} sequences",
                                       args.data)
             sequences = sequences[-args.held_out:]
-        entries = load_entries(args.weights, args.label)
+        entries = [INTEGRATOR] + load_entries(args.weights, args.label)
         t0 = time.perf_counter()
         synthetic = evaluate_sequences(entries, sequences, window_frames=args.window_frames, blur_edges=edges,
                                        device=args.device, in_focus=False if args.no_in_focus else None)

@@ -7,9 +7,12 @@ import time
 from pathlib import Path
 
 from ..errors import NeurofocusError
-from .common import add_input_options
+from .common import add_input_options, positive_float
 
-METHODS = {"evfocus": "evfocus", "e2vid": "e2vid"}
+#: --method → the registered model name (None: the classical leaky integrator, no network).
+METHODS = {"evfocus": "evfocus", "e2vid": "e2vid", "integrate": None}
+#: The default window never holds more than this fraction of the recording (a short recording still gives a sequence).
+MIN_DEFAULT_FRAMES = 30
 
 
 def _shipped_weights(method: str) -> Path | None:
@@ -20,44 +23,78 @@ def _shipped_weights(method: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def cmd_evfocus(args) -> int:
+def default_window_events(num_events: int, width: int, height: int) -> int:
+    """Events per frame by default: E2VID's half the pixel count, but at most 1/30 of the recording."""
+    return max(1, min(width * height // 2, num_events // MIN_DEFAULT_FRAMES))
+
+
+def _network_frames(args, events):
+    """(t_us, image) per window from the E2VID / EvFocus network of ``args.method``, and the weight file."""
     try:
         from ..models import load_model
         from ..models.recurrent import reconstruct_sequence
     except ImportError:
-        raise NeurofocusError("evfocus needs the networks: pip install 'neurofocus[nets]'") from None
+        raise NeurofocusError(f"--method {args.method} needs the networks: pip install 'neurofocus[nets]' "
+                              "(or --method integrate)") from None
+    weights = args.weights or _shipped_weights(args.method)
+    if weights is None:
+        raise NeurofocusError(f"no trained {args.method} weights ship with this version of neurofocus yet; give "
+                              f"--weights FILE.safetensors (a model saved by neurofocus.models.save_weights) "
+                              f"or use --method integrate")
+    model = load_model(weights)
+    if model.name != METHODS[args.method]:
+        raise NeurofocusError(f"holds a {model.name!r} model, not {args.method!r}", weights)
+    return reconstruct_sequence(model, events, args.window_events, args.window_us, model.config.num_bins,
+                                args.device), weights
+
+
+def _integrated_frames(args, events):
+    """(t_us, image) per window from the leaky event integrator."""
+    from ..represent.leaky_integration import LeakyIntegrator
+    from ..represent.windows import event_windows
+
+    integrator = LeakyIntegrator(events.width, events.height, args.contrast, args.cutoff_hz)
+    for start, stop, t_us in event_windows(events, args.window_events, args.window_us):
+        integrator.update(events[start:stop])
+        yield t_us, integrator.image(t_us)
+
+
+def cmd_evfocus(args) -> int:
     from ..atomic import write_text_atomic
     from ..images import write_image
     from ..io import load_events
 
-    weights = args.weights or _shipped_weights(args.method)
-    if weights is None:
-        raise NeurofocusError(f"no trained {args.method} weights ship with this version of neurofocus yet; give "
-                              f"--weights FILE.safetensors (a model saved by neurofocus.models.save_weights)")
-    model = load_model(weights)
-    if model.name != METHODS[args.method]:
-        raise NeurofocusError(f"holds a {model.name!r} model, not {args.method!r}", weights)
+    if args.weights is not None and METHODS[args.method] is None:
+        raise NeurofocusError("--weights is for --method evfocus or e2vid, not integrate")
     events = load_events(args.events, format=args.format, sensor_size=args.sensor_size, columns=args.columns)
     if len(events) == 0:
         raise NeurofocusError("the recording has no events", args.events)
     if args.window_events is None and args.window_us is None:
-        args.window_events = max(1, events.width * events.height // 2)  # E2VID's habit: N = half the pixel count
+        args.window_events = default_window_events(len(events), events.width, events.height)
+    weights = None
+    if METHODS[args.method] is None:
+        sequence = _integrated_frames(args, events)
+    else:
+        sequence, weights = _network_frames(args, events)
     out = Path(args.out)
     t0 = time.perf_counter()
     frames, times = [], []
-    for index, (t_us, image) in enumerate(reconstruct_sequence(model, events, args.window_events, args.window_us,
-                                                                 model.config.num_bins, args.device)):
+    for index, (t_us, image) in enumerate(sequence):
         name = f"frame_{index:05d}_t{t_us}us.png"
         write_image(out / "frames" / name, image)
         frames.append(name)
         times.append(t_us)
     seconds = time.perf_counter() - t0
-    info = {"events": str(args.events), "method": args.method, "weights": str(weights), "num_frames": len(frames),
-            "window_events": args.window_events, "window_us": args.window_us, "frame_times_us": times,
-            "frames": frames, "runtime_s": round(seconds, 3), "seconds_per_frame": round(seconds / len(frames), 4)}
+    info = {"events": str(args.events), "method": args.method, "weights": None if weights is None else str(weights),
+            "num_frames": len(frames), "window_events": args.window_events, "window_us": args.window_us,
+            "frame_times_us": times, "frames": frames, "runtime_s": round(seconds, 3),
+            "seconds_per_frame": round(seconds / len(frames), 4)}
+    if METHODS[args.method] is None:
+        info.update(contrast=args.contrast, cutoff_hz=args.cutoff_hz)
     write_text_atomic(out / "result.json", json.dumps(info, indent=2) + "\n")
     video = _write_video(out / "reconstruction.mp4", out / "frames", frames, args.fps) if args.video else None
-    print(f"wrote {len(frames)} frames to {out}/frames ({seconds / len(frames):.3f} s per frame)"
+    noun = "frame" if len(frames) == 1 else "frames"
+    print(f"wrote {len(frames)} {noun} to {out}/frames ({seconds / len(frames):.3f} s per frame)"
           + (f", {video}" if video else "") + ", result.json")
     return 0
 
@@ -83,10 +120,15 @@ def register(sub) -> None:
     p.add_argument("--events", required=True, type=Path, help="the event recording")
     p.add_argument("--out", required=True, type=Path, help="output folder (frames/, result.json)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--window-events", type=int, metavar="N", help="events per frame (default: half the pixel count)")
+    g.add_argument("--window-events", type=int, metavar="N", help="events per frame (default: half the pixel count, at most 1/30 of the recording)")
     g.add_argument("--window-us", type=int, metavar="T", help="µs per frame")
-    p.add_argument("--method", choices=sorted(METHODS), default="evfocus", help="network (default evfocus)")
-    p.add_argument("--weights", type=Path, help="weight file (default: the weights shipped for --method)")
+    p.add_argument("--method", choices=sorted(METHODS), default="evfocus",
+                   help="evfocus or e2vid (networks), or integrate (leaky event integration, no network); "
+                        "default evfocus")
+    p.add_argument("--weights", type=Path, help="network weight file (default: the weights shipped for --method)")
+    p.add_argument("--contrast", type=positive_float, default=0.2,
+                   help="integrate: event contrast threshold, log-intensity step per event (0.2)")
+    p.add_argument("--cutoff-hz", type=positive_float, default=5.0, help="integrate: high-pass cut-off frequency, Hz (5)")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     p.add_argument("--video", action="store_true", help="also write reconstruction.mp4 (needs the video extra)")
     p.add_argument("--fps", type=float, default=25.0, help="video frame rate (25)")

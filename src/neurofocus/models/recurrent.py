@@ -40,6 +40,7 @@ from torch.nn import functional as F
 
 from ..errors import NeurofocusError
 from ..represent import voxel_grid
+from ..represent.windows import event_windows, positive_int
 from ..types import Events
 from .blocks import check_tensor
 
@@ -227,48 +228,6 @@ def detach_state(state: State | None) -> State | None:
 
 
 # streaming ---------------------------------------------------------------------------------------------------------
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise NeurofocusError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def event_windows(events: Events, window_events: int | None = None,
-                  window_us: int | None = None) -> Iterator[tuple[int, int, int]]:
-    """Consecutive windows of an event stream, covering every event exactly once.
-
-    Give exactly one of ``window_events`` (events per window; the last window holds the remainder) or
-    ``window_us`` (duration in µs: windows [t₀ + kΔ, t₀ + (k+1)Δ) from the first event's time t₀ up to the window
-    holding the last event; windows without events are yielded too).
-
-    Yields
-    ------
-    (start, stop, t_us) : (int, int, int)
-        Event indices [start, stop) and the window's time in µs: the timestamp of its last event (by count) or its
-        end t₀ + (k+1)Δ (by duration).
-    """
-    if (window_events is None) == (window_us is None):
-        raise NeurofocusError("give exactly one of window_events (events per window) and window_us (µs per window)")
-    n = len(events)
-    if window_events is not None:
-        size = _positive_int(window_events, "window_events")
-        for start in range(0, n, size):
-            stop = min(start + size, n)
-            yield start, stop, int(events.t[stop - 1])
-        return
-    step = _positive_int(window_us, "window_us")
-    if n == 0:
-        return
-    t0, t1 = events.time_range
-    count = (t1 - t0) // step + 1
-    ends = t0 + step * np.arange(1, count + 1, dtype=np.int64)
-    stops = events.index_at(ends)
-    start = 0
-    for end, stop in zip(ends.tolist(), stops.tolist()):
-        yield start, int(stop), int(end)
-        start = int(stop)
-
-
 def frame_windows(events: Events, frame_times_us, window_frames: int = 1) -> list[tuple[int, int, int]]:
     """Windows of an event stream that end at frame times: ``window_frames`` frames' worth of events each.
 
@@ -290,7 +249,7 @@ def frame_windows(events: Events, frame_times_us, window_frames: int = 1) -> lis
     list of (start, stop, t_us) : (int, int, int)
         Per window, event indices [start, stop) and the frame time t_k in µs (as :func:`event_windows`).
     """
-    m = _positive_int(window_frames, "window_frames")
+    m = positive_int(window_frames, "window_frames")
     times = np.asarray(frame_times_us, np.int64)
     if times.ndim != 1 or np.any(np.diff(times) <= 0):
         raise NeurofocusError("frame_times_us must be a 1-D array of increasing times")
@@ -307,7 +266,7 @@ def reconstruct_windows(model: nn.Module, events: Events, windows, num_bins: int
     ``windows`` is an iterable of ``(start, stop, t_us)`` (:func:`event_windows`, :func:`frame_windows`); yields
     ``(t_us, image)`` per window, image float32 (H, W) in [0, 1].
     """
-    num_bins = _positive_int(num_bins, "num_bins")
+    num_bins = positive_int(num_bins, "num_bins")
     want = getattr(getattr(model, "config", None), "num_bins", None)
     if want is not None and want != num_bins:
         raise NeurofocusError(f"num_bins={num_bins} but model {getattr(model, 'name', '?')!r} takes {want} bins")
@@ -342,7 +301,7 @@ def reconstruct_sequence(model: nn.Module, events: Events, window_events: int | 
     (t_us, image) : (int, ndarray of float32 (H, W) in [0, 1])
         One image per window: t_us as in :func:`event_windows` (µs), H × W the sensor size.
     """
-    num_bins = _positive_int(num_bins, "num_bins")
+    num_bins = positive_int(num_bins, "num_bins")
     want = getattr(getattr(model, "config", None), "num_bins", None)
     if want is not None and want != num_bins:
         raise NeurofocusError(f"num_bins={num_bins} but model {getattr(model, 'name', '?')!r} takes {want} bins")
