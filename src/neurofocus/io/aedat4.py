@@ -7,10 +7,7 @@ has a ``frame`` stream, are available through :func:`read_aedat4_frames`.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +15,7 @@ import numpy as np
 from ..errors import NeurofocusError
 from ..types import Events
 from .common import events_from_decoded
+from .isolated import call_isolated
 
 MAGIC = b"#!AER-DAT4.0"
 
@@ -84,31 +82,13 @@ def _decode_events(path) -> tuple[tuple[int, int], np.ndarray]:
     return size, rec
 
 
-def _silence_stderr() -> None:
-    """Child initialiser: Rust prints panics and aborts to fd 2; the parent reports them in one line instead."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-
-
-def _decode_in_child(path) -> tuple[tuple[int, int], np.ndarray]:
-    """:func:`_decode_events` in a forked child: the Rust decoder aborts the process on some corrupt files (failed
-    allocations), which must not take the caller down."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_silence_stderr) as pool:
-        try:
-            return pool.submit(_decode_events, os.fspath(path)).result()
-        except BrokenProcessPool:
-            raise NeurofocusError("the AEDAT 4 decoder crashed on this file (corrupt packet sizes?)") from None
-
-
 def read_aedat4(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = None) -> Events:
     """Read the polarity events of an AEDAT 4 file (first event stream).
 
     Events outside the sensor (the stream's size, or ``sensor_size``) are an error: they only come from corrupt
     files.
     """
-    stream_size, rec = _decode_in_child(path)
+    stream_size, rec = call_isolated(_decode_events, os.fspath(path), what="the AEDAT 4 decoder")
     size = sensor_size or stream_size
     if len(rec) and (int(rec["x"].max()) >= size[0] or int(rec["y"].max()) >= size[1]):
         raise NeurofocusError(f"events lie outside the {size[0]}x{size[1]} sensor (x up to {int(rec['x'].max())}, "

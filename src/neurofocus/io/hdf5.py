@@ -22,9 +22,11 @@ from ..errors import NeurofocusError
 from ..types import Events
 from . import ecf
 from .common import events_from_decoded, fallback_sensor_size, parse_size, progress_bar
+from .isolated import call_isolated
 
 PROPHESEE_CHUNK = 16384
 _INDEX_PERIOD_US = 2000
+_ATTRIBUTE_TIMEOUT_S = 5
 _INDEX_DTYPE = np.dtype([("id", "<u8"), ("ts", "<i8")])
 
 
@@ -46,6 +48,12 @@ def _attr_text(value) -> str:
     if isinstance(value, np.ndarray) and value.size == 1:
         return _attr_text(value.item())
     return str(value)
+
+
+def _geometry_text(path: str) -> str:
+    """The root ``geometry`` attribute as text (read in a child: HDF5 hangs on some corrupt string attributes)."""
+    with h5py.File(path, "r") as f:
+        return _attr_text(f.attrs["geometry"])
 
 
 def _filter_ids(dset: h5py.Dataset) -> list[int]:
@@ -110,7 +118,8 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
                 raise NeurofocusError(f"cannot read /CD/events ({' '.join(str(exc).split())})") from None
         size = sensor_size
         if size is None and "geometry" in f.attrs:
-            size = parse_size(_attr_text(f.attrs["geometry"]), "WxH")
+            size = parse_size(call_isolated(_geometry_text, os.fspath(path), what="reading the geometry attribute",
+                                            timeout_s=_ATTRIBUTE_TIMEOUT_S), "WxH")
     if size is None:
         size = fallback_sensor_size(rec["x"], rec["y"], f"{name} (no geometry attribute)")
     x, y = rec["x"], rec["y"]
