@@ -27,6 +27,7 @@ from .isolated import call_isolated
 PROPHESEE_CHUNK = 16384
 _INDEX_PERIOD_US = 2000
 _ATTRIBUTE_TIMEOUT_S = 5
+_MAX_COMPRESSION = 1100
 _INDEX_DTYPE = np.dtype([("id", "<u8"), ("ts", "<i8")])
 
 
@@ -54,6 +55,16 @@ def _geometry_text(path: str) -> str:
     """The root ``geometry`` attribute as text (read in a child: HDF5 hangs on some corrupt string attributes)."""
     with h5py.File(path, "r") as f:
         return _attr_text(f.attrs["geometry"])
+
+
+def _check_declared_size(dset: h5py.Dataset) -> None:
+    """Reject a dataset whose declared size its stored bytes cannot hold, before anything is allocated (no codec
+    used here compresses events more than ~1000x)."""
+    declared = dset.size * dset.dtype.itemsize
+    stored = dset.id.get_storage_size()
+    if declared > _MAX_COMPRESSION * stored + (1 << 20):
+        raise NeurofocusError(f"{dset.name} declares {dset.shape[0]:,} rows ({declared:,} bytes) but stores only "
+                              f"{stored:,} bytes: corrupt file")
 
 
 def _filter_ids(dset: h5py.Dataset) -> list[int]:
@@ -106,6 +117,7 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
         missing = {"x", "y", "p", "t"} - set(dset.dtype.names or ())
         if missing:
             raise NeurofocusError(f"/CD/events lacks the fields {sorted(missing)}")
+        _check_declared_size(dset)
         filters = _filter_ids(dset) if dset.chunks else []
         if ecf.FILTER_ID in filters:
             if filters != [ecf.FILTER_ID]:
@@ -171,9 +183,12 @@ def read_event_utils_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, in
         if not isinstance(group, h5py.Group):
             raise NeurofocusError("no /events group: not an event_utils HDF5 file")
         try:
-            xs, ys, ts, ps = (group[k][()] for k in ("xs", "ys", "ts", "ps"))
+            dsets = [group[k] for k in ("xs", "ys", "ts", "ps")]
         except KeyError as exc:
             raise NeurofocusError(f"/events lacks dataset {exc}") from None
+        for dset in dsets:
+            _check_declared_size(dset)
+        xs, ys, ts, ps = (dset[()] for dset in dsets)
         size = sensor_size
         if size is None and "sensor_resolution" in f.attrs:
             res = np.asarray(f.attrs["sensor_resolution"]).ravel()
