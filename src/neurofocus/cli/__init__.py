@@ -21,8 +21,15 @@ from . import training
 EXIT_BAD_INPUT = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in the one-line format (argparse's own prints the usage first); sub-parsers inherit it."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"neurofocus: error: {' '.join(message.split())}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurofocus", description="Neuromorphic all-in-focus imaging toolkit.")
+    parser = _Parser(prog="neurofocus", description="Neuromorphic all-in-focus imaging toolkit.")
     parser.add_argument("--version", action="version", version=f"neurofocus {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     files.register(sub)

@@ -35,6 +35,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("input options")
     group.add_argument("--format", choices=sorted(FORMATS), help="input format (default: detected)")
@@ -44,7 +54,7 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                        help="column order of plain (N,4) .npy/.mat arrays (default t,x,y,p: t in µs, p in {0,1})")
     group.add_argument("--spike-size", type=size_hxw, metavar="HxW", help="frame size of a spike .dat (e.g. 250x400)")
     group.add_argument("--tick-us", type=positive_float, metavar="T", help="spike readout interval in µs")
-    group.add_argument("--spike-extra-columns", type=int, metavar="N",
+    group.add_argument("--spike-extra-columns", type=non_negative_int, metavar="N",
                        help="columns per stored .dat row beyond the frame width, dropped (16 for 416-column files)")
 
 

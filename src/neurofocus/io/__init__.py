@@ -10,9 +10,13 @@ problem with it. Every writer writes atomically.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-from collections.abc import Callable
+import stat
+import tokenize
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import NeurofocusError
@@ -136,19 +140,61 @@ def _numpy_kind(path: Path, head: bytes) -> str:
     return "spike-npy" if array.ndim == 3 and not array.dtype.names else "npy"
 
 
+#: What third-party decoders (numpy, scipy, h5py, zipfile, zlib) raise when they choke on a corrupt file.
+_DECODER_ERRORS = (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, ArithmeticError, MemoryError,
+                   RuntimeError, SyntaxError, UnboundLocalError, zlib.error, tokenize.TokenError)
+
+
+def _is_scipy_read_error(exc: Exception) -> bool:
+    return type(exc).__name__ == "MatReadError"
+
+
+@contextlib.contextmanager
+def _file_errors(path) -> Iterator[None]:
+    """Turn whatever a decoder raises on a corrupt ``path`` into a :class:`NeurofocusError` naming it."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise NeurofocusError("no such file", path) from None
+    except NeurofocusError as exc:
+        raise exc.with_path(path) from None
+    except MemoryError:
+        raise NeurofocusError("the file declares more data than fits in memory: corrupt file", path) from None
+    except Exception as exc:  # noqa: BLE001 - only the decoder errors above, and scipy's MatReadError
+        if not (isinstance(exc, _DECODER_ERRORS) or _is_scipy_read_error(exc)):
+            raise
+        raise NeurofocusError(f"unreadable or corrupt file ({type(exc).__name__}: {' '.join(str(exc).split())})",
+                              path) from None
+
+
+def _check_regular_file(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise NeurofocusError("no such file", path) from None
+    except OSError as exc:  # ELOOP and friends
+        raise NeurofocusError(exc.strerror or str(exc), path) from None
+    if stat.S_ISDIR(mode):
+        raise NeurofocusError("is a folder, not a file", path)
+    if not stat.S_ISREG(mode):
+        raise NeurofocusError("not a regular file (a pipe, socket or device)", path)
+
+
 def detect_format(path: str | os.PathLike) -> str:
     """Name of the format of ``path`` (a key of :data:`FORMATS`; RAW files report their encoding).
 
     Raises
     ------
     NeurofocusError
-        If the file is missing, empty or in no known format.
+        If the file is missing, not a regular file, empty, unreadable or in no known format.
     """
     path = Path(path)
-    if not path.exists():
-        raise NeurofocusError("no such file", path)
-    if path.is_dir():
-        raise NeurofocusError("is a folder, not a file", path)
+    _check_regular_file(path)
+    with _file_errors(path):
+        return _detect(path)
+
+
+def _detect(path: Path) -> str:
     with open(path, "rb") as f:
         head = f.read(1024)
     if not head:
@@ -204,15 +250,9 @@ def _read(path, fmt: str | None, kind: str, options: ReadOptions):
         label = {"events": "events", "spikes": "spike frames"}
         raise NeurofocusError(f"holds {label[spec.kind]} ({spec.description}), not {label[kind]}"
                               + (": read it as spikes (--spikes)" if spec.kind == "spikes" else ""), path)
-    try:
+    _check_regular_file(Path(path))
+    with _file_errors(path):
         return spec.read(Path(path), options)
-    except FileNotFoundError:
-        raise NeurofocusError("no such file", path) from None
-    except NeurofocusError as exc:
-        raise exc.with_path(path) from None
-    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError) as exc:  # a library choking on the file
-        raise NeurofocusError(f"unreadable or corrupt file ({type(exc).__name__}: {' '.join(str(exc).split())})",
-                              path) from None
 
 
 def load_events(path: str | os.PathLike, *, format: str | None = None, sensor_size: tuple[int, int] | None = None,

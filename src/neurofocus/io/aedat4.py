@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import NeurofocusError
 from ..types import Events
 from .common import events_from_decoded
+from .isolated import call_isolated
 
 MAGIC = b"#!AER-DAT4.0"
 
@@ -38,6 +39,11 @@ class ApsFrame:
     image: np.ndarray
 
 
+def _is_rust_panic(exc: BaseException) -> bool:
+    """pyo3's PanicException derives from BaseException, not Exception: recognise it by name."""
+    return type(exc).__name__ == "PanicException"
+
+
 def _decoder(path):
     import aedat
 
@@ -46,29 +52,47 @@ def _decoder(path):
             raise NeurofocusError("no '#!AER-DAT4.0' magic: not an AEDAT 4 file")
     try:
         return aedat.Decoder(os.fspath(path))
-    except (RuntimeError, OSError, ValueError) as exc:
+    except BaseException as exc:  # noqa: BLE001 - decoder errors and Rust panics only
+        if not (isinstance(exc, (RuntimeError, OSError, ValueError)) or _is_rust_panic(exc)):
+            raise
         raise NeurofocusError(f"cannot decode the AEDAT 4 header ({' '.join(str(exc).split())})") from None
 
 
 def _packets(decoder):
     try:
         yield from decoder
-    except (RuntimeError, OSError, ValueError) as exc:
+    except BaseException as exc:  # noqa: BLE001 - decoder errors and Rust panics only
+        if not (isinstance(exc, (RuntimeError, OSError, ValueError)) or _is_rust_panic(exc)):
+            raise
         raise NeurofocusError(f"corrupt AEDAT 4 packet ({' '.join(str(exc).split())})") from None
 
 
-def read_aedat4(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = None) -> Events:
-    """Read the polarity events of an AEDAT 4 file (first event stream)."""
+def _decode_events(path) -> tuple[tuple[int, int], np.ndarray]:
+    """(width, height) of the first event stream and its records {t u8, x u2, y u2, on ?}."""
     decoder = _decoder(path)
     streams = decoder.id_to_stream()
     event_ids = sorted(i for i, s in streams.items() if s.get("type") == "events")
     if not event_ids:
         raise NeurofocusError("the AEDAT 4 file has no event stream")
     sid = event_ids[0]
-    size = sensor_size or (int(streams[sid]["width"]), int(streams[sid]["height"]))
+    size = (int(streams[sid]["width"]), int(streams[sid]["height"]))
     parts = [packet["events"] for packet in _packets(decoder)
              if packet.get("stream_id") == sid and "events" in packet]
     rec = np.concatenate(parts) if parts else np.empty(0, [("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("on", "?")])
+    return size, rec
+
+
+def read_aedat4(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = None) -> Events:
+    """Read the polarity events of an AEDAT 4 file (first event stream).
+
+    Events outside the sensor (the stream's size, or ``sensor_size``) are an error: they only come from corrupt
+    files.
+    """
+    stream_size, rec = call_isolated(_decode_events, os.fspath(path), what="the AEDAT 4 decoder")
+    size = sensor_size or stream_size
+    if len(rec) and (int(rec["x"].max()) >= size[0] or int(rec["y"].max()) >= size[1]):
+        raise NeurofocusError(f"events lie outside the {size[0]}x{size[1]} sensor (x up to {int(rec['x'].max())}, "
+                              f"y up to {int(rec['y'].max())}): corrupt file")
     if len(rec) and int(rec["t"].max()) >= 1 << 63:
         raise NeurofocusError("timestamps overflow int64: corrupt file")
     on = rec["on"]

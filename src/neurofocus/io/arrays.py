@@ -22,6 +22,7 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from .common import fallback_sensor_size, sidecar_sensor_size, write_sidecar
+from .isolated import call_isolated
 
 ALIASES = {
     "t": ("t", "ts", "timestamp", "timestamps", "time"),
@@ -164,7 +165,8 @@ def _load_mat(path) -> dict:
     import scipy.io
 
     try:
-        return {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
+        contents = call_isolated(scipy.io.loadmat, os.fspath(path), what="scipy's MATLAB reader")
+        return {k: v for k, v in contents.items() if not k.startswith("__")}
     except (ValueError, TypeError, OSError, NotImplementedError) as exc:
         raise NeurofocusError(f"not a readable MATLAB file ({' '.join(str(exc).split())})") from None
 

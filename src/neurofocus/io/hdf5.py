@@ -22,9 +22,12 @@ from ..errors import NeurofocusError
 from ..types import Events
 from . import ecf
 from .common import events_from_decoded, fallback_sensor_size, parse_size, progress_bar
+from .isolated import call_isolated
 
 PROPHESEE_CHUNK = 16384
 _INDEX_PERIOD_US = 2000
+_ATTRIBUTE_TIMEOUT_S = 5
+_MAX_COMPRESSION = 1100
 _INDEX_DTYPE = np.dtype([("id", "<u8"), ("ts", "<i8")])
 
 
@@ -46,6 +49,22 @@ def _attr_text(value) -> str:
     if isinstance(value, np.ndarray) and value.size == 1:
         return _attr_text(value.item())
     return str(value)
+
+
+def _geometry_text(path: str) -> str:
+    """The root ``geometry`` attribute as text (read in a child: HDF5 hangs on some corrupt string attributes)."""
+    with h5py.File(path, "r") as f:
+        return _attr_text(f.attrs["geometry"])
+
+
+def _check_declared_size(dset: h5py.Dataset) -> None:
+    """Reject a dataset whose declared size its stored bytes cannot hold, before anything is allocated (no codec
+    used here compresses events more than ~1000x)."""
+    declared = dset.size * dset.dtype.itemsize
+    stored = dset.id.get_storage_size()
+    if declared > _MAX_COMPRESSION * stored + (1 << 20):
+        raise NeurofocusError(f"{dset.name} declares {dset.shape[0]:,} rows ({declared:,} bytes) but stores only "
+                              f"{stored:,} bytes: corrupt file")
 
 
 def _filter_ids(dset: h5py.Dataset) -> list[int]:
@@ -98,6 +117,7 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
         missing = {"x", "y", "p", "t"} - set(dset.dtype.names or ())
         if missing:
             raise NeurofocusError(f"/CD/events lacks the fields {sorted(missing)}")
+        _check_declared_size(dset)
         filters = _filter_ids(dset) if dset.chunks else []
         if ecf.FILTER_ID in filters:
             if filters != [ecf.FILTER_ID]:
@@ -110,7 +130,8 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
                 raise NeurofocusError(f"cannot read /CD/events ({' '.join(str(exc).split())})") from None
         size = sensor_size
         if size is None and "geometry" in f.attrs:
-            size = parse_size(_attr_text(f.attrs["geometry"]), "WxH")
+            size = parse_size(call_isolated(_geometry_text, os.fspath(path), what="reading the geometry attribute",
+                                            timeout_s=_ATTRIBUTE_TIMEOUT_S), "WxH")
     if size is None:
         size = fallback_sensor_size(rec["x"], rec["y"], f"{name} (no geometry attribute)")
     x, y = rec["x"], rec["y"]
@@ -162,9 +183,12 @@ def read_event_utils_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, in
         if not isinstance(group, h5py.Group):
             raise NeurofocusError("no /events group: not an event_utils HDF5 file")
         try:
-            xs, ys, ts, ps = (group[k][()] for k in ("xs", "ys", "ts", "ps"))
+            dsets = [group[k] for k in ("xs", "ys", "ts", "ps")]
         except KeyError as exc:
             raise NeurofocusError(f"/events lacks dataset {exc}") from None
+        for dset in dsets:
+            _check_declared_size(dset)
+        xs, ys, ts, ps = (dset[()] for dset in dsets)
         size = sensor_size
         if size is None and "sensor_resolution" in f.attrs:
             res = np.asarray(f.attrs["sensor_resolution"]).ravel()

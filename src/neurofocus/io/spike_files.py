@@ -157,6 +157,8 @@ def read_spike_array(path: str | os.PathLike, *, tick_us: float | None = None,
         raise NeurofocusError(f"not a readable numpy file ({' '.join(str(exc).split())})") from None
     if frames.ndim != 3:
         raise NeurofocusError(f"spike frames must have shape (T, H, W), got {frames.shape}")
+    if 0 in frames.shape:
+        raise NeurofocusError(f"empty spike frames: shape (T, H, W) = {frames.shape}")
     tick_us = side.get("tick_us") if tick_us is None else tick_us
     start_us = side.get("start_us", 0.0) if start_us is None else start_us
     return Spikes.from_frames(frames, tick_us, start_us)

@@ -1,0 +1,56 @@
+"""Run a third-party decoder in a forked child, where an abort, a segfault or a hang cannot take the caller down.
+
+Used for the decoders that were seen to crash the process on corrupt files (the Rust AEDAT 4 decoder on failed
+allocations, scipy's loadmat) or to hang in C (HDF5 on a corrupt variable-length attribute).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+
+from ..errors import NeurofocusError
+
+
+def _child(conn, fn, args) -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)  # Rust panics and C libraries print to fd 2; the parent reports in one line instead
+    os.close(devnull)
+    try:
+        conn.send((True, fn(*args)))
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which re-raises or reports it
+        conn.send((False, exc if isinstance(exc, Exception) else RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        conn.close()
+
+
+def call_isolated(fn: Callable, *args, what: str, timeout_s: float | None = None):
+    """``fn(*args)`` in a forked child; its exceptions are re-raised here.
+
+    Raises
+    ------
+    NeurofocusError
+        If the child dies (``what`` crashed) or runs past ``timeout_s`` seconds.
+    """
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+    child.start()
+    send.close()
+    try:
+        if not receive.poll(timeout_s):
+            raise NeurofocusError(f"{what} did not finish in {timeout_s:g} s: corrupt file")
+        try:
+            ok, value = receive.recv()
+        except EOFError:
+            child.join()
+            raise NeurofocusError(f"{what} crashed on this file (exit status {child.exitcode}): corrupt file") from None
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    if not ok:
+        raise value
+    return value
