@@ -1,6 +1,7 @@
 """The command line, as a user runs it."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -123,3 +124,16 @@ def test_console_script_end_to_end(tmp_path):
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr
     module = subprocess.run([sys.executable, "-m", "neurofocus.cli", "--version"], capture_output=True, text=True)
     assert module.returncode == 0 and "neurofocus" in module.stdout
+
+
+def test_closed_pipe_ends_quietly(tmp_path):
+    """The reader of stdout is gone before the command writes (``neurofocus formats | head -0``): no error text."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader closes early: every write to the pipe now fails with EPIPE
+    try:
+        proc = subprocess.run([sys.executable, "-m", "neurofocus.cli", "formats"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode == 141

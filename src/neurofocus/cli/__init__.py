@@ -1,7 +1,9 @@
 """The ``neurofocus`` command.
 
 Every sub-command reports bad input as one line, ``neurofocus: error: <file>: <problem>``, and exits with status 2;
-recoverable oddities are printed as ``neurofocus: note: ...``.
+recoverable oddities are printed as ``neurofocus: note: ...``. A reader that closes the pipe early
+(``neurofocus formats | head -1``) ends the command quietly with status 141 (128 + SIGPIPE, what a shell reports for
+a command killed by a closed pipe).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from . import aif, calibration, evfocus, files, simulation
 from . import training
 
 EXIT_BAD_INPUT = 2
+EXIT_CLOSED_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,7 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     warnings.simplefilter("always", NeurofocusWarning)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe must fail here, inside the handler, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # the reader has gone: send what is left to /dev/null so the exit-time flush cannot complain
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
     except NeurofocusError as exc:
         print(f"neurofocus: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
