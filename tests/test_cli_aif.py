@@ -11,16 +11,6 @@ from neurofocus.images import read_image, write_image
 from .conftest import run_cli as run
 
 
-@pytest.fixture(scope="module")
-def simulated(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sim")
-    code = main(["simulate", "--out", str(out), "--size", "96x72", "--frames", "60", "--frame-rate", "240",
-                 "--max-blur-px", "14", "--events", "ideal", "--spikes", "--tick-us", "50", "--image-frame", "10",
-                 "--events-format", "evt3"])
-    assert code == 0
-    return out
-
-
 @pytest.mark.parametrize("fmt, name", [("evt3", "events.raw"), ("prophesee-hdf5", "ev.hdf5"), ("efs-npy", "ev.npy"),
                                        ("voltmeter-txt", "ev.txt")])
 def test_aif_on_event_files_in_several_formats(capsys, tmp_path, simulated, fmt, name):
@@ -75,8 +65,14 @@ def test_aif_errors(capsys, tmp_path, simulated):
 
 def test_bench_aif_quick(capsys, tmp_path):
     code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 2,
-                         "--slice-counts", "8,4", "--output", tmp_path / "report.md")
+                         "--slice-counts", "8,4", "--output", tmp_path / "report.md", "--report",
+                         tmp_path / "report.html")
     assert code == 0, err
+    assert err.startswith("bench aif: 2 synthetic scenes") and "rendering and simulating synthetic scene 1 of 1" in err
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<h3>") == 4  # a picture strip per case
+    assert page.count("<figure>") == 4 * 11  # 10 rows and the ground truth
+    assert "events: hand-crafted (robust search): " in page and "<table>" in page
     report = (tmp_path / "report.md").read_text()
     assert "events: hand-crafted (robust search)" in report and "spikes: hand-crafted" in report
     assert "events: uniform times (golden's count)" in report
@@ -136,3 +132,35 @@ def test_aif_learned_method_with_weight_files(capsys, tmp_path, simulated):
     assert json.loads((tmp_path / "hand" / "result.json").read_text())["weights"] == "gradient"
     assert np.abs(read_image(tmp_path / "hand" / "aif.png") - read_image(simulated / "image.png")).max() <= 1 / 255
 
+
+
+def test_aif_report_holds_every_slice_and_a_rerun_replaces_the_outputs(capsys, tmp_path, simulated):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's own file")
+    code, _, err = run(capsys, "aif", "--image", simulated / "image.png", "--events", simulated / "events.raw",
+                       "--out", out)
+    assert code == 0, err
+    result = json.loads((out / "result.json").read_text())
+    page = (out / "report.html").read_text()
+    slices = json.loads(page.split("const SLICES = ")[1].split(";\n")[0])
+    assert len(slices) == len(result["stack_times_us"]) > 2
+    assert all(s["src"].startswith("data:image/png;base64,") for s in slices)
+    assert "http://" not in page and "https://" not in page  # nothing to fetch
+    assert result["metrics"]["result"]["psnr"] > result["metrics"]["input image"]["psnr"]  # ground truth found
+    first = sorted(p.name for p in (out / "stack").iterdir())
+    code, _, err = run(capsys, "aif", "--image", simulated / "image.png", "--events", simulated / "events.raw",
+                       "--out", out, "--times", "uniform", "--num-uniform", "3")
+    assert code == 0, err
+    second = sorted(p.name for p in (out / "stack").iterdir())
+    assert len(second) == len(json.loads((out / "result.json").read_text())["stack_times_us"]) <= 4
+    assert set(second) != set(first)  # the first run's slices are gone, not mixed in
+    assert (out / "notes.txt").read_text() == "the user's own file"
+
+
+def test_aif_refuses_to_write_over_the_sample_folder(capsys, simulated):
+    truth = (simulated / "aif.png").read_bytes()
+    code, _, err = run(capsys, "aif", "--image", simulated / "image.png", "--events", simulated / "events.raw",
+                       "--out", simulated)
+    assert code == 2 and err.startswith(f"neurofocus: error: {simulated}: ") and err.count("\n") == 1
+    assert (simulated / "aif.png").read_bytes() == truth

@@ -44,3 +44,49 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+class OutputFolder:
+    """A command's output folder whose rerun replaces the previous run's files instead of mixing with them.
+
+    Every file the run writes is named through :meth:`path`; :meth:`finish` then removes what an earlier run wrote
+    and this one did not (listed in the folder's manifest, plus any file matching ``owned`` patterns such as
+    ``stack/slice_*.png``) and records this run's files. Files the commands never wrote are left alone.
+    """
+
+    MANIFEST = ".neurofocus-outputs.json"
+
+    def __init__(self, folder: str | os.PathLike, owned: tuple[str, ...] = ()):
+        import json
+
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            from .errors import NeurofocusError
+
+            raise NeurofocusError("exists and is not a folder", self.folder)
+        self.owned, self.written = owned, []
+        try:
+            self.previous = [str(p) for p in json.loads((self.folder / self.MANIFEST).read_text())["files"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            self.previous = []
+
+    def path(self, relative: str) -> Path:
+        """The path of an output file ``relative`` to the folder (recorded as this run's)."""
+        self.written.append(Path(relative).as_posix())
+        return self.folder / relative
+
+    def finish(self) -> None:
+        """Remove the earlier run's files that this run did not write; record this run's files."""
+        import json
+
+        keep = set(self.written)
+        stale = {p for p in self.previous if p not in keep}
+        stale |= {q.relative_to(self.folder).as_posix() for pattern in self.owned for q in self.folder.glob(pattern)}
+        for relative in sorted(stale - keep):
+            target = self.folder / relative
+            if ".." not in Path(relative).parts and (target.is_file() or target.is_symlink()):
+                target.unlink()
+                if target.parent != self.folder:
+                    with contextlib.suppress(OSError):  # an emptied sub-folder goes too; a non-empty one stays
+                        target.parent.rmdir()
+        write_text_atomic(self.folder / self.MANIFEST, json.dumps({"files": sorted(keep)}, indent=1) + "\n")

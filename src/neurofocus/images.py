@@ -42,6 +42,18 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
         Image.fromarray(image).save(tmp, format=Image.registered_extensions().get(Path(path).suffix.lower(), "PNG"))
 
 
+def png_bytes(image: np.ndarray, compress_level: int = 1) -> bytes:
+    """An RGB (H, W, 3) or gray (H, W) image in [0, 1] (or uint8) as PNG bytes; level 1 compresses fast."""
+    import io
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = to_uint8(image)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
 def read_pfm(path: str | os.PathLike) -> np.ndarray:
     """A Portable Float Map as float32 (H, W) or (H, W, 3), rows top-down (PFM stores them bottom-up)."""
     try:

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..color import LUMINANCE_WEIGHTS, linear_to_srgb, to_uint8
 from ..errors import NeurofocusError
+from ..progress import progress_bar
 from ..represent import PolarityTable
 from ..types import FocalSweep
 from . import weights as focus_measures
@@ -279,7 +279,7 @@ def all_in_focus(sweep: FocalSweep, config: AifConfig = AifConfig(), *, keep_sta
     stack = []
 
     def slices():
-        for t in tqdm(plan.stack_times_us, desc="refocusing", disable=not progress, leave=False):
+        for t in progress_bar(plan.stack_times_us, desc="refocusing", disable=not progress, leave=False):
             linear = np.clip(refocuser.refocus_linear(int(t)), 0.0, 1.0)
             if keep_stack:
                 stack.append(to_uint8(linear_to_srgb(linear)))

@@ -24,6 +24,7 @@ style weights "GDF", uniform times), and the learned pipeline joins the slice-co
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from ..aif.pipeline import plan_stack
 from ..aif.baselines import unsharp_mask
 from ..errors import NeurofocusError
 from ..metrics import psnr, ssim
+from ..progress import say
 from ..simulate.dvs_voltmeter import VoltmeterParams
 from ..simulate.focal_sweep import SceneSweep, SensorSetup, simulate_focal_sweep
 from ..simulate.ideal_events import IdealParams
@@ -112,7 +114,8 @@ def _simulate(source: CachedSource, voltmeter, seed: int, events: str) -> FocalS
 _PLANAR_OFFSET = 1000
 
 
-def synthetic_cases(num_scenes: int, num_frames: int, size=(346, 260), seed: int = 2024, planar: bool = False):
+def synthetic_cases(num_scenes: int, num_frames: int, size=(346, 260), seed: int = 2024, planar: bool = False,
+                    progress=lambda message: None):
     """Benchmark sweeps of random scenes: for each scene a DVS-Voltmeter and an ideal-event case (both with
     spikes). ``planar``: scenes of 2–4 fronto-parallel objects over a flat background (a few discrete depths, the
     NFS paper's Fig. 2 case for refocus-time selection) instead of 3–8 objects, a quarter of them slanted."""
@@ -121,6 +124,7 @@ def synthetic_cases(num_scenes: int, num_frames: int, size=(346, 260), seed: int
     if planar:
         kind, offset, shapes = "synthetic planes", _PLANAR_OFFSET, {"num_objects": (2, 4), "slanted_fraction": 0.0}
     for i in range(offset, offset + num_scenes):
+        progress(f"  rendering and simulating {kind} scene {i - offset + 1} of {num_scenes} ...")
         rng = np.random.default_rng([seed, i])
         scene = random_scene(rng, size, lens, max_blur_px=float(rng.uniform(20, 40)), **shapes)
         spec = SweepSpec(num_frames=num_frames, frame_rate_hz=480.0, speed="hand" if i % 2 else "constant")
@@ -131,9 +135,11 @@ def synthetic_cases(num_scenes: int, num_frames: int, size=(346, 260), seed: int
                        _simulate(source, voltmeter, seed + i, events), source)
 
 
-def light_field_cases(folder: str | Path, num_frames: int, positions=(0.15, 0.5, 0.85), seed: int = 2024):
+def light_field_cases(folder: str | Path, num_frames: int, positions=(0.15, 0.5, 0.85), seed: int = 2024,
+                      progress=lambda message: None):
     """Sweeps from an HCI-layout light field, the image captured at several focus positions: refocused from the
     views (ideal events), and rendered from the centre view with its depth (ideal and DVS346-preset events)."""
+    progress(f"  rendering and simulating sweeps of the light field {Path(folder).name} ...")
     views, disparity = load_hci_light_field(folder)
     rng = np.random.default_rng(seed)
     lens = ThinLens()
@@ -186,8 +192,8 @@ def _learned_image(sweep: FocalSweep, networks: dict, modality: str, row: Learne
 
 
 def score(case: Case, label: str, modality: str | None, config, networks: dict | None = None
-          ) -> tuple[float, float, float]:
-    """(PSNR, SSIM, seconds) of one method on one case."""
+          ) -> tuple[float, float, float, np.ndarray]:
+    """(PSNR, SSIM, seconds, result image) of one method on one case."""
     truth = case.sweep.ground_truth.all_in_focus
     t0 = time.perf_counter()
     if isinstance(config, Learned):
@@ -202,13 +208,33 @@ def score(case: Case, label: str, modality: str | None, config, networks: dict |
         image = all_in_focus(case.sweep, AifConfig(times="uniform", num_uniform=max(count, 1)), keep_stack=False).image
     else:
         image = all_in_focus(case.sweep, config, keep_stack=False).image
-    return psnr(image, truth), ssim(image, truth), time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    return psnr(image, truth), ssim(image, truth), seconds, image
+
+
+def _thumbnail(image: np.ndarray, width: int = 240) -> np.ndarray:
+    """A uint8 picture at most about ``width`` pixels wide (every n-th pixel of a box-filtered copy)."""
+    from ..color import to_uint8
+
+    step = max(1, int(np.ceil(image.shape[1] / width)))
+    if step > 1:
+        h, w = (image.shape[0] // step) * step, (image.shape[1] // step) * step
+        image = image[:h, :w].reshape(h // step, step, w // step, step, -1).mean(axis=(1, 3))
+    return to_uint8(image)
+
+
+@dataclasses.dataclass
+class Report:
+    """What the benchmark produced: the Markdown tables, and per case a strip of (label, thumbnail) pictures."""
+
+    markdown: str
+    strips: list[tuple[str, list[tuple[str, np.ndarray]]]]
 
 
 def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | None = None,
         lf_frames: int = 120, focus_positions: int = 7, slice_counts=(30, 25, 20, 15, 10, 8, 6),
-        networks: dict | None = None, rows=(), progress=print) -> str:
-    """Run the benchmark; returns the Markdown report (tables). ``networks``: modality → (refocus network, merge
+        networks: dict | None = None, rows=(), progress=say) -> Report:
+    """Run the benchmark; returns the report (Markdown tables and picture strips). ``networks``: modality → (refocus network, merge
     network or None), for the learned rows. ``rows``: keep only the rows whose label contains one of these texts
     (and the input image); empty for all."""
     networks = networks or {}
@@ -218,16 +244,24 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
         raise NeurofocusError(f"no benchmark row matches {list(rows)}; rows: "
                               + "; ".join(label for label, _, config in every_method if config is not None))
     shown = [label for label, _, _ in methods if rows or label in _PROGRESS_ROWS]
-    cases = [*synthetic_cases(num_scenes, num_frames), *synthetic_cases(num_scenes, num_frames, planar=True)]
+    sources = [synthetic_cases(num_scenes, num_frames, progress=progress),
+               synthetic_cases(num_scenes, num_frames, planar=True, progress=progress)]
     if light_field is not None:
-        cases += list(light_field_cases(light_field, lf_frames))
-    groups = list(dict.fromkeys(c.group for c in cases))
+        sources.append(light_field_cases(light_field, lf_frames, progress=progress))
+    cases, strips = [], []
     results: dict[tuple[str, str], list] = {}
-    for case in cases:
+    for case in itertools.chain(*sources):  # each case is scored as soon as it is simulated
+        cases.append(case)
+        pictures = []
         for label, modality, config in methods:
-            results.setdefault((label, case.group), []).append(score(case, label, modality, config, networks))
+            *numbers, image = score(case, label, modality, config, networks)
+            results.setdefault((label, case.group), []).append(numbers)
+            pictures.append((f"{label}: {numbers[0]:.2f} dB", _thumbnail(image)))
+        strips.append((f"{case.group}, {case.name}",
+                       [*pictures, ("ground truth", _thumbnail(case.sweep.ground_truth.all_in_focus))]))
         progress(f"  {case.group}, {case.name}: " + ", ".join(
             f"{label} {results[(label, case.group)][-1][0]:.2f} dB" for label in shown))
+    groups = list(dict.fromkeys(c.group for c in cases))
     lines = ["| method | " + " | ".join(f"{g} (n={sum(c.group == g for c in cases)})" for g in groups) + " |",
              "|---|" + "---:|" * len(groups)]
     for label, _, _ in methods:
@@ -242,7 +276,7 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
     report += ["Mean seconds per sweep: " + ", ".join(f"{k}: {v:.2f}" for k, v in seconds.items()), ""]
     report += _focus_position_table(cases, focus_positions, progress)
     report += _slice_count_table(cases, slice_counts, networks, progress)
-    return "\n".join(report)
+    return Report("\n".join(report), strips)
 
 
 def _slice_count_table(cases, counts, networks: dict, progress) -> list[str]:

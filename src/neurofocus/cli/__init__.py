@@ -14,7 +14,7 @@ import sys
 import traceback
 import warnings
 
-from .. import __version__
+from .. import __version__, progress
 from ..errors import NeurofocusError
 from ..io import NeurofocusWarning
 from . import aif, calibration, evfocus, files, simulation
@@ -34,6 +34,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="neurofocus", description="Neuromorphic all-in-focus imaging toolkit.")
     parser.add_argument("--version", action="version", version=f"neurofocus {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bars or progress messages (notes and errors still print)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     files.register(sub)
     simulation.register(sub)
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    progress.QUIET = args.quiet
     warnings.showwarning = _show_warning
     warnings.simplefilter("always", NeurofocusWarning)
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NeurofocusError
+from ..progress import say
 from .common import add_input_options, positive_float
 
 
@@ -28,19 +29,6 @@ def _config(args):
 
     return AifConfig(modality="events" if args.events else "spikes", times=args.times, weights=args.weights,
                      grid=args.grid, contrast=args.contrast, num_uniform=args.num_uniform)
-
-
-def _depth_from_sample(folder: Path, infocus_time_us: np.ndarray) -> np.ndarray | None:
-    """Depth per pixel from the in-focus times when the sweep's focus schedule is known (simulated data)."""
-    truth = folder / "truth.npz"
-    if not truth.is_file():
-        return None
-    with np.load(truth) as z:
-        if "frame_times_us" not in z.files or "depth_m" not in z.files:
-            return None
-        times, focus = z["frame_times_us"].astype(np.float64), z["focus_m"]
-    order = np.argsort(times)
-    return np.interp(infocus_time_us, times[order], focus[order]).astype(np.float32)
 
 
 class _Registration:
@@ -112,13 +100,15 @@ def _learned(args, sweep):
 
 def cmd_aif(args) -> int:
     from ..aif import all_in_focus
-    from ..images import read_image, write_image
+    from ..images import read_image
     from ..io import load_events, load_spikes
     from ..types import FocalSweep
-    from ..viz import save_map
 
     if bool(args.events) == bool(args.spikes):
         raise NeurofocusError("give exactly one of --events FILE or --spikes FILE")
+    sample = Path(args.image).parent
+    if Path(args.out).resolve() == sample.resolve() and (sample / "sample.json").is_file():
+        raise NeurofocusError("is the input sample folder: its aif.png is the ground truth; write elsewhere", args.out)
     image = read_image(args.image)
     image_time = _image_time(args)
     if args.events:
@@ -139,32 +129,110 @@ def cmd_aif(args) -> int:
     else:
         result = _learned(args, sweep)
     seconds = time.perf_counter() - t0
-    out = Path(args.out)
-    write_image(out / "aif.png", rig.image_out(result.image))
+    _write_aif_outputs(args, rig, sweep, result, seconds)
+    return 0
+
+
+def _focus_schedule(folder: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(frame times µs, focus depth m), sorted by time, from a simulated sample's truth.npz beside the image."""
+    truth = folder / "truth.npz"
+    if not truth.is_file():
+        return None
+    with np.load(truth) as z:
+        if "frame_times_us" not in z.files or "focus_m" not in z.files:
+            return None
+        times, focus = z["frame_times_us"].astype(np.float64), z["focus_m"].astype(np.float64)
+    order = np.argsort(times)
+    return times[order], focus[order]
+
+
+def _ground_truth(folder: Path, shape: tuple) -> np.ndarray | None:
+    """The all-in-focus ground truth of a simulated sample folder (its aif.png beside sample.json), if it fits."""
+    from ..images import read_image
+
+    if not ((folder / "sample.json").is_file() and (folder / "aif.png").is_file()):
+        return None
+    truth = read_image(folder / "aif.png")
+    return truth if truth.shape == shape else None
+
+
+def _sweep_picture(sweep) -> tuple[str, np.ndarray]:
+    """(caption, RGB picture) of the whole sweep's events (net count) or spikes (firing rate)."""
+    from ..represent import tfp
+    from ..viz import event_frame_rgb
+
+    if sweep.events is not None:
+        return ("net events per pixel over the whole sweep: red = brighter (ON), blue = darker (OFF), white = none",
+                event_frame_rgb(sweep.events))
+    half = sweep.spikes.num_ticks // 2
+    rate = tfp(sweep.spikes, half, half)
+    return ("spikes per tick over the whole sweep (firing rate; white = the highest rate)",
+            np.clip(rate / max(float(rate.max()), 1e-9), 0, 1))
+
+
+def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
+    """aif.png, the stack, the in-focus (and depth) maps, result.json and report.html; a rerun replaces them."""
+    from ..atomic import OutputFolder, write_bytes_atomic, write_text_atomic
+    from ..images import png_bytes, write_image
+    from ..metrics import evaluate
+    from ..viz import save_map
+    from ..viz.report import write_aif_report
+
+    sample = Path(args.image).parent
+    out = OutputFolder(args.out, owned=("stack/slice_*.png",))
+    image = rig.image_out(result.image)
+    write_image(out.path("aif.png"), image)
+    slices = []
     for i, (t, slice_image) in enumerate(zip(result.stack_times_us, result.stack)):
-        write_image(out / "stack" / f"slice_{i:03d}_t{int(t)}us.png", rig.image_out(slice_image))
-    save_map(out / "infocus_time.png", rig.map_out(result.infocus_time_us / 1e3), "in-focus time (ms)",
+        slices.append(png_bytes(rig.image_out(slice_image)))
+        write_bytes_atomic(out.path(f"stack/slice_{i:03d}_t{int(t)}us.png"), slices[-1])
+    infocus_ms = rig.map_out(result.infocus_time_us / 1e3)
+    save_map(out.path("infocus_time.png"), infocus_ms, "in-focus time (ms)",
              "in-focus time of each pixel (slice with the largest focus measure)")
-    info = {"image": str(args.image), "signal": str(args.events or args.spikes), "image_time_us": image_time,
+    info = {"image": str(args.image), "signal": str(args.events or args.spikes), "image_time_us": sweep.image_time_us,
             "method": args.method, "modality": result.modality, "times": args.times, "weights": result.weights,
             "stack_times_us": [int(t) for t in result.stack_times_us], "runtime_s": round(seconds, 3),
             "timings_s": {k: round(v, 4) for k, v in result.timings_s.items()}}
     if result.contrast is not None:
         info["contrast_threshold"] = {"median": float(np.median(result.contrast)),
                                       "min": float(result.contrast.min()), "max": float(result.contrast.max())}
-    depth = _depth_from_sample(Path(args.image).parent, result.infocus_time_us)
-    if depth is not None:
-        save_map(out / "depth.png", rig.map_out(depth), "depth (m)", "depth from the in-focus times", cmap="magma_r")
+    schedule = _focus_schedule(sample)
+    if schedule is not None:
+        depth = np.interp(result.infocus_time_us, *schedule).astype(np.float32)
+        save_map(out.path("depth.png"), rig.map_out(depth), "depth (m)", "depth from the in-focus times",
+                 cmap="magma_r")
         info["depth"] = "depth.png"
     if rig.calibration is not None:
-        write_image(out / "valid.png", rig.valid_out.astype(np.float32))
+        write_image(out.path("valid.png"), rig.valid_out.astype(np.float32))
         info["calibration"] = rig.report()
-    from ..atomic import write_text_atomic
-
-    write_text_atomic(out / "result.json", json.dumps(info, indent=2) + "\n")
-    print(f"wrote {out}/aif.png ({len(result.stack_times_us)} slices, {result.modality}, {seconds:.2f} s), "
-          f"stack/, infocus_time.png, result.json")
-    return 0
+    input_image = rig.image_out(sweep.image)
+    truth = _ground_truth(sample, image.shape)
+    if truth is not None:
+        info["metrics"] = {"input image": evaluate(input_image, truth), "result": evaluate(image, truth)}
+    write_text_atomic(out.path("result.json"), json.dumps(info, indent=2) + "\n")
+    times = np.asarray(result.stack_times_us, np.float64)
+    nearest = np.abs(np.nan_to_num(infocus_ms, nan=-1e12)[..., None] * 1e3 - times).argmin(-1)
+    slice_index = np.where(np.isfinite(infocus_ms), nearest, 255).astype(np.uint8)
+    picture = _sweep_picture(sweep)
+    scores = info.get("metrics", {})
+    names = list(next(iter(scores.values()), {}))
+    metrics = (("image", *[f"{k.upper().replace('_', '-')}" + (" (dB)" if k == "psnr" else "") for k in names]),
+               [(name, *[round(m[k], 4) for k in names]) for name, m in scores.items()])
+    settings = {k: info[k] for k in ("image", "signal", "image_time_us", "method", "modality", "times", "weights")}
+    settings["slices"] = len(times)
+    if "contrast_threshold" in info:
+        settings["contrast threshold (median)"] = round(info["contrast_threshold"]["median"], 4)
+    write_aif_report(
+        out.path("report.html"), title=f"neurofocus aif: {Path(args.image).name}",
+        summary=f"{len(times)} slices from {result.modality}, {args.method} pipeline, {seconds:.2f} s",
+        input_image=input_image, result_image=image, stack=slices, stack_times_us=result.stack_times_us,
+        input_index=int(np.abs(times - sweep.image_time_us).argmin()), slice_index=slice_index,
+        slice_depth_m=None if schedule is None else np.interp(times, *schedule),
+        sweep_picture=picture, tables={"Metrics against the ground truth": metrics if metrics[1] else {}, "Settings": settings,
+                                       "Timings (s)": info["timings_s"]})
+    out.finish()
+    print(f"wrote {out.folder}/aif.png ({len(times)} slices, {result.modality}, {seconds:.2f} s), "
+          f"stack/, infocus_time.png, result.json, report.html")
 
 
 def cmd_eval(args) -> int:
@@ -189,8 +257,11 @@ def cmd_bench_aif(args) -> int:
 
     t0 = time.perf_counter()
     networks = _bench_networks(args)
-    report = bench.run(args.scenes, args.frames, args.light_field, args.lf_frames, args.focus_positions,
+    say(f"bench aif: {2 * args.scenes} synthetic scenes" + (f" and {args.light_field}" if args.light_field else "")
+        + "; a line per case as it is scored")
+    result = bench.run(args.scenes, args.frames, args.light_field, args.lf_frames, args.focus_positions,
                        args.slice_counts, networks, args.rows)
+    report = result.markdown
     names = " ".join(f"--{m[:-1]}-networks " + " ".join(str(f) for f in files)
                      for m, files in (("events", args.event_networks), ("spikes", args.spike_networks)) if files)
     report += f"\nTotal {time.perf_counter() - t0:.0f} s; command: neurofocus bench aif --scenes {args.scenes} " \
@@ -200,6 +271,12 @@ def cmd_bench_aif(args) -> int:
     print(report)
     if args.output:
         write_text_atomic(args.output, report)
+    if args.report:
+        from ..viz.report import write_bench_report
+
+        write_bench_report(args.report, title="neurofocus bench aif", summary=report.splitlines()[-1],
+                           markdown=report, strips=result.strips)
+        say(f"wrote {args.report}")
     return 0
 
 
@@ -292,6 +369,8 @@ def register(sub) -> None:
                         "hand-crafted measures merge)")
     b.add_argument("--spike-networks", nargs="+", type=Path, metavar="FILE", help="the same for spikes")
     b.add_argument("--output", type=Path, help="also write the report here (Markdown)")
+    b.add_argument("--report", type=Path, metavar="FILE",
+                   help="also write an HTML page: the tables and a picture strip per case (self-contained)")
     b.set_defaults(func=cmd_bench_aif)
 
     p = sub.add_parser("demo", help="render a scene, simulate events and spikes, make it all-in-focus, score it")

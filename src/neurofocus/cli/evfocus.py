@@ -60,9 +60,11 @@ def _integrated_frames(args, events):
 
 
 def cmd_evfocus(args) -> int:
-    from ..atomic import write_text_atomic
-    from ..images import write_image
+    from ..atomic import OutputFolder, write_bytes_atomic, write_text_atomic
+    from ..images import png_bytes
     from ..io import load_events
+    from ..progress import progress_bar
+    from ..viz.report import write_evfocus_report
 
     if args.weights is not None and METHODS[args.method] is None:
         raise NeurofocusError("--weights is for --method evfocus or e2vid, not integrate")
@@ -76,12 +78,13 @@ def cmd_evfocus(args) -> int:
         sequence = _integrated_frames(args, events)
     else:
         sequence, weights = _network_frames(args, events)
-    out = Path(args.out)
+    out = OutputFolder(args.out, owned=("frames/frame_*.png",))
     t0 = time.perf_counter()
-    frames, times = [], []
-    for index, (t_us, image) in enumerate(sequence):
+    frames, times, pngs = [], [], []
+    for index, (t_us, image) in enumerate(progress_bar(sequence, desc=f"evfocus ({args.method})", unit="frame")):
         name = f"frame_{index:05d}_t{t_us}us.png"
-        write_image(out / "frames" / name, image)
+        pngs.append(png_bytes(image))
+        write_bytes_atomic(out.path(f"frames/{name}"), pngs[-1])
         frames.append(name)
         times.append(t_us)
     seconds = time.perf_counter() - t0
@@ -91,11 +94,16 @@ def cmd_evfocus(args) -> int:
             "seconds_per_frame": round(seconds / len(frames), 4)}
     if METHODS[args.method] is None:
         info.update(contrast=args.contrast, cutoff_hz=args.cutoff_hz)
-    write_text_atomic(out / "result.json", json.dumps(info, indent=2) + "\n")
-    video = _write_video(out / "reconstruction.mp4", out / "frames", frames, args.fps) if args.video else None
+    write_text_atomic(out.path("result.json"), json.dumps(info, indent=2) + "\n")
+    video = _write_video(out.path("reconstruction.mp4"), out.folder / "frames", frames, args.fps) if args.video else None
+    settings = {k: v for k, v in info.items() if k not in ("frame_times_us", "frames") and v is not None}
+    write_evfocus_report(out.path("report.html"), title=f"neurofocus evfocus: {Path(args.events).name}",
+                         summary=f"{len(frames)} frames, {args.method}, {seconds / len(frames) * 1e3:.1f} ms per frame",
+                         frames=pngs, times_us=times, tables={"Settings": settings})
+    out.finish()
     noun = "frame" if len(frames) == 1 else "frames"
-    print(f"wrote {len(frames)} {noun} to {out}/frames ({seconds / len(frames):.3f} s per frame)"
-          + (f", {video}" if video else "") + ", result.json")
+    print(f"wrote {len(frames)} {noun} to {out.folder}/frames ({seconds / len(frames):.3f} s per frame)"
+          + (f", {video}" if video else "") + ", result.json, report.html")
     return 0
 
 
@@ -118,7 +126,7 @@ def register(sub) -> None:
     """Add the ``evfocus`` command to the sub-parser collection ``sub``."""
     p = sub.add_parser("evfocus", help="reconstruct sharp frames from out-of-focus events (EvFocus, or E2VID)")
     p.add_argument("--events", required=True, type=Path, help="the event recording")
-    p.add_argument("--out", required=True, type=Path, help="output folder (frames/, result.json)")
+    p.add_argument("--out", required=True, type=Path, help="output folder (frames/, result.json, report.html)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--window-events", type=int, metavar="N", help="events per frame (default: half the pixel count, at most 1/30 of the recording)")
     g.add_argument("--window-us", type=int, metavar="T", help="µs per frame")

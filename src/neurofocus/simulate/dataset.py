@@ -32,12 +32,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..atomic import atomic_path, write_text_atomic
 from ..errors import NeurofocusError
 from ..images import read_image, write_image
 from ..io import load_events, load_spikes, save_events, save_spikes
+from ..progress import progress_bar
 from ..types import FocalSweep, GroundTruth
 from .dvs_voltmeter import VoltmeterParams
 from .focal_sweep import SceneSweep, SensorSetup, SimulatedSweep, simulate_focal_sweep
@@ -333,7 +333,7 @@ def synthesize(out: str | os.PathLike, num_scenes: int, *, seed: int = 0, config
     todo = [i for i in range(num_scenes)
             if i % shard[1] == shard[0] and not (out / f"{prefix}_{i:05d}" / marker).is_file()]
     tasks = [(str(out), kind, config.to_json(), seed, i) for i in todo]
-    bar = tqdm(total=len(tasks), desc="scenes", unit="scene", disable=not progress)
+    bar = progress_bar(total=len(tasks), desc="scenes", unit="scene", disable=not progress)
     if dask_address:
         _run_dask(tasks, dask_address, bar)
     elif (workers or os.cpu_count() or 1) > 1 and len(tasks) > 1:

@@ -13,9 +13,9 @@ import dataclasses
 from typing import Protocol
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..color import linear_to_srgb, luminance, to_uint8
+from ..progress import progress_bar
 from ..types import FocalSweep, GroundTruth
 from .dvs_voltmeter import DvsVoltmeter, VoltmeterParams, gray8
 from .optics import ThinLens
@@ -157,7 +157,7 @@ def simulate_focal_sweep(source: SweepSource, setup: SensorSetup, *, seed: int =
     kept = np.empty((len(kept_indices), height, width, 3), np.uint8)
     event_parts, spike_parts = [], []
     image_linear = None
-    for start in tqdm(range(0, n, chunk_frames), desc="simulating sweep", disable=not progress, leave=False):
+    for start in progress_bar(range(0, n, chunk_frames), desc="simulating sweep", disable=not progress, leave=False):
         idx = range(start, min(n, start + chunk_frames))
         linear = np.stack([first if k == 0 else source.frame(k) for k in idx])
         srgb = linear_to_srgb(linear)
