@@ -25,7 +25,8 @@ from .simulate.optics import ThinLens
 from .simulate.scene import scene_from_description
 from .simulate.spikes import SpikeParams
 from .simulate.sweep import SweepSpec, focus_schedule
-from .viz import save_contact_sheet, save_event_picture
+from .viz import save_contact_sheet, save_event_picture, sweep_picture
+from .viz.report import write_aif_report
 
 DEMO_SCENE = {
     "size": [346, 260],
@@ -72,17 +73,33 @@ def run_demo(out: Path) -> int:
     write_image(out / "ground_truth.png", truth)
     write_image(out / "aif_events.png", results["hand-crafted, events"])
     write_image(out / "aif_spikes.png", results["hand-crafted, spikes"])
+    scores = {label: evaluate(image, truth) for label, image in results.items()}
     ev = stacks["hand-crafted, events"]
     picks = np.linspace(0, len(ev.stack) - 1, min(8, len(ev.stack))).round().astype(int)
+    image_slice = int(np.abs(np.asarray(ev.stack_times_us) - sweep.image_time_us).argmin())
+    if image_slice not in picks:
+        picks[np.abs(picks - image_slice).argmin()] = image_slice
     save_contact_sheet(out / "stack_sheet.png", [ev.stack[i] for i in picks],
-                       [f"refocused to {ev.stack_times_us[i] / 1e3:.1f} ms" for i in picks],
-                       title="refocused stack from events (the input image is one of the slices)")
-    save_contact_sheet(out / "comparison.png", [sweep.image, results["hand-crafted, events"],
-                                                results["hand-crafted, spikes"], truth],
-                       ["input (focused near)", "all-in-focus (events)", "all-in-focus (spikes)", "ground truth"],
-                       columns=2)
+                       [f"slice {i + 1} of {len(ev.stack)}: refocused to {ev.stack_times_us[i] / 1e3:.1f} ms"
+                        + ("\nthe input image" if i == image_slice else "\nrefocused with events") for i in picks],
+                       title="refocused stack from events", highlight=int(np.flatnonzero(picks == image_slice)[0]))
+    shown = (("input image", "input (focused near)"), ("hand-crafted, events", "all-in-focus (events)"),
+             ("hand-crafted, spikes", "all-in-focus (spikes)"))
+    save_contact_sheet(out / "comparison.png", [results[key] for key, _ in shown] + [truth],
+                       [f"{name}\nPSNR {scores[key]['psnr']:.2f} dB, SSIM {scores[key]['ssim']:.3f}"
+                        for key, name in shown] + ["ground truth (rendered all-in-focus)\n"], columns=2,
+                       title="against the ground truth")
     save_event_picture(out / "events.png", sweep.events, "events of the whole sweep")
-    scores = {label: evaluate(image, truth) for label, image in results.items()}
+    write_aif_report(out / "report.html", title="neurofocus demo: all-in-focus from events",
+                     summary=f"built-in scene, {len(ev.stack)} slices refocused with {len(sweep.events):,} ideal "
+                             f"events; the spikes' result is in the metrics", input_image=sweep.image,
+                     result_image=ev.image, stack=ev.stack, stack_times_us=ev.stack_times_us,
+                     image_time_us=sweep.image_time_us, infocus_time_us=ev.infocus_time_us,
+                     slice_depth_m=np.interp(ev.stack_times_us, schedule.times_us, schedule.focus_m),
+                     sweep_picture=sweep_picture(sweep), tables={"Metrics against the ground truth": (
+                         ("image", "PSNR (dB)", "SSIM", "MS-SSIM"),
+                         [(k, round(v["psnr"], 2), round(v["ssim"], 4), round(v["ms_ssim"], 4))
+                          for k, v in scores.items()])})
     rows = ["| image | PSNR (dB) | SSIM | MS-SSIM |", "|---|---:|---:|---:|"]
     rows += [f"| {k} | {v['psnr']:.2f} | {v['ssim']:.4f} | {v['ms_ssim']:.4f} |" for k, v in scores.items()]
     table = "\n".join(rows)
@@ -91,5 +108,5 @@ def run_demo(out: Path) -> int:
     write_text_atomic(out / "metrics.json", json.dumps(scores, indent=2) + "\n")
     print("\n" + table)
     print(f"\nwrote {out}/: input.png, aif_events.png, aif_spikes.png, ground_truth.png, comparison.png, "
-          f"stack_sheet.png, events.png, metrics.md ({time.perf_counter() - t_start:.0f} s)")
+          f"stack_sheet.png, events.png, metrics.md, report.html ({time.perf_counter() - t_start:.0f} s)")
     return 0

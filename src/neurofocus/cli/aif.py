@@ -156,26 +156,12 @@ def _ground_truth(folder: Path, shape: tuple) -> np.ndarray | None:
     return truth if truth.shape == shape else None
 
 
-def _sweep_picture(sweep) -> tuple[str, np.ndarray]:
-    """(caption, RGB picture) of the whole sweep's events (net count) or spikes (firing rate)."""
-    from ..represent import tfp
-    from ..viz import event_frame_rgb
-
-    if sweep.events is not None:
-        return ("net events per pixel over the whole sweep: red = brighter (ON), blue = darker (OFF), white = none",
-                event_frame_rgb(sweep.events))
-    half = sweep.spikes.num_ticks // 2
-    rate = tfp(sweep.spikes, half, half)
-    return ("spikes per tick over the whole sweep (firing rate; white = the highest rate)",
-            np.clip(rate / max(float(rate.max()), 1e-9), 0, 1))
-
-
 def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
     """aif.png, the stack, the in-focus (and depth) maps, result.json and report.html; a rerun replaces them."""
     from ..atomic import OutputFolder, write_bytes_atomic, write_text_atomic
     from ..images import png_bytes, write_image
     from ..metrics import evaluate
-    from ..viz import save_map
+    from ..viz import save_map, sweep_picture
     from ..viz.report import write_aif_report
 
     sample = Path(args.image).parent
@@ -211,9 +197,6 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
         info["metrics"] = {"input image": evaluate(input_image, truth), "result": evaluate(image, truth)}
     write_text_atomic(out.path("result.json"), json.dumps(info, indent=2) + "\n")
     times = np.asarray(result.stack_times_us, np.float64)
-    nearest = np.abs(np.nan_to_num(infocus_ms, nan=-1e12)[..., None] * 1e3 - times).argmin(-1)
-    slice_index = np.where(np.isfinite(infocus_ms), nearest, 255).astype(np.uint8)
-    picture = _sweep_picture(sweep)
     scores = info.get("metrics", {})
     names = list(next(iter(scores.values()), {}))
     metrics = (("image", *[f"{k.upper().replace('_', '-')}" + (" (dB)" if k == "psnr" else "") for k in names]),
@@ -226,9 +209,9 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
         out.path("report.html"), title=f"neurofocus aif: {Path(args.image).name}",
         summary=f"{len(times)} slices from {result.modality}, {args.method} pipeline, {seconds:.2f} s",
         input_image=input_image, result_image=image, stack=slices, stack_times_us=result.stack_times_us,
-        input_index=int(np.abs(times - sweep.image_time_us).argmin()), slice_index=slice_index,
+        image_time_us=sweep.image_time_us, infocus_time_us=infocus_ms * 1e3,
         slice_depth_m=None if schedule is None else np.interp(times, *schedule),
-        sweep_picture=picture, tables={"Metrics against the ground truth": metrics if metrics[1] else {}, "Settings": settings,
+        sweep_picture=sweep_picture(sweep), tables={"Metrics against the ground truth": metrics if metrics[1] else {}, "Settings": settings,
                                        "Timings (s)": info["timings_s"]})
     out.finish()
     print(f"wrote {out.folder}/aif.png ({len(times)} slices, {result.modality}, {seconds:.2f} s), "

@@ -194,7 +194,7 @@ def cmd_simulate(args) -> int:
     picks = np.linspace(0, len(simulated.kept_indices) - 1, min(12, len(simulated.kept_indices))).round().astype(int)
     times = simulated.schedule.times_us
     save_contact_sheet(out / "stack_sheet.png", [simulated.kept_frames[i] for i in picks],
-                       [f"frame {simulated.kept_indices[i]}, t = {times[simulated.kept_indices[i]] / 1e3:.1f} ms, "
+                       [f"frame {simulated.kept_indices[i]}, t = {times[simulated.kept_indices[i]] / 1e3:.1f} ms\n"
                         f"focus {simulated.schedule.focus_m[simulated.kept_indices[i]]:.3f}" for i in picks],
                        title="rendered focal sweep (focus distance in m, or 1/(disparity + offset) for light fields)")
     truth = sweep.ground_truth

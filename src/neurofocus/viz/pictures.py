@@ -8,7 +8,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..represent import event_frames, tfp
-from ..types import Events, Spikes
+from ..types import Events, FocalSweep, Spikes
 
 
 def _symmetric_limit(values: np.ndarray) -> float:
@@ -28,6 +28,17 @@ def event_frame_rgb(events: Events) -> np.ndarray:
     red, blue, white = np.array([0.84, 0.1, 0.1]), np.array([0.13, 0.3, 0.8]), np.ones(3)
     rgb = np.where(level > 0, white + level * (red - white), white - level * (blue - white))
     return (rgb * 255 + 0.5).astype(np.uint8)
+
+
+def sweep_picture(sweep: FocalSweep) -> tuple[str, np.ndarray]:
+    """(caption, RGB picture) of a whole sweep: its net event count, or its spikes' firing rate."""
+    if sweep.events is not None:
+        return ("net events per pixel over the whole sweep: red = brighter (ON), blue = darker (OFF), white = none",
+                event_frame_rgb(sweep.events))
+    half = sweep.spikes.num_ticks // 2
+    rate = tfp(sweep.spikes, half, half)
+    return ("spikes per tick over the whole sweep (firing rate; white = the highest rate)",
+            np.clip(rate / max(float(rate.max()), 1e-9), 0, 1))
 
 
 def _save_figure(path, image, cmap, vmin, vmax, label, title) -> None:
@@ -64,28 +75,68 @@ def save_spike_picture(path: str | os.PathLike, spikes: Spikes, center_tick: int
     _save_figure(path, image, "gray", 0.0, max(float(image.max()), 1e-6), "spikes per tick (TFP)", title)
 
 
-def save_contact_sheet(path: str | os.PathLike, images: list[np.ndarray], labels: list[str], *,
-                       columns: int = 4, title: str = "") -> None:
-    """Write images (sRGB float in [0, 1] or uint8, (H, W, 3)) in a labelled grid as a PNG."""
-    import matplotlib
+#: The accent colour that marks the input image, on sheets and in the HTML reports.
+ACCENT_RGB = (214, 51, 108)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    rows = int(np.ceil(len(images) / columns))
-    h, w = np.asarray(images[0]).shape[:2]
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.2 * rows * h / w + 0.4), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, image, label in zip(axes.ravel(), images, labels):
-        ax.imshow(np.asarray(image))
-        ax.set_title(label, fontsize=8)
+def _font(size: int, bold: bool = False):
+    """DejaVu Sans (matplotlib's font, found without importing matplotlib), else Pillow's built-in font."""
+    import importlib.util
+
+    from PIL import ImageFont
+
+    spec = importlib.util.find_spec("matplotlib")
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(folder, "mpl-data", "fonts", "ttf", name)
+        if os.path.isfile(path):
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size=size)
+
+
+def contact_sheet(images: list[np.ndarray], labels: list[str], *, columns: int = 4, title: str = "",
+                  highlight: int | None = None, cell_width: int = 400) -> np.ndarray:
+    """Images (sRGB float in [0, 1] or uint8, (H, W, 3)) in a grid, each under its label (lines split at "\\n");
+    image ``highlight`` framed and labelled in :data:`ACCENT_RGB`. Labels sit in their own rows, so they never
+    cover an image. Returns uint8 (H', W', 3)."""
+    from PIL import Image, ImageDraw
+
+    from ..color import to_uint8
+
+    pictures = [Image.fromarray(np.asarray(i) if np.asarray(i).dtype == np.uint8 else to_uint8(np.asarray(i)))
+                for i in images]
+    w0, h0 = pictures[0].size
+    scale = min(1.0, cell_width / w0)
+    w, h = max(1, round(w0 * scale)), max(1, round(h0 * scale))
+    font, title_font = _font(13), _font(16, bold=True)
+    line_h = font.getbbox("Hg")[3] + 4
+    label_h = line_h * max(len(label.split("\n")) for label in labels) + 6
+    pad, frame = 12, 4
+    rows = int(np.ceil(len(pictures) / columns))
+    top = pad + (title_font.getbbox("Hg")[3] + 12 if title else 0)
+    cell_w, cell_h = w + 2 * frame + pad, label_h + h + 2 * frame + pad
+    sheet = Image.new("RGB", (pad + columns * cell_w, top + rows * cell_h), "white")
+    draw = ImageDraw.Draw(sheet)
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+        draw.text((pad, pad), title, fill=(29, 36, 48), font=title_font)
+    for k, (picture, label) in enumerate(zip(pictures, labels)):
+        x, y = pad + (k % columns) * cell_w, top + (k // columns) * cell_h
+        colour = ACCENT_RGB if k == highlight else (29, 36, 48)
+        for j, line in enumerate(label.split("\n")):
+            draw.text((x + frame, y + j * line_h), line, fill=colour, font=font)
+        y += label_h
+        if k == highlight:
+            draw.rectangle((x, y, x + w + 2 * frame - 1, y + h + 2 * frame - 1), fill=ACCENT_RGB)
+        sheet.paste(picture.resize((w, h), Image.Resampling.LANCZOS) if scale < 1 else picture, (x + frame, y + frame))
+    return np.asarray(sheet)
+
+
+def save_contact_sheet(path: str | os.PathLike, images: list[np.ndarray], labels: list[str], *,
+                       columns: int = 4, title: str = "", highlight: int | None = None) -> None:
+    """Write :func:`contact_sheet` of ``images`` as a PNG (atomically)."""
+    from ..images import write_image
+
+    write_image(path, contact_sheet(images, labels, columns=columns, title=title, highlight=highlight))
 
 
 def save_map(path: str | os.PathLike, values: np.ndarray, label: str, title: str = "", cmap: str = "viridis") -> None:

@@ -44,7 +44,7 @@ section > h2 { margin-top: 0; }
 .viewport .zoomed { transform-origin: 0 0; position: relative; }
 .viewport img, .viewport canvas { display: block; image-rendering: pixelated; max-width: none; }
 .compare .top { position: absolute; left: 0; top: 0; }
-.compare .handle { position: absolute; top: 0; bottom: 0; width: 3px; background: var(--accent);
+.compare .handle { position: absolute; top: 0; bottom: 0; width: calc(3px / var(--scale, 1)); background: var(--accent);
                    cursor: ew-resize; box-shadow: 0 0 0 1px #fff; }
 .compare .tag { position: absolute; top: 6px; padding: 1px 6px; font-size: 12px; color: #fff;
                 background: rgba(0,0,0,.6); border-radius: 3px; pointer-events: none; }
@@ -74,7 +74,9 @@ function zoomable(viewport) {
   // Wheel or the zoom buttons scale the content about the cursor; dragging pans.
   const inner = viewport.querySelector(".zoomed");
   let scale = 1, x = 0, y = 0, drag = null;
-  const apply = () => { inner.style.transform = `translate(${x}px, ${y}px) scale(${scale})`; };
+  const apply = () => {
+    inner.style.transform = `translate(${x}px, ${y}px) scale(${scale})`; inner.style.setProperty("--scale", scale);
+  };
   const zoomTo = (s, cx, cy) => {
     s = Math.min(16, Math.max(1, s));
     x = cx - (cx - x) * s / scale; y = cy - (cy - y) * s / scale; scale = s;
@@ -220,7 +222,7 @@ def _zoom_buttons(viewport_id: str) -> str:
 
 def write_aif_report(path: str | os.PathLike, *, title: str, summary: str, input_image: np.ndarray,
                      result_image: np.ndarray, stack: Sequence[np.ndarray | bytes], stack_times_us: Sequence[int],
-                     input_index: int, slice_index: np.ndarray, slice_depth_m: Sequence[float] | None,
+                     image_time_us: int, infocus_time_us: np.ndarray, slice_depth_m: Sequence[float] | None,
                      sweep_picture: tuple[str, np.ndarray] | None, tables: dict[str, dict]) -> None:
     """Write the all-in-focus report.
 
@@ -228,13 +230,18 @@ def write_aif_report(path: str | os.PathLike, *, title: str, summary: str, input
     ----------
     input_image, result_image : (H, W, 3) sRGB float in [0, 1] or uint8, or PNG bytes.
     stack : the refocused slices, (H, W, 3) each (or PNG bytes), in the order of ``stack_times_us`` (µs).
-    input_index : the slice that is the input image (marked on the slider).
-    slice_index : uint8 (H, W), the slice each pixel is in focus in (its in-focus time).
+    image_time_us : the input image's capture time (its slice is marked on the slider).
+    infocus_time_us : float (H, W), each pixel's in-focus time (NaN where unknown); the report shows the nearest
+        slice.
     slice_depth_m : the focus depth of each slice (m) when the sweep's focus schedule is known.
     sweep_picture : (caption, RGB picture) of the sweep's events or spikes.
     tables : section name → {name: value} or (header, rows) (settings, timings, metrics).
     """
-    index = np.ascontiguousarray(slice_index, np.uint8)
+    times = np.asarray(stack_times_us, np.float64)
+    input_index = int(np.abs(times - image_time_us).argmin())
+    known = np.isfinite(infocus_time_us)
+    nearest = np.abs(np.where(known, infocus_time_us, 0.0)[..., None] - times).argmin(-1)
+    index = np.where(known, nearest, 255).astype(np.uint8)  # 255: no slice (shown grey)
     height, width = index.shape
     size = f"style=\"width:{_display_width(width)}px\""
     times_ms = [round(t / 1e3, 4) for t in stack_times_us]
