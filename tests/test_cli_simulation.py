@@ -1,5 +1,7 @@
 """The simulation commands, as a user runs them."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -24,6 +26,14 @@ def test_simulate_writes_rig_files_and_truth(capsys, tmp_path):
     sample = load_sample(out)
     assert events == sample.sweep.events and spikes.tick_us == 500 and spikes.shape[1:] == (48, 64)
     assert sample.sweep.image_time_us == sample.frame_times_us[5]
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run(capsys, "simulate", "--out", out, "--size", "64x48", "--frames", 24, "--frame-rate", 240,
+                       "--max-blur-px", 10, "--events-format", "prophesee-hdf5")
+    assert code == 0, err
+    assert not (out / "events.raw").exists() and not (out / "spikes.dat").exists()  # the first run's, replaced
+    assert not (out / "spikes.dat.json").exists() and (out / "notes.txt").is_file()
+    event_file = json.loads((out / "sample.json").read_text())["event_file"]
+    assert load_sample(out).sweep.events == load_events(out / event_file)
 
 
 def test_simulate_from_image_and_depth(capsys, tmp_path):

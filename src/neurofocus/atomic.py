@@ -75,6 +75,10 @@ class OutputFolder:
         self.written.append(Path(relative).as_posix())
         return self.folder / relative
 
+    def record(self, *relative: str) -> None:
+        """Record files that a library function wrote into the folder as this run's."""
+        self.written += [Path(r).as_posix() for r in relative]
+
     def finish(self) -> None:
         """Remove the earlier run's files that this run did not write; record this run's files."""
         import json

@@ -142,7 +142,8 @@ def learned_all_in_focus(sweep: FocalSweep, refocus_net, merge_net=None, config:
     t1 = time.perf_counter()
     refocused = {}
     with torch.inference_mode():
-        for start in progress_bar(range(0, len(distinct), batch_size), desc="refocusing", disable=not progress, leave=False):
+        for start in progress_bar(range(0, len(distinct), batch_size), desc="refocusing", disable=not progress,
+                                  leave=False):
             chunk = distinct[start:start + batch_size]
             inputs = [refocus_inputs(refocus_net, sweep, int(t), plan.refocuser) for t in chunk]
             batch = {key: torch.cat([i[key] for i in inputs]).to(device) for key in inputs[0]}

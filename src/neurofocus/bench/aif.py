@@ -234,8 +234,8 @@ class Report:
 def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | None = None,
         lf_frames: int = 120, focus_positions: int = 7, slice_counts=(30, 25, 20, 15, 10, 8, 6),
         networks: dict | None = None, rows=(), progress=say) -> Report:
-    """Run the benchmark; returns the report (Markdown tables and picture strips). ``networks``: modality → (refocus network, merge
-    network or None), for the learned rows. ``rows``: keep only the rows whose label contains one of these texts
+    """Run the benchmark; returns the report (Markdown tables and picture strips). ``networks``: modality →
+    (refocus network, merge network or None), for the learned rows. ``rows``: keep only the rows whose label contains one of these texts
     (and the input image); empty for all."""
     networks = networks or {}
     every_method = list(METHODS) + learned_methods(networks)

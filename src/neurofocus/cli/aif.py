@@ -211,7 +211,8 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
         input_image=input_image, result_image=image, stack=slices, stack_times_us=result.stack_times_us,
         image_time_us=sweep.image_time_us, infocus_time_us=infocus_ms * 1e3,
         slice_depth_m=None if schedule is None else np.interp(times, *schedule),
-        sweep_picture=sweep_picture(sweep), tables={"Metrics against the ground truth": metrics if metrics[1] else {}, "Settings": settings,
+        sweep_picture=sweep_picture(sweep),
+        tables={"Metrics against the ground truth": metrics if metrics[1] else {}, "Settings": settings,
                                        "Timings (s)": info["timings_s"]})
     out.finish()
     print(f"wrote {out.folder}/aif.png ({len(times)} slices, {result.modality}, {seconds:.2f} s), "

@@ -95,7 +95,9 @@ def cmd_evfocus(args) -> int:
     if METHODS[args.method] is None:
         info.update(contrast=args.contrast, cutoff_hz=args.cutoff_hz)
     write_text_atomic(out.path("result.json"), json.dumps(info, indent=2) + "\n")
-    video = _write_video(out.path("reconstruction.mp4"), out.folder / "frames", frames, args.fps) if args.video else None
+    video = None
+    if args.video:
+        video = _write_video(out.path("reconstruction.mp4"), out.folder / "frames", frames, args.fps)
     settings = {k: v for k, v in info.items() if k not in ("frame_times_us", "frames") and v is not None}
     write_evfocus_report(out.path("report.html"), title=f"neurofocus evfocus: {Path(args.events).name}",
                          summary=f"{len(frames)} frames, {args.method}, {seconds / len(frames) * 1e3:.1f} ms per frame",

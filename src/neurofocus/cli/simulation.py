@@ -162,9 +162,12 @@ def cmd_simulate(args) -> int:
     from ..simulate.focal_sweep import SensorSetup, simulate_focal_sweep
     from ..simulate.optics import ThinLens
     from ..simulate.sweep import SweepSpec
+    from ..atomic import OutputFolder
+    from ..io.common import sidecar_path
     from ..viz import save_contact_sheet, save_event_picture, save_map
 
-    out = Path(args.out)
+    folder = OutputFolder(args.out, owned=("calibration/*",))
+    out = folder.folder
     lens = ThinLens(args.focal_length_mm, args.f_number, args.pixel_pitch_um)
     spec = SweepSpec(num_frames=args.frames, frame_rate_hz=args.frame_rate, speed=args.speed,
                      direction=args.direction, breathing=args.breathing, image_frame=args.image_frame)
@@ -188,21 +191,28 @@ def cmd_simulate(args) -> int:
     vidar_ok = sweep.spikes is not None and (sweep.spikes.width * sweep.spikes.height) % 8 == 0
     info = write_sample(out, simulated, meta, event_file=event_file, event_format=args.events_format,
                         spike_file="spikes.dat" if vidar_ok else "spikes.h5")
+    streams = [info[k] for k in ("event_file", "spike_file") if k in info]
+    folder.record("image.png", "aif.png", "truth.npz", "sample.json", *streams,
+                  *[sidecar_path(name).name for name in streams if sidecar_path(out / name).is_file()])
     if rig is not None:  # the sample's image is the RGB camera's; the sensor-grid capture is kept beside it
-        write_image(out / "image_sensor_grid.png", sweep.image)
+        write_image(folder.path("image_sensor_grid.png"), sweep.image)
         write_image(out / "image.png", rgb_image)
+        folder.record("rig_truth.json", *[p.relative_to(out).as_posix() for p in (out / "calibration").rglob("*")
+                                          if p.is_file()])
     picks = np.linspace(0, len(simulated.kept_indices) - 1, min(12, len(simulated.kept_indices))).round().astype(int)
     times = simulated.schedule.times_us
-    save_contact_sheet(out / "stack_sheet.png", [simulated.kept_frames[i] for i in picks],
+    save_contact_sheet(folder.path("stack_sheet.png"), [simulated.kept_frames[i] for i in picks],
                        [f"frame {simulated.kept_indices[i]}, t = {times[simulated.kept_indices[i]] / 1e3:.1f} ms\n"
                         f"focus {simulated.schedule.focus_m[simulated.kept_indices[i]]:.3f}" for i in picks],
                        title="rendered focal sweep (focus distance in m, or 1/(disparity + offset) for light fields)")
     truth = sweep.ground_truth
-    save_map(out / "infocus_time.png", truth.infocus_time_us / 1e3, "in-focus time (ms)", "per-pixel in-focus time")
+    save_map(folder.path("infocus_time.png"), truth.infocus_time_us / 1e3, "in-focus time (ms)",
+             "per-pixel in-focus time")
     if truth.depth_m is not None:
-        save_map(out / "depth.png", truth.depth_m, "depth (m)", "scene depth", cmap="magma_r")
+        save_map(folder.path("depth.png"), truth.depth_m, "depth (m)", "scene depth", cmap="magma_r")
     if sweep.events is not None and len(sweep.events):
-        save_event_picture(out / "events.png", sweep.events, "all events of the sweep")
+        save_event_picture(folder.path("events.png"), sweep.events, "all events of the sweep")
+    folder.finish()
     print(f"wrote {out}: image.png (t = {sweep.image_time_us} µs), aif.png, {event_file if sweep.events else ''} "
           f"{'spikes' if sweep.spikes else ''}, truth.npz, stack_sheet.png, infocus_time.png "
           f"({info.get('num_events', 0):,} events, {info.get('num_spikes', 0):,} spikes, {meta['seconds']} s)")

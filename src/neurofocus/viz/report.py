@@ -130,8 +130,9 @@ function player(prefix, items, label) {
     if (timer) { clearInterval(timer); timer = null; play.textContent = "play"; play.classList.remove("on"); return; }
     const fps = Number(document.getElementById(prefix + "-fps").value) || 10;
     play.textContent = "pause"; play.classList.add("on");
-    timer = setInterval(() => { slider.value = String((Number(slider.value) + 1) % items.length); show(Number(slider.value)); },
-                        1000 / fps);
+    timer = setInterval(() => {
+      slider.value = String((Number(slider.value) + 1) % items.length); show(Number(slider.value));
+    }, 1000 / fps);
   });
   show(Number(slider.value));
   return {show, slider};
@@ -160,7 +161,8 @@ function slicemap(canvas, data, onPick) {
   const out = document.getElementById("map-readout");
   const at = e => {
     const r = canvas.getBoundingClientRect();
-    const x = Math.floor((e.clientX - r.left) / r.width * width), y = Math.floor((e.clientY - r.top) / r.height * height);
+    const x = Math.floor((e.clientX - r.left) / r.width * width);
+    const y = Math.floor((e.clientY - r.top) / r.height * height);
     return (x >= 0 && y >= 0 && x < width && y < height) ? {x, y, k: bytes[y * width + x]} : null;
   };
   canvas.addEventListener("mousemove", e => {
@@ -252,7 +254,8 @@ def write_aif_report(path: str | os.PathLike, *, title: str, summary: str, input
         "<span class=\"hint\">drag the red line to compare; wheel to zoom, drag to pan</span></div>"
         "<div class=\"viewport compare\" id=\"compare\"><div class=\"zoomed\">"
         f"<img id=\"compare-input\" {size} alt=\"input image\" src=\"{png_data_uri(input_image)}\">"
-        f"<img class=\"top\" id=\"compare-result\" {size} alt=\"all-in-focus result\" src=\"{png_data_uri(result_image)}\">"
+        f"<img class=\"top\" id=\"compare-result\" {size} alt=\"all-in-focus result\" "
+        f"src=\"{png_data_uri(result_image)}\">"
         "<div class=\"handle\"></div></div><span class=\"tag\" style=\"left:6px\">input</span>"
         "<span class=\"tag\" style=\"right:6px\">all-in-focus</span></div></section>",
         "<section><h2>Refocus at any time</h2>"
