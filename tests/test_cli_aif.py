@@ -79,6 +79,13 @@ def test_bench_aif_quick(capsys, tmp_path):
     assert "synthetic, ideal events (n=1)" in report and "synthetic planes, dvs-voltmeter events (n=1)" in report
     assert "| 5% |" in report and "| 95% |" in report
     assert "| 8 |" in report and "| 4 |" in report and "learned" not in report
+    decomposition = [line.split(" | ") for line in report.splitlines() if "| events: hand-crafted (robust" in line
+                     and line.count("|") == 10]
+    assert len(decomposition) == 4  # one line per data group
+    for line in decomposition:
+        values = [float(v) for v in line[2:8] + [line[8].rstrip(" |")]]
+        assert all(10 < v < 80 for v in values)
+        assert values[2] <= values[3]  # the true frames at the chosen times beat the refocused slices
 
 
 def test_bench_aif_row_filter(capsys):

@@ -95,12 +95,17 @@ class Case:
     source: CachedSource
 
 
-def _with_image(sweep: FocalSweep, source: CachedSource, frame: int) -> FocalSweep:
-    """The same sweep, with the RGB image captured at another frame."""
+def _captured(source: CachedSource, frame: int) -> np.ndarray:
+    """Frame ``frame`` of the sweep as the RGB camera records it: 8-bit sRGB, as float32 (H, W, 3) in [0, 1]."""
     from ..color import linear_to_srgb
 
-    image = np.clip(np.rint(linear_to_srgb(source.frame(frame)) * 255) / 255, 0, 1).astype(np.float32)
-    return dataclasses.replace(sweep, image=image, image_time_us=int(source.schedule.times_us[frame]))
+    return np.clip(np.rint(linear_to_srgb(source.frame(frame)) * 255) / 255, 0, 1).astype(np.float32)
+
+
+def _with_image(sweep: FocalSweep, source: CachedSource, frame: int) -> FocalSweep:
+    """The same sweep, with the RGB image captured at another frame."""
+    return dataclasses.replace(sweep, image=_captured(source, frame),
+                               image_time_us=int(source.schedule.times_us[frame]))
 
 
 def _simulate(source: CachedSource, voltmeter, seed: int, events: str) -> FocalSweep:
@@ -191,9 +196,11 @@ def _learned_image(sweep: FocalSweep, networks: dict, modality: str, row: Learne
                                 keep_stack=False).image
 
 
-def score(case: Case, label: str, modality: str | None, config, networks: dict | None = None
-          ) -> tuple[float, float, float, np.ndarray]:
-    """(PSNR, SSIM, seconds, result image) of one method on one case."""
+def score(case: Case, label: str, modality: str | None, config, networks: dict | None = None,
+          decomposed: bool = False) -> tuple[float, float, float, np.ndarray, dict | None]:
+    """(PSNR, SSIM, seconds, result image, :func:`decompose` figures or None) of one method on one case
+    (``decomposed``: a hand-crafted row whose dB are decomposed)."""
+    parts = None
     truth = case.sweep.ground_truth.all_in_focus
     t0 = time.perf_counter()
     if isinstance(config, Learned):
@@ -207,9 +214,61 @@ def score(case: Case, label: str, modality: str | None, config, networks: dict |
         t0 = time.perf_counter()
         image = all_in_focus(case.sweep, AifConfig(times="uniform", num_uniform=max(count, 1)), keep_stack=False).image
     else:
-        image = all_in_focus(case.sweep, config, keep_stack=False).image
+        result = all_in_focus(case.sweep, config, keep_stack=decomposed)
+        image = result.image
     seconds = time.perf_counter() - t0
-    return psnr(image, truth), ssim(image, truth), seconds, image
+    if decomposed and isinstance(config, AifConfig):
+        parts = decompose(case, result)
+    return psnr(image, truth), ssim(image, truth), seconds, image, parts
+
+
+#: Rows whose result is decomposed (all kept hand-crafted rows when ``rows`` selects some).
+_DECOMPOSED_ROWS = ("events: hand-crafted (robust search)", "spikes: hand-crafted")
+#: The decomposition's columns (see :func:`decompose`).
+DECOMPOSITION = ("result", "own slices, oracle pick", "true frames at the chosen times", "best frame",
+                 "picked slices vs true frames, RGB", "picked slices vs true frames, luminance")
+
+
+def _pick(images: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Per pixel, image ``index[y, x]`` of ``images`` (K, H, W, 3): (H, W, 3)."""
+    return np.take_along_axis(images, index[None, ..., None], axis=0)[0]
+
+
+def _luma(image: np.ndarray) -> np.ndarray:
+    """Rec. 709 luma of an sRGB image (H, W)."""
+    from ..color import LUMINANCE_WEIGHTS
+
+    return np.asarray(image, np.float32) @ LUMINANCE_WEIGHTS
+
+
+def decompose(case: Case, result) -> dict[str, float]:
+    """Where the dB go, in PSNR against the all-in-focus truth (``result``: an AifResult with its stack):
+
+    * result: the merged image;
+    * own slices, oracle pick: per pixel, the pipeline's slice nearest the pixel's true in-focus time (a perfect
+      merge of the slices it has);
+    * true frames at the chosen times: the same pick among the sweep's true frames at the slices' times (perfect
+      slices at the chosen times: what the time selection allows);
+    * best frame: per pixel, the sweep's frame nearest its true in-focus time (what the sweep allows);
+    * picked slices vs true frames: the refocus error itself, the oracle-picked slices against the oracle-picked
+      true frames, in RGB and in luminance only (their gap is the colour error).
+    """
+    truth = case.sweep.ground_truth.all_in_focus
+    frame_times = np.asarray(case.source.schedule.times_us, np.float64)
+    infocus = np.asarray(case.source.infocus_time_us(), np.float64)
+    slice_times = np.asarray(result.stack_times_us, np.float64)
+    nearest_slice = np.abs(infocus[..., None] - slice_times).argmin(-1)
+    slices = _pick(np.stack(result.stack), nearest_slice).astype(np.float32) / 255
+    slice_frames = np.abs(slice_times[:, None] - frame_times).argmin(-1)
+    true_frames = _pick(np.stack([_captured(case.source, k) for k in slice_frames]), nearest_slice)
+    best_frame = np.abs(infocus[..., None] - frame_times).argmin(-1)
+    best = np.empty_like(truth)
+    for k in np.unique(best_frame):
+        mask = best_frame == k
+        best[mask] = _captured(case.source, int(k))[mask]
+    values = (psnr(result.image, truth), psnr(slices, truth), psnr(true_frames, truth), psnr(best, truth),
+              psnr(slices, true_frames), psnr(_luma(slices), _luma(true_frames)))
+    return dict(zip(DECOMPOSITION, values))
 
 
 def _thumbnail(image: np.ndarray, width: int = 240) -> np.ndarray:
@@ -235,8 +294,9 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
         lf_frames: int = 120, focus_positions: int = 7, slice_counts=(30, 25, 20, 15, 10, 8, 6),
         networks: dict | None = None, rows=(), progress=say) -> Report:
     """Run the benchmark; returns the report (Markdown tables and picture strips). ``networks``: modality →
-    (refocus network, merge network or None), for the learned rows. ``rows``: keep only the rows whose label contains one of these texts
-    (and the input image); empty for all."""
+    (refocus network, merge network or None), for the learned rows. ``rows``: keep only the rows whose label
+    contains one of these texts (and the input image); empty for all. The hand-crafted rows' dB are decomposed
+    (:func:`decompose`): the two hand-crafted pipelines, or every kept hand-crafted row when ``rows`` is given."""
     networks = networks or {}
     every_method = list(METHODS) + learned_methods(networks)
     methods = [m for m in every_method if not rows or m[2] is None or any(text in m[0] for text in rows)]
@@ -248,14 +308,19 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
                synthetic_cases(num_scenes, num_frames, planar=True, progress=progress)]
     if light_field is not None:
         sources.append(light_field_cases(light_field, lf_frames, progress=progress))
+    decomposed = [label for label, _, config in methods
+                  if isinstance(config, AifConfig) and (label in _DECOMPOSED_ROWS or rows)]
     cases, strips = [], []
     results: dict[tuple[str, str], list] = {}
+    parts: dict[tuple[str, str], list] = {}
     for case in itertools.chain(*sources):  # each case is scored as soon as it is simulated
         cases.append(case)
         pictures = []
         for label, modality, config in methods:
-            *numbers, image = score(case, label, modality, config, networks)
+            *numbers, image, figures = score(case, label, modality, config, networks, label in decomposed)
             results.setdefault((label, case.group), []).append(numbers)
+            if figures is not None:
+                parts.setdefault((label, case.group), []).append(figures)
             pictures.append((f"{label}: {numbers[0]:.2f} dB", _thumbnail(image)))
         strips.append((f"{case.group}, {case.name}",
                        [*pictures, ("ground truth", _thumbnail(case.sweep.ground_truth.all_in_focus))]))
@@ -274,9 +339,28 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
     seconds = {label: np.mean([r[2] for g in groups for r in results[(label, g)]])
                for label, _, config in methods if config not in (None, "unsharp")}
     report += ["Mean seconds per sweep: " + ", ".join(f"{k}: {v:.2f}" for k, v in seconds.items()), ""]
+    report += _decomposition_table(results, parts, groups)
     report += _focus_position_table(cases, focus_positions, progress)
     report += _slice_count_table(cases, slice_counts, networks, progress)
     return Report("\n".join(report), strips)
+
+
+def _decomposition_table(results: dict, parts: dict, groups: list[str]) -> list[str]:
+    """Mean PSNR (dB) of each :func:`decompose` figure per data group and decomposed row, beside the input's."""
+    if not parts:
+        return []
+    lines = ["## Where the dB go: mean PSNR (dB) against the all-in-focus truth", "",
+             "Oracle picks use the true in-focus time of each pixel; the last two columns compare the picked slices "
+             "with the true frames at the same times (the refocus error, in colour and in luminance).", "",
+             "| data | row | input | " + " | ".join(DECOMPOSITION) + " |",
+             "|---|---|" + "---:|" * (len(DECOMPOSITION) + 1)]
+    for g in groups:
+        for label, group in parts:
+            if group == g:
+                means = [np.mean([f[k] for f in parts[(label, g)]]) for k in DECOMPOSITION]
+                inputs = np.mean([r[0] for r in results[("input image", g)]])
+                lines.append(f"| {g} | {label} | {inputs:.2f} | " + " | ".join(f"{m:.2f}" for m in means) + " |")
+    return lines + [""]
 
 
 def _slice_count_table(cases, counts, networks: dict, progress) -> list[str]:
