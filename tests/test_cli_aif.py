@@ -171,3 +171,23 @@ def test_aif_refuses_to_write_over_the_sample_folder(capsys, simulated):
                        "--out", simulated)
     assert code == 2 and err.startswith(f"neurofocus: error: {simulated}: ") and err.count("\n") == 1
     assert (simulated / "aif.png").read_bytes() == truth
+
+
+def test_bench_aif_rgbd_rows_from_image_and_depth_folders(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    for name, kind in (("scene_a", "disparity"), ("scene_b", "depth")):
+        folder = tmp_path / "rgbd" / name
+        folder.mkdir(parents=True)
+        write_image(folder / "image.png", rng.random((40, 56, 3)).astype(np.float32))
+        values = np.where(np.arange(56) < 28, 10.0, 30.0)[None].repeat(40, 0).astype(np.float32)
+        values[0, 0] = np.nan  # a hole, filled from its neighbours
+        np.save(folder / "depth.npy", values if kind == "disparity" else 100 / values)
+        (folder / "meta.json").write_text(json.dumps({"depth_kind": kind}))
+    code, out, err = run(capsys, "bench", "aif", "--scenes", 0, "--rgbd", tmp_path / "rgbd", "--lf-frames", 24,
+                         "--focus-positions", 0, "--slice-counts", "", "--rows", "events: hand-crafted")
+    assert code == 0, err
+    for group in ("Middlebury, ideal events (n=2)", "Middlebury, DVS346 events (n=2)",
+                  "Middlebury, random-k events (n=2)", "Middlebury nearly in focus, DVS346 events (n=2)"):
+        assert group in out
+    assert "| Middlebury nearly in focus, random-k events | events: hand-crafted (robust search) |" in out
+    assert "ideal events (n=2)" in out and "nearly in focus, ideal" not in out

@@ -164,6 +164,52 @@ def light_field_cases(folder: str | Path, num_frames: int, positions=(0.15, 0.5,
             yield Case(group, f"image at {p:.0%} of the sweep", _with_image(sweep, source, frame), source)
 
 
+def _filled(values: np.ndarray) -> np.ndarray:
+    """``values`` with each NaN replaced by its nearest valid neighbour's value."""
+    from scipy import ndimage
+
+    holes = ~np.isfinite(values)
+    if not holes.any():
+        return values
+    index = ndimage.distance_transform_edt(holes, return_distances=False, return_indices=True)
+    return values[tuple(index)]
+
+
+def rgbd_cases(folder: str | Path, num_frames: int, seed: int = 2024, progress=lambda message: None):
+    """Sweeps rendered from real photographs with dense ground-truth depth (a folder of scene folders, each with
+    ``image.png``, ``depth.npy`` — disparity in pixels or depth in m, NaN = unknown — and ``meta.json`` saying
+    which), largest blur 25 px, the image captured near one end of the sweep (15 % or 85 %, alternating); with
+    ideal events, DVS346-preset and random-k DVS-Voltmeter events, and spikes. A second set with a largest blur
+    of 4 px and the image at 50 % is the nearly-in-focus case (where the pipeline must do no harm)."""
+    import json
+
+    from ..images import read_image
+
+    scenes = sorted(p for p in Path(folder).iterdir() if (p / "depth.npy").is_file() and (p / "image.png").is_file())
+    if not scenes:
+        raise NeurofocusError("no scene folders with image.png and depth.npy", folder)
+    lens = ThinLens()
+    for i, scene in enumerate(scenes):
+        progress(f"  rendering and simulating sweeps of {scene.name} ({i + 1} of {len(scenes)}) ...")
+        rng = np.random.default_rng([seed, i])
+        image, values = read_image(scene / "image.png"), _filled(np.load(scene / "depth.npy").astype(np.float64))
+        kind = json.loads((scene / "meta.json").read_text()).get("depth_kind", "disparity") \
+            if (scene / "meta.json").is_file() else "disparity"
+        disparity = values if kind == "disparity" else 1 / np.maximum(values, 1e-6)
+        random_k = VoltmeterParams.random(rng)
+        for group, max_blur, position in (("Middlebury", 25.0, 0.15 if i % 2 == 0 else 0.85),
+                                          ("Middlebury nearly in focus", 4.0, 0.5)):
+            depth = depth_from_disparity(disparity, lens, max_blur_px=max_blur)
+            spec = SweepSpec(num_frames=num_frames, image_frame=int(round(position * (num_frames - 1))))
+            source = CachedSource(image_depth_sweep(image, depth, lens, spec, rng))
+            for events, voltmeter in (("ideal events", None), ("DVS346 events", VoltmeterParams.preset("DVS346")),
+                                      ("random-k events", random_k)):
+                if group.endswith("in focus") and events == "ideal events":
+                    continue
+                sweep = _simulate(source, voltmeter, seed + i, "ideal" if voltmeter is None else "dvs-voltmeter")
+                yield Case(f"{group}, {events}", f"{scene.name}, image at {position:.0%} of the sweep", sweep, source)
+
+
 @dataclasses.dataclass(frozen=True)
 class Learned:
     """A row of the learned pipeline: the modality's refocus network, merged by its merge network when it has one
@@ -292,7 +338,7 @@ class Report:
 
 def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | None = None,
         lf_frames: int = 120, focus_positions: int = 7, slice_counts=(30, 25, 20, 15, 10, 8, 6),
-        networks: dict | None = None, rows=(), progress=say) -> Report:
+        networks: dict | None = None, rows=(), progress=say, rgbd: str | Path | None = None) -> Report:
     """Run the benchmark; returns the report (Markdown tables and picture strips). ``networks``: modality →
     (refocus network, merge network or None), for the learned rows. ``rows``: keep only the rows whose label
     contains one of these texts (and the input image); empty for all. The hand-crafted rows' dB are decomposed
@@ -308,6 +354,8 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
                synthetic_cases(num_scenes, num_frames, planar=True, progress=progress)]
     if light_field is not None:
         sources.append(light_field_cases(light_field, lf_frames, progress=progress))
+    if rgbd is not None:
+        sources.append(rgbd_cases(rgbd, lf_frames, progress=progress))
     decomposed = [label for label, _, config in methods
                   if isinstance(config, AifConfig) and (label in _DECOMPOSED_ROWS or rows)]
     cases, strips = [], []

@@ -241,15 +241,16 @@ def cmd_bench_aif(args) -> int:
 
     t0 = time.perf_counter()
     networks = _bench_networks(args)
-    say(f"bench aif: {2 * args.scenes} synthetic scenes" + (f" and {args.light_field}" if args.light_field else "")
+    say(f"bench aif: {2 * args.scenes} synthetic scenes" + "".join(f", {p}" for p in (args.light_field, args.rgbd) if p)
         + "; a line per case as it is scored")
     result = bench.run(args.scenes, args.frames, args.light_field, args.lf_frames, args.focus_positions,
-                       args.slice_counts, networks, args.rows)
+                       args.slice_counts, networks, args.rows, rgbd=args.rgbd)
     report = result.markdown
     names = " ".join(f"--{m[:-1]}-networks " + " ".join(str(f) for f in files)
                      for m, files in (("events", args.event_networks), ("spikes", args.spike_networks)) if files)
     report += f"\nTotal {time.perf_counter() - t0:.0f} s; command: neurofocus bench aif --scenes {args.scenes} " \
               f"--frames {args.frames}" + (f" --light-field {args.light_field}" if args.light_field else "") + \
+              (f" --rgbd {args.rgbd}" if args.rgbd else "") + \
               (" --learned" if args.learned else "") + (f" {names}" if names else "") + \
               "".join(f" --rows '{text}'" for text in args.rows) + "\n"
     print(report)
@@ -340,7 +341,10 @@ def register(sub) -> None:
     b.add_argument("--scenes", type=int, default=6, help="synthetic scenes (6)")
     b.add_argument("--frames", type=int, default=240, help="frames per synthetic sweep (240)")
     b.add_argument("--light-field", type=Path, help="an HCI-layout light field folder to add")
-    b.add_argument("--lf-frames", type=int, default=120, help="frames per light-field sweep (120)")
+    b.add_argument("--rgbd", type=Path, metavar="DIR",
+                   help="a folder of real image + depth scenes to add (e.g. ../shared/data/rgbd: image.png, "
+                        "depth.npy, meta.json per scene)")
+    b.add_argument("--lf-frames", type=int, default=120, help="frames per light-field and --rgbd sweep (120)")
     b.add_argument("--focus-positions", type=int, default=7, help="points of the focus-position table (7)")
     b.add_argument("--slice-counts", type=lambda v: [int(x) for x in v.split(",") if x],
                    default=[30, 25, 20, 15, 10, 8, 6], metavar="N,N,...",
