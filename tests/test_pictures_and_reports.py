@@ -54,3 +54,27 @@ def test_evfocus_report_inlines_every_frame(tmp_path):
                          tables={"Settings": {"method": "integrate"}})
     page = (tmp_path / "r.html").read_text()
     assert page.count("data:image/png;base64,") == 3 and "<td>integrate</td>" in page
+
+
+def test_colour_maps_follow_their_stops_and_grey_marks_missing_values():
+    from neurofocus.viz.pictures import colourise
+
+    values = np.array([[0.0, 0.5, 1.0, np.nan]])
+    rgb = colourise(values, "viridis", 0.0, 1.0)
+    assert rgb[0, 0].tolist() == [0x44, 0x01, 0x54] and rgb[0, 2].tolist() == [0xfd, 0xe7, 0x25]
+    assert rgb[0, 1].tolist() == [0x21, 0x91, 0x8c]  # the middle stop
+    assert rgb[0, 3].tolist() == [204, 204, 204]
+    assert colourise(values, "gray_r", 0.0, 1.0)[0, 0].tolist() == [255, 255, 255]  # reversed
+    assert colourise(np.array([[-5.0, 5.0]]), "gray", 0.0, 1.0)[0].tolist() == [[0, 0, 0], [255, 255, 255]]
+
+
+def test_a_map_has_its_colour_bar_beside_it(tmp_path):
+    from neurofocus.images import read_image
+    from neurofocus.viz import save_map
+
+    save_map(tmp_path / "m.png", np.linspace(0, 1, 40 * 30).reshape(30, 40), "depth (m)", "title")
+    picture = np.round(read_image(tmp_path / "m.png") * 255).astype(int)
+    zoom = 700 // 40
+    assert picture.shape[1] > 40 * zoom + 40  # the map, then the bar and its labels
+    bar = picture[:, 12 + 40 * zoom + 14 + 9]  # a column through the middle of the colour bar
+    assert [0x44, 0x01, 0x54] in bar.tolist() and [0xfd, 0xe7, 0x25] in bar.tolist()

@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 
-from ..atomic import atomic_path
 from ..represent import event_frames, tfp
 from ..types import Events, FocalSweep, Spikes
 
@@ -41,24 +40,75 @@ def sweep_picture(sweep: FocalSweep) -> tuple[str, np.ndarray]:
             np.clip(rate / max(float(rate.max()), 1e-9), 0, 1))
 
 
-def _save_figure(path, image, cmap, vmin, vmax, label, title) -> None:
-    import matplotlib
+#: Colour maps as evenly spaced stops (matplotlib's viridis and magma at 9 points, ColorBrewer's RdBu at 11),
+#: interpolated linearly; a name ending in "_r" runs backwards.
+COLOUR_MAPS = {
+    "viridis": ("#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725"),
+    "magma": ("#000004", "#1c1044", "#4f127b", "#812581", "#b5367a", "#e55064", "#fb8761", "#fec287", "#fcfdbf"),
+    "RdBu": ("#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7", "#d1e5f0", "#92c5de", "#4393c3",
+             "#2166ac", "#053061"),
+    "gray": ("#000000", "#ffffff"),
+}
+#: Where a map has no value (NaN).
+_MISSING_RGB = (204, 204, 204)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def colourise(values: np.ndarray, cmap: str, vmin: float, vmax: float) -> np.ndarray:
+    """A scalar map (H, W) in the colours of ``cmap`` between ``vmin`` and ``vmax`` (NaN grey): uint8 (H, W, 3)."""
+    stops = COLOUR_MAPS[cmap.removesuffix("_r")]
+    stops = stops[::-1] if cmap.endswith("_r") else stops
+    table = np.array([[int(h[k:k + 2], 16) for k in (1, 3, 5)] for h in stops], np.float64)
+    values = np.asarray(values, np.float64)
+    position = np.clip((np.nan_to_num(values, nan=vmin) - vmin) / (vmax - vmin), 0, 1) * (len(stops) - 1)
+    low = np.minimum(position.astype(np.int64), len(stops) - 2)
+    frac = (position - low)[..., None]
+    rgb = table[low] * (1 - frac) + table[low + 1] * frac
+    rgb[~np.isfinite(values)] = _MISSING_RGB
+    return (rgb + 0.5).astype(np.uint8)
+
+
+def _tick_labels(vmin: float, vmax: float, count: int = 5) -> list[tuple[float, str]]:
+    """(value, text) of ``count`` evenly spaced colour-bar ticks, with as many decimals as the range needs."""
+    span = abs(vmax - vmin) or 1.0
+    decimals = int(max(0, min(4, 2 - np.floor(np.log10(span)))))
+    return [(v, f"{v:.{decimals}f}") for v in np.linspace(vmin, vmax, count)]
+
+
+def _save_figure(path, image, cmap, vmin, vmax, label, title) -> None:
+    """Write a scalar map with a title and a labelled colour bar (drawn with Pillow) as a PNG."""
+    from PIL import Image, ImageDraw
+
+    from ..images import write_image
 
     h, w = image.shape[:2]
-    fig_w = 7.0
-    fig, ax = plt.subplots(figsize=(fig_w, fig_w * h / w * 0.9 + 0.8), dpi=max(100, int(1.3 * w / fig_w)))
-    shown = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("x (pixels)")
-    ax.set_ylabel("y (pixels)")
-    fig.colorbar(shown, ax=ax, label=label, fraction=0.046, pad=0.03)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    zoom = max(1, 700 // max(w, 1))
+    picture = Image.fromarray(colourise(image, cmap, vmin, vmax)).resize((w * zoom, h * zoom), Image.Resampling.NEAREST)
+    font, small = _font(13), _font(12)
+    ink, pad, bar_w = (29, 36, 48), 12, 18
+    line_h = font.getbbox("Hg")[3] + 6
+    ticks = _tick_labels(vmin, vmax)
+    tick_w = max(small.getbbox(text)[2] for _, text in ticks)
+    label_w = font.getbbox(label)[2]
+    top = pad + (line_h if title else 0)
+    canvas = Image.new("RGB", (pad + picture.width + 14 + bar_w + 6 + tick_w + 10 + line_h + pad,
+                               top + picture.height + pad), "white")
+    draw = ImageDraw.Draw(canvas)
+    if title:
+        draw.text((pad, pad), title, fill=ink, font=font)
+    canvas.paste(picture, (pad, top))
+    x_bar = pad + picture.width + 14
+    ramp = np.linspace(vmax, vmin, picture.height)[:, None].repeat(bar_w, 1)
+    canvas.paste(Image.fromarray(colourise(ramp, cmap, vmin, vmax)), (x_bar, top))
+    draw.rectangle((x_bar - 1, top - 1, x_bar + bar_w, top + picture.height), outline=ink)
+    for value, text in ticks:
+        y = top + (vmax - value) / ((vmax - vmin) or 1) * (picture.height - 1)
+        draw.line((x_bar + bar_w, y, x_bar + bar_w + 4, y), fill=ink)
+        draw.text((x_bar + bar_w + 6, y), text, fill=ink, font=small, anchor="lm")
+    side = Image.new("RGB", (label_w + 4, line_h), "white")
+    ImageDraw.Draw(side).text((2, 2), label, fill=ink, font=font)
+    side = side.rotate(90, expand=True)
+    canvas.paste(side, (x_bar + bar_w + 6 + tick_w + 8, top + max(0, (picture.height - side.height) // 2)))
+    write_image(path, np.asarray(canvas))
 
 
 def save_event_picture(path: str | os.PathLike, events: Events, title: str = "") -> None:

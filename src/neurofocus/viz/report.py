@@ -24,9 +24,10 @@ import numpy as np
 
 from ..atomic import write_text_atomic
 from ..images import png_bytes
+from .pictures import COLOUR_MAPS
 
-#: Viridis at 9 evenly spaced points (matplotlib's table); the page interpolates linearly between them.
-VIRIDIS_STOPS = ("#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725")
+#: The in-focus map's colours (the page interpolates linearly between the stops, like the PNG maps).
+VIRIDIS_STOPS = COLOUR_MAPS["viridis"]
 
 _STYLE = """
 :root { --fg: #1d2430; --muted: #5d6776; --line: #d8dde5; --accent: #d6336c; --bg: #f6f7f9; }
