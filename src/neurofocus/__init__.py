@@ -1,14 +1,22 @@
 """neurofocus: neuromorphic all-in-focus imaging.
 
 The data model lives in :mod:`neurofocus.types`, file formats in :mod:`neurofocus.io`, event and spike
-representations in :mod:`neurofocus.represent`.
+representations in :mod:`neurofocus.represent`. The names below are loaded on first use, so that a command imports
+only what it needs.
 """
 
 __version__ = "0.1.0"
 
-from .errors import NeurofocusError  # noqa: E402
-from .io import load_events, load_spikes, save_events, save_spikes  # noqa: E402
-from .types import EVENT_DTYPE, Events, FocalSweep, GroundTruth, Spikes  # noqa: E402
+_EXPORTS = {"NeurofocusError": "errors", "load_events": "io", "load_spikes": "io", "save_events": "io",
+            "save_spikes": "io", "EVENT_DTYPE": "types", "Events": "types", "FocalSweep": "types",
+            "GroundTruth": "types", "Spikes": "types"}
 
-__all__ = ["EVENT_DTYPE", "Events", "FocalSweep", "GroundTruth", "NeurofocusError", "Spikes", "__version__",
-           "load_events", "load_spikes", "save_events", "save_spikes"]
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'neurofocus' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -18,7 +18,6 @@ import dataclasses
 from collections.abc import Sequence
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from .errors import NeurofocusError
@@ -348,15 +347,6 @@ class Events:
         return len(self) * 1e6 / d if d else float("nan")
 
 
-@numba.njit(cache=True, nogil=True)
-def _count_bits(packed, start, stop, y0, y1, x0, x1, out):
-    for k in range(start, stop):
-        for y in range(y0, y1):
-            row = packed[k, y]
-            for x in range(x0, x1):
-                out[y - y0, x - x0] += (row[x >> 3] >> (x & 7)) & 1
-
-
 class Spikes:
     """Binary spike frames of a synchronous-readout spike camera, held bit-packed.
 
@@ -473,7 +463,9 @@ class Spikes:
         if not (0 <= y0 <= y1 <= self.height and 0 <= x0 <= x1 <= self._width):
             raise NeurofocusError(f"region {region} is outside the {self._width}x{self.height} frames")
         counts = np.zeros((y1 - y0, x1 - x0), np.int32)
-        _count_bits(self._packed, start, max(start, stop), y0, y1, x0, x1, counts)
+        from .spike_bits import count_bits  # numba loads on first use, not with the data model
+
+        count_bits(self._packed, start, max(start, stop), y0, y1, x0, x1, counts)
         return counts
 
     @property
