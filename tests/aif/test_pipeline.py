@@ -88,3 +88,13 @@ def test_bad_configurations(small_sweeps):
     no_truth = dataclasses.replace(small_sweeps[0], ground_truth=None)
     with pytest.raises(NeurofocusError, match="ground-truth"):
         all_in_focus(no_truth, AifConfig(weights="oracle"))
+
+
+def test_input_weight_favours_the_captured_image(small_sweeps):
+    sweep = small_sweeps[0]
+    plain = all_in_focus(sweep, AifConfig(), keep_stack=False).image
+    favoured = all_in_focus(sweep, AifConfig(input_weight=100.0), keep_stack=False).image
+    assert psnr(favoured, sweep.image) > psnr(plain, sweep.image) + 0.5  # closer to the input
+    assert psnr(favoured, sweep.image) < 60.0  # where the input has no sharpness evidence, refocused slices still win
+    with pytest.raises(NeurofocusError, match="input_weight"):
+        AifConfig(input_weight=0)
