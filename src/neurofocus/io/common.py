@@ -128,6 +128,50 @@ def events_from_decoded(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarr
     return Events(data, sensor_size, validate=False)
 
 
+#: Largest ratio of declared to stored bytes a reader accepts for compressed data (deflate peaks near 1032:1; no codec
+#: used for event or spike files does better).
+MAX_COMPRESSION = 1100
+
+
+def check_declared_size(declared: int, stored: int, what: str, ratio: int = 1, slack: int = 0) -> None:
+    """Reject data that declares more bytes than ``ratio`` times its ``stored`` bytes (plus ``slack``) can hold, before
+    anything is allocated: only corrupt or truncated files do that."""
+    if declared > ratio * stored + slack:
+        raise NeurofocusError(f"{what} declares {declared:,} bytes but the file stores only {stored:,} bytes for it: "
+                              f"corrupt or truncated file")
+
+
+#: A first event time from here on marks an absolute clock (AEDAT 4 files count Unix-epoch µs), not time since the
+#: start of the recording: 2**32 µs, 71.6 minutes.
+ABSOLUTE_CLOCK_US = 1 << 32
+
+
+def relative_clock(events: Events, what: str) -> Events:
+    """``events`` for a format whose clock counts from the start of the recording (``what``, e.g. "Prophesee RAW").
+
+    Events on an absolute clock (first event at or after :data:`ABSOLUTE_CLOCK_US`) are rebased to their first event,
+    with a note; others are returned unchanged.
+    """
+    if not len(events) or int(events.t[0]) < ABSOLUTE_CLOCK_US:
+        return events
+    t0 = int(events.t[0])
+    note(f"the events' clock is absolute (first event at {t0:,} µs) but {what} counts time from the start of the "
+         f"recording: writing times relative to the first event (t - {t0:,} µs)")
+    return events.shift_time(-t0)
+
+
+def check_time_span(events: Events, step_us: int, what: str) -> None:
+    """Refuse a stream whose time span needs far more filler records (one per ``step_us`` µs, as RAW time words or
+    Prophesee HDF5 index rows) than it has events: the output would be out of all proportion to the data."""
+    if not len(events):
+        return
+    steps = int(events.t[-1]) // step_us
+    if steps > max(1 << 24, 16 * len(events)):
+        raise NeurofocusError(f"{len(events):,} events spanning {int(events.t[-1]) / 3.6e9:,.1f} hours would need "
+                              f"{steps:,} filler records in {what}: write a shorter window (--t-start-us, --t-end-us) "
+                              f"or another format")
+
+
 def decode_chunked(words: np.ndarray, count: Callable, decode: Callable, chunk_words: int, bar) -> tuple:
     """Run a chunk-wise decoder over ``words``.
 
