@@ -314,6 +314,15 @@ class Events:
         i1 = len(self) if t_end_us is None else self.index_at(t_end_us)
         return self[i0:max(i0, i1)]
 
+    def shift_time(self, offset_us: int) -> "Events":
+        """Events with every time moved by ``offset_us`` µs (a copy); times must stay >= 0."""
+        offset_us = int(offset_us)
+        if len(self) and int(self.t[0]) + offset_us < 0:
+            raise NeurofocusError(f"moving the times by {offset_us} µs makes them negative")
+        data = self._data.copy()
+        data["t"] += offset_us
+        return Events(data, self._sensor_size, validate=False)
+
     # selection ---------------------------------------------------------------------------------------------------
     def filter(self, mask: np.ndarray) -> "Events":
         """Events where the boolean ``mask`` (shape (N,)) is True, order kept (a copy)."""
