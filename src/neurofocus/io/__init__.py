@@ -156,10 +156,12 @@ def _file_errors(path) -> Iterator[None]:
     """Turn whatever a decoder raises on a corrupt ``path`` into a :class:`NeurofocusError` naming it, and silence
     the warnings third-party decoders give on it (numpy overflows, empty loadtxt blocks): only our notes pass."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            warnings.simplefilter("always", NeurofocusWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             yield
+        for w in caught:  # our notes go on, under the caller's filters
+            if issubclass(w.category, NeurofocusWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     except FileNotFoundError:
         raise NeurofocusError("no such file", path) from None
     except NeurofocusError as exc:
