@@ -35,9 +35,9 @@ def test_relative_clock_is_kept(tmp_path, recwarn):
     assert not [w for w in recwarn if issubclass(w.category, NeurofocusWarning)]
 
 
-@pytest.mark.parametrize("name", ["e.raw", "e.hdf5"])
-def test_absurd_time_span_is_refused_not_written(tmp_path, name):
-    ev = Events.from_arrays([0, 5, 1 << 50], [1, 2, 3], [1, 1, 1], [1, 0, 1], (8, 8))
+@pytest.mark.parametrize("name, t_last", [("e.raw", 1 << 50), ("e.hdf5", 1 << 50), ("e.hdf5", 1 << 34)])
+def test_absurd_time_span_is_refused_not_written(tmp_path, name, t_last):
+    ev = Events.from_arrays([0, 5, t_last], [1, 2, 3], [1, 1, 1], [1, 0, 1], (8, 8))
     with pytest.raises(NeurofocusError, match="filler records") as info:
         save_events(tmp_path / name, ev)
     assert name in str(info.value)

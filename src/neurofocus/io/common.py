@@ -160,13 +160,18 @@ def relative_clock(events: Events, what: str) -> Events:
     return events.shift_time(-t0)
 
 
+#: Filler records (RAW time words, Prophesee HDF5 index rows) a writer adds without question: 2**21, 32 MiB of
+#: Prophesee HDF5 index (70 minutes), a negligible number of EVT 3.0 words (102 days).
+MAX_FILLER_RECORDS = 1 << 21
+
+
 def check_time_span(events: Events, step_us: int, what: str) -> None:
     """Refuse a stream whose time span needs far more filler records (one per ``step_us`` µs, as RAW time words or
     Prophesee HDF5 index rows) than it has events: the output would be out of all proportion to the data."""
     if not len(events):
         return
     steps = int(events.t[-1]) // step_us
-    if steps > max(1 << 24, 16 * len(events)):
+    if steps > max(MAX_FILLER_RECORDS, 16 * len(events)):
         raise NeurofocusError(f"{len(events):,} events spanning {int(events.t[-1]) / 3.6e9:,.1f} hours would need "
                               f"{steps:,} filler records in {what}: write a shorter window (--t-start-us, --t-end-us) "
                               f"or another format")
