@@ -449,18 +449,11 @@ def _child(path: Path, out: Path, to: str, result_file: Path) -> None:
     result_file.write_text(json.dumps(result))
 
 
-def _rss_bytes() -> int:
+def _status_bytes(key: str) -> int:
+    """A size from /proc/self/status (``VmRSS``, ``VmSize``) in bytes."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _vm_bytes() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1]) * 1024
     return 0
 
@@ -470,8 +463,8 @@ def run_mutant(path: Path, out: Path, to: str, timeout_s: float = TIMEOUT_S,
     """Run info and convert on ``path`` in a forked child; (outcome, detail)."""
     result_file = path.with_name("result.json")
     result_file.unlink(missing_ok=True)
-    limit = memory_limit or _vm_bytes() + MEMORY_HEADROOM_BYTES
-    base_rss = _rss_bytes()
+    limit = memory_limit or _status_bytes("VmSize") + MEMORY_HEADROOM_BYTES
+    base_rss = _status_bytes("VmRSS")
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
