@@ -187,6 +187,8 @@ class Events:
                     raise NeurofocusError(f"{name} contains NaN or infinite values")
                 if not np.all(a == np.round(a)):
                     raise NeurofocusError(f"{name} must hold integers (t in µs), found fractional values")
+                if np.abs(a).max() >= 2.0**63:
+                    raise NeurofocusError(f"{name} holds values beyond the 64-bit range ({np.abs(a).max():.3g})")
             elif n and not np.issubdtype(a.dtype, np.integer):
                 raise NeurofocusError(f"{name} must be numeric, got dtype {a.dtype}")
         if n and (x.min() < 0 or y.min() < 0):
