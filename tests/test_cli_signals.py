@@ -22,12 +22,12 @@ def _temporaries(folder):
 @pytest.fixture(scope="module")
 def big_input(tmp_path_factory):
     path = tmp_path_factory.mktemp("signals") / "big.npz"
-    save_events(path, random_events(1_500_000, (640, 480), seed=3, t_max=60_000_000))
+    save_events(path, random_events(1_000_000, (640, 480), seed=3, t_max=60_000_000))
     return path
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-@pytest.mark.parametrize("old_output", [False, True])
+@pytest.mark.parametrize("signum, old_output", [(signal.SIGTERM, False), (signal.SIGTERM, True),
+                                                (signal.SIGINT, True)])
 def test_signal_mid_write_leaves_no_temporary_file(tmp_path, big_input, signum, old_output):
     out = tmp_path / "out.txt"
     if old_output:

@@ -27,7 +27,7 @@ EXTENSION = {"evt3": ".raw", "evt2": ".raw", "evt21": ".raw", "evt21-legacy": ".
              "prophesee-hdf5": ".hdf5", "hdf5": ".h5", "rpg-txt": ".txt", "voltmeter-txt": ".txt", "npy": ".npy",
              "efs-npy": ".npy", "npz": ".npz", "mat": ".mat", "vidar-dat": ".dat", "spike-npz": ".npz",
              "spike-npy": ".npy", "spike-hdf5": ".h5"}
-SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -82,7 +82,7 @@ def _invariants_hold(data) -> bool:
     return min(data.shape) > 0
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(magic=st.sampled_from(MAGICS), body=st.binary(max_size=600), suffix=st.sampled_from(SUFFIXES))
 def test_any_bytes_are_read_validly_or_rejected_in_one_line(magic, body, suffix):
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
