@@ -25,7 +25,7 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from .common import MAX_COMPRESSION, check_declared_size, fallback_sensor_size, sidecar_sensor_size, write_sidecar
-from .isolated import call_isolated
+from .isolated import call_isolated, memory_for
 
 ALIASES = {
     "t": ("t", "ts", "timestamp", "timestamps", "time"),
@@ -211,7 +211,8 @@ def _load_mat(path) -> dict:
 
     check_mat_sizes(path)
     try:
-        contents = call_isolated(scipy.io.loadmat, os.fspath(path), what="scipy's MATLAB reader")
+        contents = call_isolated(scipy.io.loadmat, os.fspath(path), what="scipy's MATLAB reader",
+                                 memory_bytes=memory_for(path))
         return {k: v for k, v in contents.items() if not k.startswith("__")}
     except (ValueError, TypeError, OSError, NotImplementedError) as exc:
         raise NeurofocusError(f"not a readable MATLAB file ({' '.join(str(exc).split())})") from None
