@@ -42,6 +42,7 @@ def test_the_classifier_catches_what_it_must(fuzz, tmp_path):
     assert fuzz.classify({**ok, "out_count": 2}, path, out, 0)[0] == "accepted-broken"
     assert fuzz.classify(ok, path, out, 2 << 30)[0] == "blow-up"
     assert fuzz.classify({**ok, "out_bytes": 1 << 30}, path, out, 0)[0] == "blow-up"
+    assert fuzz.classify({**ok, "out_bytes": 100 << 20}, path, out, 0)[0] == "ok"
     rejected = {"info": [2, f"neurofocus: error: {path}: corrupt\n"]}
     assert fuzz.classify(rejected, path, out, 0)[0] == "rejected"
     for rc, err in ((2, "neurofocus: error: corrupt\n"), (2, f"neurofocus: note: x\nneurofocus: error: {path}: y\n"),

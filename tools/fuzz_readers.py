@@ -550,7 +550,7 @@ def classify(result: dict, path: Path, out: Path, grown: int) -> tuple[str, str]
     if result["out_count"] != result["count"]:
         return "accepted-broken", f"convert wrote {result['out_count']} of {result['count']}"
     in_bytes = path.stat().st_size
-    if result["out_bytes"] > max(100 * in_bytes, 64 << 20):
+    if result["out_bytes"] > max(100 * in_bytes, 256 << 20):
         return "blow-up", f"convert wrote {result['out_bytes']:,} bytes for a {in_bytes:,}-byte input"
     return "ok", ""
 

@@ -44,6 +44,13 @@ def test_absurd_time_span_is_refused_not_written(tmp_path, name, t_last):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_spans_shorter_than_the_absolute_clock_threshold_are_always_written(tmp_path):
+    ev = Events.from_arrays([10, ABSOLUTE_CLOCK_US - 1], [1, 2], [1, 1], [1, 0], (8, 8))  # 2 events, 71 minutes
+    for name in ("e.hdf5", "e.raw"):
+        save_events(tmp_path / name, ev)
+        assert load_events(tmp_path / name) == ev
+
+
 def test_real_aedat4_sample_converts_to_prophesee_formats(tmp_path):
     ev = load_events(shared("events/aedat4/sample.aedat4"))
     assert ev.t[0] >= ABSOLUTE_CLOCK_US  # epoch µs

@@ -160,21 +160,22 @@ def relative_clock(events: Events, what: str) -> Events:
     return events.shift_time(-t0)
 
 
-#: Filler records (RAW time words, Prophesee HDF5 index rows) a writer adds without question: 2**21, 32 MiB of
-#: Prophesee HDF5 index (70 minutes), a negligible number of EVT 3.0 words (102 days).
-MAX_FILLER_RECORDS = 1 << 21
+#: Filler records a writer adds to any stream (4 Mi: 64 MiB of Prophesee HDF5 index, 8 MiB of EVT 3.0 words).
+MAX_FILLER_RECORDS = 1 << 22
 
 
 def check_time_span(events: Events, step_us: int, what: str) -> None:
-    """Refuse a stream whose time span needs far more filler records (one per ``step_us`` µs, as RAW time words or
-    Prophesee HDF5 index rows) than it has events: the output would be out of all proportion to the data."""
+    """Refuse a stream that spans more than :data:`ABSOLUTE_CLOCK_US` (71.6 minutes) and needs more than
+    :data:`MAX_FILLER_RECORDS` filler records (one per ``step_us`` µs: RAW time words, Prophesee HDF5 index rows), and
+    more than 16 per event: its output would be out of all proportion to the data. Shorter spans are always written."""
     if not len(events):
         return
-    steps = int(events.t[-1]) // step_us
-    if steps > max(MAX_FILLER_RECORDS, 16 * len(events)):
-        raise NeurofocusError(f"{len(events):,} events spanning {int(events.t[-1]) / 3.6e9:,.1f} hours would need "
-                              f"{steps:,} filler records in {what}: write a shorter window (--t-start-us, --t-end-us) "
-                              f"or another format")
+    span = int(events.t[-1]) - int(events.t[0])
+    steps = span // step_us
+    if span >= ABSOLUTE_CLOCK_US and steps > max(MAX_FILLER_RECORDS, 16 * len(events)):
+        raise NeurofocusError(f"{len(events):,} events spanning {span / 3.6e9:,.1f} hours would need {steps:,} filler "
+                              f"records in {what}: write a shorter window (--t-start-us, --t-end-us) or another "
+                              f"format")
 
 
 def decode_chunked(words: np.ndarray, count: Callable, decode: Callable, chunk_words: int, bar) -> tuple:
