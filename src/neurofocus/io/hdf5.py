@@ -182,10 +182,10 @@ def read_event_utils_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, in
         group = f.get("events")
         if not isinstance(group, h5py.Group):
             raise NeurofocusError("no /events group: not an event_utils HDF5 file")
-        try:
-            dsets = [group[k] for k in ("xs", "ys", "ts", "ps")]
-        except KeyError as exc:
-            raise NeurofocusError(f"/events lacks dataset {exc}") from None
+        dsets = [group.get(k) for k in ("xs", "ys", "ts", "ps")]
+        missing = [k for k, d in zip(("xs", "ys", "ts", "ps"), dsets) if not isinstance(d, h5py.Dataset)]
+        if missing:
+            raise NeurofocusError(f"/events/{', /events/'.join(missing)}: not a dataset (missing or another object)")
         for dset in dsets:
             check_dataset_size(dset)
         xs, ys, ts, ps = (dset[()] for dset in dsets)
