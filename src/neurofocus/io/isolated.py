@@ -6,6 +6,7 @@ allocations, scipy's loadmat) or to hang in C (HDF5 on a corrupt variable-length
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import resource
@@ -31,6 +32,7 @@ def _child(conn, fn, args, memory_bytes) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # Rust panics and C libraries print to fd 2; the parent reports in one line instead
     os.close(devnull)
+    faulthandler.disable()  # its dump (to a copy of the old fd 2) would bypass that
     if memory_bytes is not None:
         _limit_address_space(memory_bytes)
     try:
