@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,12 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
 def shared(relative: str) -> Path:
-    """Path of a file in ../shared/data; skips the test when the shared data is not beside the checkout."""
+    """Path of a file in ../shared/data; skips the test when the shared data is not beside the checkout, and fails it
+    under CI (the ``CI`` environment variable set), where the data must be there."""
     path = SHARED_DATA / relative
     if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared sample {relative} missing from {SHARED_DATA} (required under CI)")
         pytest.skip(f"shared sample {relative} not available")
     return path
 

@@ -16,9 +16,30 @@ from .conftest import SHARED_DATA, random_events, run_cli as run, shared
 
 
 def one_line_error(code, err, path):
-    lines = [line for line in err.splitlines() if not line.startswith("neurofocus: note:")]
+    lines = err.splitlines()
     assert code == 2
     assert len(lines) == 1 and lines[0].startswith(f"neurofocus: error: {path}")
+
+
+def test_notes_come_with_success_and_not_before_an_error(capsys, tmp_path):
+    ev = random_events(200, (64, 48))
+    np.savez(tmp_path / "nosize.npz", t=ev.t, x=ev.x, y=ev.y, p=ev.p)  # no sensor size: a note
+    code, out, err = run(capsys, "convert", tmp_path / "nosize.npz", tmp_path / "ok.npz")
+    assert code == 0 and out.startswith("wrote 200 events")
+    assert err.startswith("neurofocus: note: nosize.npz stores no sensor size")
+    code, _, err = run(capsys, "convert", tmp_path / "nosize.npz", tmp_path / "out.xyz")
+    one_line_error(code, err, tmp_path / "out.xyz")
+
+
+def test_convert_window_that_misses_the_recording_says_so(capsys, tmp_path):
+    save_events(tmp_path / "ev.npz", random_events(300, (64, 48)).shift_time(5_000_000))
+    code, out, err = run(capsys, "convert", tmp_path / "ev.npz", tmp_path / "cut.npz", "--t-start-us", 0,
+                         "--t-end-us", 500_000)
+    assert code == 0 and out.startswith("wrote 0 events")
+    assert "the window [0, 500000) µs holds nothing" in err and "300 events lie in 5,000," in err
+    code, out, err = run(capsys, "convert", tmp_path / "ev.npz", tmp_path / "cut.npz", "--t-start-us", 5_000_000,
+                         "--t-end-us", 5_050_000)
+    assert code == 0 and err == "" and 0 < len(load_events(tmp_path / "cut.npz")) < 300
 
 
 @pytest.mark.parametrize("relative, expected", [

@@ -191,3 +191,47 @@ def test_bench_aif_rgbd_rows_from_image_and_depth_folders(capsys, tmp_path):
         assert group in out
     assert "| Middlebury nearly in focus, random-k events | events: hand-crafted (robust search) |" in out
     assert "ideal events (n=2)" in out and "nearly in focus, ideal" not in out
+
+
+def _one_error_line(code, err, path):
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"neurofocus: error: {path}: "), err
+    return lines[0]
+
+
+def test_aif_rejects_nan_and_out_of_range_float_images(capsys, tmp_path, simulated):
+    from PIL import Image
+
+    for name, value in (("nan.tif", np.nan), ("inf.tif", np.inf), ("bright.tif", 7.5), ("negative.tif", -0.5)):
+        Image.fromarray(np.full((72, 96), value, np.float32), mode="F").save(tmp_path / name)
+        code, _, err = run(capsys, "aif", "--image", tmp_path / name, "--events", simulated / "events.raw",
+                           "--out", tmp_path / "o")
+        line = _one_error_line(code, err, tmp_path / name)
+        assert ("NaN or infinite" in line) if not np.isfinite(value) else ("must lie in [0, 1]" in line)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("offset", [-10**18, -1, 1, 10**18])
+def test_aif_rejects_image_times_far_outside_the_recording(capsys, tmp_path, simulated, offset):
+    info = json.loads(main(["info", str(simulated / "events.raw"), "--json"]) == 0 and capsys.readouterr().out)
+    span = info["t_last_us"] - info["t_first_us"]
+    time = (info["t_first_us"] - span // 5 if offset == -1 else info["t_last_us"] + span // 5 if offset == 1
+            else offset)
+    code, _, err = run(capsys, "aif", "--image", simulated / "image.png", "--events", simulated / "events.raw",
+                       "--image-time", time, "--out", tmp_path / "o")
+    assert "outside the recording" in _one_error_line(code, err, simulated / "events.raw")
+
+
+def test_aif_and_evfocus_reject_recordings_without_events_or_spikes(capsys, tmp_path, simulated):
+    from neurofocus.io import save_events, save_spikes
+    from neurofocus.types import Events, Spikes
+
+    save_events(tmp_path / "none.npz", Events.empty((96, 72)))
+    save_spikes(tmp_path / "dark.npz", Spikes.from_frames(np.zeros((20, 72, 96), bool), tick_us=50))
+    for flag, name, what in (("--events", "none.npz", "no events"), ("--spikes", "dark.npz", "no spikes")):
+        code, _, err = run(capsys, "aif", "--image", simulated / "image.png", flag, tmp_path / name,
+                           "--image-time", 0, "--out", tmp_path / "o")
+        assert what in _one_error_line(code, err, tmp_path / name)
+    code, _, err = run(capsys, "evfocus", "--events", tmp_path / "none.npz", "--method", "integrate", "--out",
+                       tmp_path / "o")
+    assert "no events" in _one_error_line(code, err, tmp_path / "none.npz")

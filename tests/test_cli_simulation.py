@@ -146,3 +146,14 @@ def test_simulate_events_from_a_video(capsys, tmp_path):
     assert code == 0, err
     events = load_events(tmp_path / "ev.npz")
     assert events.sensor_size == (48, 32) and events.polarity_stats().on_fraction > 0.5  # the clip brightens
+
+
+def test_frames_with_nan_values_are_rejected(capsys, tmp_path):
+    from PIL import Image
+
+    make_frames(tmp_path / "frames", n=3)
+    Image.fromarray(np.full((30, 40), np.nan, np.float32), mode="F").save(tmp_path / "frames" / "frame_001b.tif")
+    for command, extra in (("simulate-events", ["--model", "ideal"]), ("simulate-spikes", [])):
+        code, _, err = run(capsys, command, "--frames", tmp_path / "frames", "--fps", 100, *extra, "--out",
+                           tmp_path / "out.npz")
+        assert code == 2 and len(err.splitlines()) == 1 and "NaN or infinite" in err, err

@@ -139,3 +139,8 @@ def test_focal_sweep_checks_geometry_and_image():
     assert FocalSweep(image, 0, events=ev, ground_truth=gt).ground_truth.depth_m.shape == (24, 32)
     with pytest.raises(NeurofocusError, match="depth_m"):
         GroundTruth(image, depth_m=np.ones((5, 5)))
+
+
+def test_from_arrays_rejects_float_times_beyond_int64():
+    with pytest.raises(NeurofocusError, match="beyond the 64-bit range"):
+        Events.from_arrays(np.array([1e19, 2e19]), [0, 1], [0, 0], [1, 0], (4, 4))

@@ -11,14 +11,20 @@ from PIL import Image, UnidentifiedImageError
 from .atomic import atomic_path
 from .color import to_uint8
 from .errors import NeurofocusError
+from .types import check_image
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """An RGB image as float32 (H, W, 3) in [0, 1] (gray images are repeated; alpha is dropped; 16-bit kept)."""
+    """An RGB image as float32 (H, W, 3) in [0, 1] (gray images are repeated; alpha is dropped; 16-bit kept).
+
+    Floating-point images (32-bit TIFF) are taken as they are and must hold finite values in [0, 1].
+    """
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+            if im.mode == "F":
+                array = np.asarray(im, np.float32)
+            elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 array = np.asarray(im, np.float32) / (65535.0 if im.mode.startswith("I;16") else max(1, np.asarray(im).max()))
             else:
                 array = np.asarray(im.convert("RGB"), np.float32) / 255.0
@@ -28,7 +34,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise NeurofocusError(f"not a readable image ({' '.join(str(exc).split())})", path) from None
     if array.ndim == 2:
         array = np.repeat(array[..., None], 3, axis=2)
-    return np.ascontiguousarray(array[..., :3], np.float32)
+    try:
+        return check_image(np.ascontiguousarray(array[..., :3], np.float32))
+    except NeurofocusError as exc:
+        raise exc.with_path(path) from None
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:

@@ -186,6 +186,8 @@ class Events:
                     raise NeurofocusError(f"{name} contains NaN or infinite values")
                 if not np.all(a == np.round(a)):
                     raise NeurofocusError(f"{name} must hold integers (t in µs), found fractional values")
+                if np.abs(a).max() >= 2.0**63:
+                    raise NeurofocusError(f"{name} holds values beyond the 64-bit range ({np.abs(a).max():.3g})")
             elif n and not np.issubdtype(a.dtype, np.integer):
                 raise NeurofocusError(f"{name} must be numeric, got dtype {a.dtype}")
         if n and (x.min() < 0 or y.min() < 0):
@@ -312,6 +314,15 @@ class Events:
         i0 = 0 if t_start_us is None else self.index_at(t_start_us)
         i1 = len(self) if t_end_us is None else self.index_at(t_end_us)
         return self[i0:max(i0, i1)]
+
+    def shift_time(self, offset_us: int) -> "Events":
+        """Events with every time moved by ``offset_us`` µs (a copy); times must stay >= 0."""
+        offset_us = int(offset_us)
+        if len(self) and int(self.t[0]) + offset_us < 0:
+            raise NeurofocusError(f"moving the times by {offset_us} µs makes them negative")
+        data = self._data.copy()
+        data["t"] += offset_us
+        return Events(data, self._sensor_size, validate=False)
 
     # selection ---------------------------------------------------------------------------------------------------
     def filter(self, mask: np.ndarray) -> "Events":

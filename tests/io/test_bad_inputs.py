@@ -2,12 +2,14 @@
 
 Each file runs in its own child process with a time and a memory limit, so that a hang, an abort or a segfault fails
 the test instead of taking pytest down: ``neurofocus info FILE`` and, where info accepts it, ``neurofocus convert
-FILE out.npz``. The children run a few at a time; the module fixture starts them all at once.
+FILE out.npz`` (and ``convert FILE out --to FORMAT`` for a writer's reproducer named ``*.to-FORMAT.*``). The
+children run a few at a time; the module fixture starts them all at once.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -27,7 +29,7 @@ _DRIVER = """
 import contextlib, io, json, sys
 from neurofocus.cli import main
 results = []
-for argv in (["info", sys.argv[1]], ["convert", sys.argv[1], sys.argv[2]]):
+for argv in json.loads(sys.argv[1]):
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         rc = main(argv)
@@ -42,9 +44,18 @@ def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
 
 
+def _commands(path: Path, out_dir: Path) -> list[list[str]]:
+    """info, convert to .npz, and for a reproducer named ``*.to-FORMAT.*`` (a writer failure) convert --to FORMAT."""
+    commands = [["info", str(path)], ["convert", str(path), str(out_dir / f"{path.name}.out.npz")]]
+    target = re.search(r"\.to-([a-z0-9-]+)\.", path.name)
+    if target:
+        commands.append(["convert", str(path), str(out_dir / f"{path.name}.out"), "--to", target[1]])
+    return commands
+
+
 def _run(path: Path, out_dir: Path) -> subprocess.CompletedProcess | str:
     try:
-        return subprocess.run([sys.executable, "-c", _DRIVER, str(path), str(out_dir / f"{path.name}.out.npz")],
+        return subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(_commands(path, out_dir))],
                               capture_output=True, text=True, timeout=TIMEOUT_S, preexec_fn=_limit_memory)
     except subprocess.TimeoutExpired:
         return f"hung for more than {TIMEOUT_S} s"

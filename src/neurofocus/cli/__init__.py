@@ -1,16 +1,21 @@
 """The ``neurofocus`` command.
 
 Every sub-command reports bad input as one line, ``neurofocus: error: <file>: <problem>``, and exits with status 2;
-recoverable oddities are printed as ``neurofocus: note: ...``. A reader that closes the pipe early
-(``neurofocus formats | head -1``) ends the command quietly with status 141 (128 + SIGPIPE, what a shell reports for
-a command killed by a closed pipe).
+recoverable oddities are printed as ``neurofocus: note: ...`` when the command ends (and dropped when it fails, so
+that a failure is always the one error line). A reader that closes the pipe early (``neurofocus formats | head -1``)
+ends the command quietly with status 141 (128 + SIGPIPE, what a shell reports for a command killed by a closed
+pipe). SIGTERM, like Ctrl-C (SIGINT), unwinds the command, so that no temporary file is left behind, and ends it
+with status 128 + the signal's number (143; 130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
 
@@ -46,11 +51,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    if issubclass(category, NeurofocusWarning):
-        print(f"neurofocus: note: {message}", file=sys.stderr)
-    else:
-        print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler: unwinds the command like Ctrl-C (temporary files are removed on the way)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum, frame):
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _notes() -> list[str]:
+    """Collect the notes (:class:`NeurofocusWarning`) of a command; other warnings print as usual."""
+    notes: list[str] = []
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, NeurofocusWarning):
+            notes.append(f"neurofocus: note: {message}")
+        else:
+            print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        warnings.simplefilter("always", NeurofocusWarning)
+        yield notes
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    """SIGTERM raises :class:`Terminated` while the command runs (in the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,8 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     progress.QUIET = args.quiet
-    warnings.showwarning = _show_warning
-    warnings.simplefilter("always", NeurofocusWarning)
+    with _sigterm_unwinds(), _notes() as notes:
+        status = _run(args)
+        if status == 0 and notes:
+            print("\n".join(notes), file=sys.stderr)
+    return status
+
+
+def _run(args) -> int:
     try:
         status = args.func(args)
         sys.stdout.flush()  # a closed pipe must fail here, inside the handler, not at interpreter exit
@@ -77,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("neurofocus: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
+    except Terminated as exc:
+        print("neurofocus: terminated", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:  # a bug: say so in one line; the traceback on request
         if os.environ.get("NEUROFOCUS_DEBUG"):
             traceback.print_exc()

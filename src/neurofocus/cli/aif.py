@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import NeurofocusError
 from ..progress import say
-from .common import add_input_options, positive_float
+from .common import add_input_options, positive_float, require_signal
 
 
 def _image_time(args) -> int:
@@ -22,6 +22,23 @@ def _image_time(args) -> int:
         if meta.is_file():
             return int(json.loads(meta.read_text())["image_time_us"])
     raise NeurofocusError("when was the image captured? give --image-time (µs, in the event/spike time base)")
+
+
+#: How far (as a share of the recording's span) the image time may lie outside the recording.
+IMAGE_TIME_MARGIN = 0.1
+
+
+def _check_image_time(sweep, signal_path) -> None:
+    """The image must be captured during the recording, or close to it (:data:`IMAGE_TIME_MARGIN` of its span)."""
+    if sweep.spikes is not None and sweep.spikes.tick_us is None:
+        return  # no time base yet: the pipeline asks for --tick-us
+    start, end = sweep.time_extent_us
+    margin = IMAGE_TIME_MARGIN * (end - start)
+    if not start - margin <= sweep.image_time_us <= end + margin:
+        raise NeurofocusError(f"the image time {sweep.image_time_us:,} µs lies outside the recording "
+                              f"({start:,.0f} .. {end:,.0f} µs) by more than {100 * IMAGE_TIME_MARGIN:g} % of its "
+                              f"span: give --image-time in the recording's clock (neurofocus info prints it)",
+                              signal_path)
 
 
 def _config(args):
@@ -117,12 +134,13 @@ def cmd_aif(args) -> int:
     else:
         signal = {"spikes": load_spikes(args.spikes, format=args.format, size=args.spike_size,
                                         tick_us=args.tick_us, extra_columns=args.spike_extra_columns)}
-    recording = next(iter(signal.values()))
+    recording = require_signal(next(iter(signal.values())), args.events or args.spikes)
     rig = _Registration(args, image, (recording.width, recording.height))
     try:
         sweep = FocalSweep(rig.sensor_image, image_time, **signal)
     except NeurofocusError as exc:
         raise NeurofocusError(f"{exc.problem}", args.image) from None
+    _check_image_time(sweep, args.events or args.spikes)
     t0 = time.perf_counter()
     if args.method == "handcrafted":
         result = all_in_focus(sweep, _config(args), keep_stack=True, progress=True)

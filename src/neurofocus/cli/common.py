@@ -67,3 +67,12 @@ def read_any(args, path) -> Events | Spikes:
     return load_events(path, format=fmt, sensor_size=args.sensor_size, columns=args.columns)
 
 
+
+
+def require_signal(data: Events | Spikes, path) -> Events | Spikes:
+    """``data`` if it holds at least one event or spike; otherwise a one-line error naming ``path``."""
+    if isinstance(data, Events) and not len(data):
+        raise NeurofocusError("the recording holds no events", path)
+    if isinstance(data, Spikes) and (not data.num_ticks or not data.num_spikes):
+        raise NeurofocusError(f"the spike recording holds no spikes ({data.num_ticks:,} empty frames)", path)
+    return data

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..errors import NeurofocusError
-from .common import add_input_options, positive_float
+from .common import add_input_options, positive_float, require_signal
 
 #: --method → the registered model name (None: the classical leaky integrator, no network).
 METHODS = {"evfocus": "evfocus", "e2vid": "e2vid", "integrate": None}
@@ -68,9 +68,8 @@ def cmd_evfocus(args) -> int:
 
     if args.weights is not None and METHODS[args.method] is None:
         raise NeurofocusError("--weights is for --method evfocus or e2vid, not integrate")
-    events = load_events(args.events, format=args.format, sensor_size=args.sensor_size, columns=args.columns)
-    if len(events) == 0:
-        raise NeurofocusError("the recording has no events", args.events)
+    events = require_signal(load_events(args.events, format=args.format, sensor_size=args.sensor_size,
+                                        columns=args.columns), args.events)
     if args.window_events is None and args.window_us is None:
         args.window_events = default_window_events(len(events), events.width, events.height)
     weights = None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import NeurofocusError
 from ..io import FORMATS, detect_format, save_events, save_spikes
+from ..io.common import note
 from ..types import Events, Spikes
 from .common import add_input_options, read_any
 
@@ -72,18 +73,33 @@ def cmd_info(args) -> int:
 
 # --- convert ---------------------------------------------------------------------------------------------------------
 
+def _window(data: Events | Spikes, args) -> Events | Spikes:
+    """``data`` in [--t-start-us, --t-end-us), times in the file's own clock (as ``info`` prints them); a note when the
+    window misses a non-empty recording."""
+    if args.t_start_us is None and args.t_end_us is None:
+        return data
+    window = data.slice_time(args.t_start_us, args.t_end_us)
+    if len(data) and not len(window):
+        if isinstance(data, Events):
+            span = f"its {len(data):,} events lie in {int(data.t[0]):,} .. {int(data.t[-1]):,} µs"
+        else:
+            times = data.tick_times_us()
+            span = f"its {data.num_ticks:,} ticks lie in {times[0]:,.0f} .. {times[-1]:,.0f} µs"
+        note(f"the window [{args.t_start_us if args.t_start_us is not None else '-inf'}, "
+             f"{args.t_end_us if args.t_end_us is not None else 'inf'}) µs holds nothing of {args.input}: {span} "
+             f"(times are in the file's own clock, as neurofocus info prints them)")
+    return window
+
+
 def cmd_convert(args) -> int:
     data = read_any(args, args.input)
     if Path(args.output).resolve() == Path(args.input).resolve():
         raise NeurofocusError("the output would overwrite the input", args.output)
+    data = _window(data, args)
     if isinstance(data, Events):
-        if args.t_start_us is not None or args.t_end_us is not None:
-            data = data.slice_time(args.t_start_us, args.t_end_us)
         save_events(args.output, data, format=args.to)
         what = f"{len(data):,} events"
     else:
-        if args.t_start_us is not None or args.t_end_us is not None:
-            data = data.slice_time(args.t_start_us, args.t_end_us)
         save_spikes(args.output, data, format=args.to)
         what = f"{data.num_ticks:,} spike frames"
     print(f"wrote {what} to {args.output}")

@@ -15,6 +15,7 @@ import dataclasses
 import os
 import stat
 import tokenize
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -134,10 +135,11 @@ def _numpy_kind(path: Path, head: bytes) -> str:
             return "npz"
         return "spike-npz" if names & set(spike_files.FRAME_KEYS) else "npz"
     try:
-        array = np.load(path, allow_pickle=False, mmap_mode="r")
-    except Exception:
+        with open(path, "rb") as fp:
+            shape, dtype = arrays.npy_header(fp)
+    except Exception:  # unreadable: let the events reader report it
         return "npy"
-    return "spike-npy" if array.ndim == 3 and not array.dtype.names else "npy"
+    return "spike-npy" if len(shape) == 3 and not dtype.names else "npy"
 
 
 #: What third-party decoders (numpy, scipy, h5py, zipfile, zlib) raise when they choke on a corrupt file.
@@ -151,9 +153,15 @@ def _is_scipy_read_error(exc: Exception) -> bool:
 
 @contextlib.contextmanager
 def _file_errors(path) -> Iterator[None]:
-    """Turn whatever a decoder raises on a corrupt ``path`` into a :class:`NeurofocusError` naming it."""
+    """Turn whatever a decoder raises on a corrupt ``path`` into a :class:`NeurofocusError` naming it, and silence
+    the warnings third-party decoders give on it (numpy overflows, empty loadtxt blocks): only our notes pass."""
     try:
-        yield
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        for w in caught:  # our notes go on, under the caller's filters
+            if issubclass(w.category, NeurofocusWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     except FileNotFoundError:
         raise NeurofocusError("no such file", path) from None
     except NeurofocusError as exc:

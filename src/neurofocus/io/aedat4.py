@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import NeurofocusError
 from ..types import Events
 from .common import events_from_decoded
-from .isolated import call_isolated
+from .isolated import call_isolated, memory_for
 
 MAGIC = b"#!AER-DAT4.0"
 
@@ -88,7 +88,8 @@ def read_aedat4(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None 
     Events outside the sensor (the stream's size, or ``sensor_size``) are an error: they only come from corrupt
     files.
     """
-    stream_size, rec = call_isolated(_decode_events, os.fspath(path), what="the AEDAT 4 decoder")
+    stream_size, rec = call_isolated(_decode_events, os.fspath(path), what="the AEDAT 4 decoder",
+                                     memory_bytes=memory_for(path))
     size = sensor_size or stream_size
     if len(rec) and (int(rec["x"].max()) >= size[0] or int(rec["y"].max()) >= size[1]):
         raise NeurofocusError(f"events lie outside the {size[0]}x{size[1]} sensor (x up to {int(rec['x'].max())}, "

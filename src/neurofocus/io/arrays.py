@@ -11,8 +11,11 @@
 
 from __future__ import annotations
 
+import math
 import os
+import struct
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,8 +24,8 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
-from .common import fallback_sensor_size, sidecar_sensor_size, write_sidecar
-from .isolated import call_isolated
+from .common import MAX_COMPRESSION, check_declared_size, fallback_sensor_size, sidecar_sensor_size, write_sidecar
+from .isolated import call_isolated, memory_for
 
 ALIASES = {
     "t": ("t", "ts", "timestamp", "timestamps", "time"),
@@ -126,10 +129,48 @@ def _from_structured(array: np.ndarray, size, source: str) -> Events:
     return _build(*(array[named[f]] for f in ("t", "x", "y", "p")), size, source)
 
 
+def npy_header(fp, what: str = "the array") -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from the ``.npy`` header at the start of the binary stream ``fp`` (left after the header)."""
+    version = np.lib.format.read_magic(fp)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise NeurofocusError(f"{what}: unsupported .npy version {version}")
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read_header(fp)
+    if any(not isinstance(n, int) or n < 0 for n in shape):
+        raise NeurofocusError(f"{what}: bad shape {shape} in the .npy header")
+    return shape, dtype
+
+
+def _npy_declared_bytes(fp, what: str) -> int:
+    shape, dtype = npy_header(fp, what)
+    return math.prod(shape) * dtype.itemsize
+
+
+def load_npy(path: str | os.PathLike, mmap_mode: str | None = None) -> np.ndarray:
+    """``np.load`` of a ``.npy`` (no pickles), after checking that the file holds the data its header declares."""
+    with open(path, "rb") as fp:
+        declared = _npy_declared_bytes(fp, "the array")
+        check_declared_size(declared, os.path.getsize(path) - fp.tell(), "the .npy header")
+    return np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
+
+
+def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """All arrays of a ``.npz`` (no pickles), after checking each member's declared size against its stored bytes."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            check_declared_size(info.file_size, info.compress_size, f"member {info.filename}", MAX_COMPRESSION,
+                                1 << 16)
+            with zf.open(info) as fp:
+                declared = _npy_declared_bytes(fp, f"member {info.filename}")
+            check_declared_size(declared, info.file_size, f"member {info.filename}")
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
 def read_npy(path: str | os.PathLike, *, columns=None, sensor_size=None) -> Events:
     """Read a ``.npy`` of events: structured (field aliases) or plain (N, 4) in ``columns`` order."""
     try:
-        array = np.load(path, allow_pickle=False, mmap_mode="r")
+        array = load_npy(path, mmap_mode="r")
     except (ValueError, OSError, EOFError) as exc:
         raise NeurofocusError(f"not a readable .npy file ({' '.join(str(exc).split())})") from None
     size = sensor_size or sidecar_sensor_size(path)
@@ -143,8 +184,7 @@ def read_npy(path: str | os.PathLike, *, columns=None, sensor_size=None) -> Even
 
 def _load_npz(path) -> dict:
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        return load_npz(path)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise NeurofocusError(f"not a readable .npz file ({' '.join(str(exc).split())})") from None
 
@@ -160,15 +200,82 @@ def _load_mat(path) -> dict:
     if head[:19] == b"MATLAB 7.3 MAT-file" or head[:4] == b"\x89HDF":
         import h5py
 
+        from .hdf5 import check_dataset_size
+
         with h5py.File(path, "r") as f:  # v7.3 files are HDF5 with column-major (transposed) arrays
-            return {k: np.asarray(v[()]).T for k, v in f.items() if isinstance(v, h5py.Dataset)}
+            dsets = {k: v for k, v in f.items() if isinstance(v, h5py.Dataset)}
+            for dset in dsets.values():
+                check_dataset_size(dset)
+            return {k: np.asarray(v[()]).T for k, v in dsets.items()}
     import scipy.io
 
+    check_mat_sizes(path)
     try:
-        contents = call_isolated(scipy.io.loadmat, os.fspath(path), what="scipy's MATLAB reader")
+        contents = call_isolated(scipy.io.loadmat, os.fspath(path), what="scipy's MATLAB reader",
+                                 memory_bytes=memory_for(path))
         return {k: v for k, v in contents.items() if not k.startswith("__")}
     except (ValueError, TypeError, OSError, NotImplementedError) as exc:
         raise NeurofocusError(f"not a readable MATLAB file ({' '.join(str(exc).split())})") from None
+
+
+#: MAT v5 data types (tag values) and the bytes per element of the array classes (mxCLASS ids).
+_MI_MATRIX, _MI_COMPRESSED = 14, 15
+_CLASS_BYTES = {1: 8, 2: 8, 3: 8, 4: 1, 5: 8, 6: 8, 7: 4, 8: 1, 9: 1, 10: 2, 11: 2, 12: 4, 13: 4, 14: 8, 15: 8}
+
+
+def _matrix_declared_bytes(header: bytes, order: str) -> int | None:
+    """Bytes the dimensions of a miMATRIX element declare (``header``: its start, tag included), or None if cut."""
+    if len(header) < 24:
+        return None
+    cls = header[16 if order == "<" else 19]
+    dims_tag = header[24:32]
+    if len(dims_tag) < 8:
+        return None
+    dims_type, dims_bytes = struct.unpack(order + "II", dims_tag)
+    if dims_type >> 16:  # small data element: dimensions packed into the tag
+        dims_bytes, dims_raw = dims_type >> 16, dims_tag[4:]
+    else:
+        dims_raw = header[32:32 + min(dims_bytes, 256)]
+    dims = struct.unpack(f"{order}{len(dims_raw) // 4}i", dims_raw[:len(dims_raw) // 4 * 4])
+    if any(d < 0 for d in dims):
+        raise NeurofocusError(f"negative array dimensions {dims}")
+    return math.prod(dims) * _CLASS_BYTES.get(cls, 8)
+
+
+def check_mat_sizes(path: str | os.PathLike) -> None:
+    """Walk the top-level elements of a MATLAB v5 file and reject one whose declared size the file cannot hold, or
+    whose (compressed) array declares more than its bytes can expand to, before scipy allocates anything."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(128)
+        if len(head) < 128:
+            raise NeurofocusError("truncated MATLAB header (shorter than 128 bytes)")
+        order = {b"IM": "<", b"MI": ">"}.get(head[126:128])
+        if order is None:
+            raise NeurofocusError("not a MATLAB v5 file (no endian indicator)")
+        pos = 128
+        while pos + 8 <= size:
+            f.seek(pos)
+            kind, nbytes = struct.unpack(order + "II", f.read(8))
+            if kind >> 16:  # small data element
+                pos += 8
+                continue
+            check_declared_size(nbytes, size - pos - 8, f"the element at byte {pos}")
+            if kind == _MI_COMPRESSED:
+                inflater = zlib.decompressobj()
+                start = inflater.decompress(f.read(min(nbytes, 4096)), 512)
+                declared = _matrix_declared_bytes(start, order)
+                if len(start) >= 8:
+                    check_declared_size(struct.unpack(order + "I", start[4:8])[0], nbytes,
+                                        f"the compressed element at byte {pos}", MAX_COMPRESSION, 1 << 16)
+                if declared is not None:
+                    check_declared_size(declared, nbytes, f"the compressed array at byte {pos}", MAX_COMPRESSION,
+                                        1 << 16)
+            elif kind == _MI_MATRIX:
+                declared = _matrix_declared_bytes(struct.pack(order + "II", kind, nbytes) + f.read(512), order)
+                if declared is not None:  # values may be stored in a narrower type than their class: up to 8x
+                    check_declared_size(declared, nbytes, f"the array at byte {pos}", 8, 1 << 10)
+            pos += 8 + nbytes
 
 
 def read_mat(path: str | os.PathLike, *, columns=None, sensor_size=None) -> Events:

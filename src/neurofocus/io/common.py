@@ -128,6 +128,56 @@ def events_from_decoded(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarr
     return Events(data, sensor_size, validate=False)
 
 
+#: Largest ratio of declared to stored bytes a reader accepts for compressed data (deflate peaks near 1032:1; no codec
+#: used for event or spike files does better).
+MAX_COMPRESSION = 1100
+
+
+def check_declared_size(declared: int, stored: int, what: str, ratio: int = 1, slack: int = 0) -> None:
+    """Reject data that declares more bytes than ``ratio`` times its ``stored`` bytes (plus ``slack``) can hold, before
+    anything is allocated: only corrupt or truncated files do that."""
+    if declared > ratio * stored + slack:
+        raise NeurofocusError(f"{what} declares {declared:,} bytes but the file stores only {stored:,} bytes for it: "
+                              f"corrupt or truncated file")
+
+
+#: A first event time from here on marks an absolute clock (AEDAT 4 files count Unix-epoch µs), not time since the
+#: start of the recording: 2**32 µs, 71.6 minutes.
+ABSOLUTE_CLOCK_US = 1 << 32
+
+
+def relative_clock(events: Events, what: str) -> Events:
+    """``events`` for a format whose clock counts from the start of the recording (``what``, e.g. "Prophesee RAW").
+
+    Events on an absolute clock (first event at or after :data:`ABSOLUTE_CLOCK_US`) are rebased to their first event,
+    with a note; others are returned unchanged.
+    """
+    if not len(events) or int(events.t[0]) < ABSOLUTE_CLOCK_US:
+        return events
+    t0 = int(events.t[0])
+    note(f"the events' clock is absolute (first event at {t0:,} µs) but {what} counts time from the start of the "
+         f"recording: writing times relative to the first event (t - {t0:,} µs)")
+    return events.shift_time(-t0)
+
+
+#: Filler records a writer adds to any stream (4 Mi: 64 MiB of Prophesee HDF5 index, 8 MiB of EVT 3.0 words).
+MAX_FILLER_RECORDS = 1 << 22
+
+
+def check_time_span(events: Events, step_us: int, what: str) -> None:
+    """Refuse a stream that spans more than :data:`ABSOLUTE_CLOCK_US` (71.6 minutes) and needs more than
+    :data:`MAX_FILLER_RECORDS` filler records (one per ``step_us`` µs: RAW time words, Prophesee HDF5 index rows), and
+    more than 16 per event: its output would be out of all proportion to the data. Shorter spans are always written."""
+    if not len(events):
+        return
+    span = int(events.t[-1]) - int(events.t[0])
+    steps = span // step_us
+    if span >= ABSOLUTE_CLOCK_US and steps > max(MAX_FILLER_RECORDS, 16 * len(events)):
+        raise NeurofocusError(f"{len(events):,} events spanning {span / 3.6e9:,.1f} hours would need {steps:,} filler "
+                              f"records in {what}: write a shorter window (--t-start-us, --t-end-us) or another "
+                              f"format")
+
+
 def decode_chunked(words: np.ndarray, count: Callable, decode: Callable, chunk_words: int, bar) -> tuple:
     """Run a chunk-wise decoder over ``words``.
 

@@ -11,6 +11,7 @@ event_utils: datasets ``events/xs`` (int16), ``events/ys`` (int16), ``events/ts`
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -21,13 +22,13 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from . import ecf
-from .common import events_from_decoded, fallback_sensor_size, parse_size, progress_bar
+from .common import (MAX_COMPRESSION, check_declared_size, check_time_span, events_from_decoded,
+                     fallback_sensor_size, parse_size, progress_bar, relative_clock)
 from .isolated import call_isolated
 
 PROPHESEE_CHUNK = 16384
 _INDEX_PERIOD_US = 2000
 _ATTRIBUTE_TIMEOUT_S = 5
-_MAX_COMPRESSION = 1100
 _INDEX_DTYPE = np.dtype([("id", "<u8"), ("ts", "<i8")])
 
 
@@ -57,14 +58,10 @@ def _geometry_text(path: str) -> str:
         return _attr_text(f.attrs["geometry"])
 
 
-def _check_declared_size(dset: h5py.Dataset) -> None:
-    """Reject a dataset whose declared size its stored bytes cannot hold, before anything is allocated (no codec
-    used here compresses events more than ~1000x)."""
-    declared = dset.size * dset.dtype.itemsize
-    stored = dset.id.get_storage_size()
-    if declared > _MAX_COMPRESSION * stored + (1 << 20):
-        raise NeurofocusError(f"{dset.name} declares {dset.shape[0]:,} rows ({declared:,} bytes) but stores only "
-                              f"{stored:,} bytes: corrupt file")
+def check_dataset_size(dset: h5py.Dataset) -> None:
+    """Reject a dataset whose declared shape its stored bytes cannot hold, before anything is allocated."""
+    check_declared_size(math.prod(dset.shape) * dset.dtype.itemsize, dset.id.get_storage_size(),
+                        f"{dset.name} of shape {dset.shape}", MAX_COMPRESSION, 1 << 20)
 
 
 def _filter_ids(dset: h5py.Dataset) -> list[int]:
@@ -117,7 +114,7 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
         missing = {"x", "y", "p", "t"} - set(dset.dtype.names or ())
         if missing:
             raise NeurofocusError(f"/CD/events lacks the fields {sorted(missing)}")
-        _check_declared_size(dset)
+        check_dataset_size(dset)
         filters = _filter_ids(dset) if dset.chunks else []
         if ecf.FILTER_ID in filters:
             if filters != [ecf.FILTER_ID]:
@@ -145,10 +142,13 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
 
 
 def write_prophesee_hdf5(path: str | os.PathLike, events: Events) -> None:
-    """Write events in Prophesee's HDF5 layout with ECF-compressed chunks (readable by Metavision), atomically."""
+    """Write events in Prophesee's HDF5 layout with ECF-compressed chunks (readable by Metavision), atomically.
+    Its index counts time from 0: events on an absolute clock are rebased to their first event, with a note."""
     w, h = events.sensor_size
     if w > 2048 or h > 2048:
         raise NeurofocusError(f"a {w}x{h} sensor does not fit ECF's 11-bit addresses")
+    events = relative_clock(events, "Prophesee HDF5")
+    check_time_span(events, _INDEX_PERIOD_US, "the /CD/indexes of Prophesee HDF5")
     n = len(events)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["geometry"] = f"{w}x{h}"
@@ -182,12 +182,12 @@ def read_event_utils_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, in
         group = f.get("events")
         if not isinstance(group, h5py.Group):
             raise NeurofocusError("no /events group: not an event_utils HDF5 file")
-        try:
-            dsets = [group[k] for k in ("xs", "ys", "ts", "ps")]
-        except KeyError as exc:
-            raise NeurofocusError(f"/events lacks dataset {exc}") from None
+        dsets = [group.get(k) for k in ("xs", "ys", "ts", "ps")]
+        missing = [k for k, d in zip(("xs", "ys", "ts", "ps"), dsets) if not isinstance(d, h5py.Dataset)]
+        if missing:
+            raise NeurofocusError(f"/events/{', /events/'.join(missing)}: not a dataset (missing or another object)")
         for dset in dsets:
-            _check_declared_size(dset)
+            check_dataset_size(dset)
         xs, ys, ts, ps = (dset[()] for dset in dsets)
         size = sensor_size
         if size is None and "sensor_resolution" in f.attrs:

@@ -13,7 +13,7 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
-from .common import events_from_decoded, fallback_sensor_size, read_percent_header
+from .common import events_from_decoded, fallback_sensor_size, read_percent_header, relative_clock
 
 _CD_TYPE = 12
 _RECORD = np.dtype([("t", "<u4"), ("data", "<u4")])
@@ -82,10 +82,12 @@ def read_dat(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
 
 
 def write_dat(path: str | os.PathLike, events: Events) -> None:
-    """Write events as a Prophesee DAT (version 2) file, atomically. Times must be < 2**32 µs."""
+    """Write events as a Prophesee DAT (version 2) file, atomically. Times must be < 2**32 µs (an absolute clock is
+    rebased to the first event, see :func:`~neurofocus.io.common.relative_clock`)."""
     w, h = events.sensor_size
     if w > _MAX_SIDE or h > _MAX_SIDE:
         raise NeurofocusError(f"a {w}x{h} sensor does not fit DAT's 14-bit addresses")
+    events = relative_clock(events, "Prophesee DAT")
     if len(events) and events.t[-1] >= 1 << 32:
         raise NeurofocusError("DAT stores 32-bit times: events after 71.6 minutes cannot be written")
     rec = np.empty(len(events), _RECORD)

@@ -18,12 +18,15 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from . import evt2, evt3
-from .common import decode_chunked, events_from_decoded, fallback_sensor_size, progress_bar, read_percent_header
+from .common import (check_time_span, decode_chunked, events_from_decoded, fallback_sensor_size, note, progress_bar,
+                     read_percent_header, relative_clock)
 
 ENCODINGS = ("evt2", "evt21", "evt3")
 _WORD_DTYPE = {"evt2": np.dtype("<u4"), "evt21": np.dtype("<u8"), "evt3": np.dtype("<u2")}
 _LABEL = {"evt2": "EVT 2.0", "evt21": "EVT 2.1", "evt3": "EVT 3.0"}
 _CHUNK_WORDS = 1 << 22
+#: Largest time step between two TIME_HIGH words of the encoders (EVT 3.0: 1024 << 12 µs, EVT 2.x: 2**26 << 6 µs).
+_TIME_STEP_US = {"evt3": 1 << 22, "evt2": 1 << 32, "evt21": 1 << 32}
 _MAX_SIDE = 2048  # 11-bit addresses
 
 #: Sensor sizes by the generation named in ``plugin_name`` / ``sensor_generation``.
@@ -93,7 +96,8 @@ def read_raw(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
     Returns
     -------
     Events
-        CD events; trigger and other words are skipped. Events before the first time base are dropped.
+        CD events; trigger and other words are skipped. Events before the first time base and events outside the
+        sensor are dropped, with a note saying how many (more than 1 % outside the sensor is an error).
     """
     header, offset = read_percent_header(path)
     encoding, legacy, format_size = parse_encoding(header)
@@ -135,11 +139,18 @@ def read_raw(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
         raise NeurofocusError(f"no {_LABEL[encoding]} time base (TIME_HIGH word) found: corrupt or not a RAW file")
     if size is None:
         size = fallback_sensor_size(x, y, f"{Path(path).name} (RAW header without geometry)")
-    return events_from_decoded(t, x, y, p, size, Path(path).name)
+    events = events_from_decoded(t, x, y, p, size, Path(path).name)
+    dropped = ([f"{out_of_range:,} outside the {width}x{height} sensor"] if out_of_range else []) + (
+        [f"{no_time:,} before the first time base (TIME_HIGH word)"] if no_time else [])
+    if dropped:
+        note(f"{Path(path).name}: dropped {' and '.join(dropped)} of {len(t) + out_of_range + no_time:,} "
+             f"{_LABEL[encoding]} events")
+    return events
 
 
 def write_raw(path: str | os.PathLike, events: Events, *, encoding: str = "evt3", legacy: bool = False) -> None:
-    """Write events as a Prophesee RAW file (atomically).
+    """Write events as a Prophesee RAW file (atomically). RAW time counts from the start of the recording: events on
+    an absolute clock are rebased to their first event, with a note (:func:`~neurofocus.io.common.relative_clock`).
 
     Parameters
     ----------
@@ -153,6 +164,8 @@ def write_raw(path: str | os.PathLike, events: Events, *, encoding: str = "evt3"
     w, h = events.sensor_size
     if w > _MAX_SIDE or h > _MAX_SIDE:
         raise NeurofocusError(f"a {w}x{h} sensor does not fit RAW formats (11-bit addresses, at most 2048x2048)")
+    events = relative_clock(events, "Prophesee RAW")
+    check_time_span(events, _TIME_STEP_US[encoding], f"{_LABEL[encoding]} RAW")
     if encoding == "evt3":
         words = evt3.encode(events.t, events.x, events.y, events.p)
         fmt, evt = "EVT3", "3.0"

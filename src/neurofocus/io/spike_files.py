@@ -28,6 +28,8 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Spikes
 from .common import note, read_sidecar, write_sidecar
+from .arrays import load_npy, load_npz
+from .hdf5 import check_dataset_size
 
 FRAME_KEYS = ("spk", "spikes", "frames", "spike_matrix")
 VIDAR_HEAD_COLUMNS = 16
@@ -141,27 +143,31 @@ def read_spike_array(path: str | os.PathLike, *, tick_us: float | None = None,
     side = read_sidecar(path)
     try:
         if str(path).lower().endswith(".npz"):
-            with np.load(path, allow_pickle=False) as z:
-                key = next((k for k in z.files if k.lower() in FRAME_KEYS), None)
-                if key is None:
-                    raise NeurofocusError(f"no spike frames in the .npz (expected a key among {', '.join(FRAME_KEYS)}; "
-                                          f"found {', '.join(z.files) or 'none'})")
-                frames = z[key]
-                if tick_us is None and "tick_us" in z.files:
-                    tick_us = _scalar(z["tick_us"], "tick_us")
-                if start_us is None and "start_us" in z.files:
-                    start_us = _scalar(z["start_us"], "start_us")
+            z = load_npz(path)
+            key = next((k for k in z if k.lower() in FRAME_KEYS), None)
+            if key is None:
+                raise NeurofocusError(f"no spike frames in the .npz (expected a key among {', '.join(FRAME_KEYS)}; "
+                                      f"found {', '.join(z) or 'none'})")
+            frames = z[key]
+            if tick_us is None and "tick_us" in z:
+                tick_us = _scalar(z["tick_us"], "tick_us")
+            if start_us is None and "start_us" in z:
+                start_us = _scalar(z["start_us"], "start_us")
         else:
-            frames = np.load(path, allow_pickle=False)
+            frames = load_npy(path)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise NeurofocusError(f"not a readable numpy file ({' '.join(str(exc).split())})") from None
     if frames.ndim != 3:
         raise NeurofocusError(f"spike frames must have shape (T, H, W), got {frames.shape}")
-    if 0 in frames.shape:
-        raise NeurofocusError(f"empty spike frames: shape (T, H, W) = {frames.shape}")
+    _check_not_empty(frames.shape)
     tick_us = side.get("tick_us") if tick_us is None else tick_us
     start_us = side.get("start_us", 0.0) if start_us is None else start_us
     return Spikes.from_frames(frames, tick_us, start_us)
+
+
+def _check_not_empty(shape: tuple[int, int, int]) -> None:
+    if 0 in shape:
+        raise NeurofocusError(f"empty spike frames: shape (T, H, W) = {tuple(shape)}")
 
 
 def write_spike_array(path: str | os.PathLike, spikes: Spikes) -> None:
@@ -188,8 +194,12 @@ def read_spike_hdf5(path: str | os.PathLike, *, tick_us: float | None = None,
         dset = f.get("spikes/packed")
         if not isinstance(dset, h5py.Dataset):
             raise NeurofocusError("no spikes/packed dataset: not a neurofocus spike HDF5 file")
-        packed = dset[()]
+        check_dataset_size(dset)
+        if dset.ndim != 3 or dset.dtype != np.uint8:
+            raise NeurofocusError(f"spikes/packed must be uint8 (T, H, ceil(W/8)), got {dset.dtype} {dset.shape}")
         width = int(dset.attrs["width"])
+        _check_not_empty(dset.shape[:2] + (width,))
+        packed = dset[()]
         stored_tick = dset.attrs.get("tick_us")
         tick = tick_us if tick_us is not None else (None if stored_tick is None else float(stored_tick))
         start = start_us if start_us is not None else float(dset.attrs.get("start_us", 0.0))

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
-from ..types import Events
+from ..types import Events, check_size
 from .common import fallback_sensor_size, progress_bar
 
 _BLOCK_BYTES = 32 << 20
@@ -101,16 +101,18 @@ def read_text(path: str | os.PathLike, *, seconds: bool | None = None, sensor_si
     sensor_size : (int, int), optional
         (width, height); default: the ``width height`` first line, else inferred from the events.
     """
-    lines = _first_lines(path, 1)
-    if not lines:
-        raise NeurofocusError("the text file holds no events")
+    lines = _first_lines(path, 2)
     header_size = None
-    first = lines[0].split()
-    if len(first) == 2:
+    if lines and len(lines[0].split()) == 2:
         try:
-            header_size = (int(first[0]), int(first[1]))
+            header_size = check_size(*(int(v) for v in lines[0].split()), "the 'width height' line's size")
         except ValueError:
             raise NeurofocusError(f"first line {lines[0]!r} is neither 'width height' nor an event") from None
+    if len(lines) == (header_size is not None):  # no event lines: an empty recording, if its size is known
+        size = sensor_size or header_size or _comment_size(path)
+        if size is None:
+            raise NeurofocusError("the text file holds no events (and no sensor size)")
+        return Events.empty(size)
     if seconds is None:
         kind = sniff_text(path)
         if kind is None:

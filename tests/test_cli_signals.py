@@ -1,0 +1,51 @@
+"""Outputs stay atomic when ``neurofocus convert`` is stopped by SIGTERM or SIGINT in the middle of writing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from neurofocus.io import save_events
+
+from .conftest import ROOT, random_events
+
+
+def _temporaries(folder):
+    return sorted(p.name for p in folder.iterdir() if ".tmp" in p.name)
+
+
+@pytest.fixture(scope="module")
+def big_input(tmp_path_factory):
+    path = tmp_path_factory.mktemp("signals") / "big.npz"
+    save_events(path, random_events(1_000_000, (640, 480), seed=3, t_max=60_000_000))
+    return path
+
+
+@pytest.mark.parametrize("signum, old_output", [(signal.SIGTERM, False), (signal.SIGTERM, True),
+                                                (signal.SIGINT, True)])
+def test_signal_mid_write_leaves_no_temporary_file(tmp_path, big_input, signum, old_output):
+    out = tmp_path / "out.txt"
+    if old_output:
+        out.write_text("old complete file\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "neurofocus.cli", "convert", str(big_input), str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while not _temporaries(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _temporaries(tmp_path), "convert never started writing (or finished before the signal)"
+    time.sleep(0.2)  # well inside the write
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, err
+    assert err.strip() in ("neurofocus: terminated", "neurofocus: interrupted")
+    assert _temporaries(tmp_path) == []
+    if old_output:
+        assert out.read_text() == "old complete file\n"
+    else:
+        assert not out.exists()
