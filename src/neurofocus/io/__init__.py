@@ -22,9 +22,30 @@ from pathlib import Path
 
 from ..errors import NeurofocusError
 from ..types import Events, Spikes
-from . import aedat4, arrays, hdf5, prophesee_dat, prophesee_raw, spike_files, text
 from .aedat4 import ApsFrame, read_aedat4_frames
 from .common import NeurofocusWarning, read_percent_header
+
+
+import importlib
+
+
+class _FormatModules:
+    """The format modules as attributes, each imported on first use: a command that reads an AEDAT 4 file never
+    loads numba (the RAW decoders) or h5py."""
+
+    def __getattr__(self, name: str):
+        module = importlib.import_module(f".{name}", __package__)
+        setattr(self, name, module)
+        return module
+
+
+_m = _FormatModules()
+
+
+def _lazy(module: str, name: str) -> Callable:
+    """``module.name``, a function imported when first called."""
+    return lambda *args, **kwargs: getattr(getattr(_m, module), name)(*args, **kwargs)
+
 
 __all__ = ["FORMATS", "ApsFrame", "Format", "ReadOptions", "NeurofocusWarning", "detect_format", "load_events", "load_spikes",
            "read_aedat4_frames", "save_events", "save_spikes"]
@@ -56,11 +77,11 @@ class Format:
 
 
 def _raw(path, o):
-    return prophesee_raw.read_raw(path, sensor_size=o.sensor_size, progress=o.progress)
+    return _m.prophesee_raw.read_raw(path, sensor_size=o.sensor_size, progress=o.progress)
 
 
 def _text(seconds: bool):
-    return lambda path, o: text.read_text(path, seconds=seconds, sensor_size=o.sensor_size, progress=o.progress)
+    return lambda path, o: _m.text.read_text(path, seconds=seconds, sensor_size=o.sensor_size, progress=o.progress)
 
 
 def _array(reader):
@@ -68,50 +89,53 @@ def _array(reader):
 
 
 def _spike_array(path, o):
-    return spike_files.read_spike_array(path, tick_us=o.tick_us, start_us=o.start_us)
+    return _m.spike_files.read_spike_array(path, tick_us=o.tick_us, start_us=o.start_us)
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("evt3", "events", "Prophesee RAW, EVT 3.0", (".raw",), _raw,
-           lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt3")),
+           lambda p, ev: _m.prophesee_raw.write_raw(p, ev, encoding="evt3")),
     Format("evt2", "events", "Prophesee RAW, EVT 2.0", (".raw",), _raw,
-           lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt2")),
+           lambda p, ev: _m.prophesee_raw.write_raw(p, ev, encoding="evt2")),
     Format("evt21", "events", "Prophesee RAW, EVT 2.1", (".raw",), _raw,
-           lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt21")),
+           lambda p, ev: _m.prophesee_raw.write_raw(p, ev, encoding="evt21")),
     Format("evt21-legacy", "events", "Prophesee RAW, EVT 2.1 legacy layout", (".raw",), _raw,
-           lambda p, ev: prophesee_raw.write_raw(p, ev, encoding="evt21", legacy=True)),
+           lambda p, ev: _m.prophesee_raw.write_raw(p, ev, encoding="evt21", legacy=True)),
     Format("dat", "events", "Prophesee DAT (CD events)", (".dat",),
-           lambda p, o: prophesee_dat.read_dat(p, sensor_size=o.sensor_size), prophesee_dat.write_dat),
+           lambda p, o: _m.prophesee_dat.read_dat(p, sensor_size=o.sensor_size),
+           _lazy("prophesee_dat", "write_dat")),
     Format("prophesee-hdf5", "events", "Prophesee HDF5 (ECF-compressed /CD/events)", (".hdf5", ".h5"),
-           lambda p, o: hdf5.read_prophesee_hdf5(p, sensor_size=o.sensor_size, progress=o.progress),
-           hdf5.write_prophesee_hdf5),
+           lambda p, o: _m.hdf5.read_prophesee_hdf5(p, sensor_size=o.sensor_size, progress=o.progress),
+           _lazy("hdf5", "write_prophesee_hdf5")),
     Format("hdf5", "events", "event_utils / E2VID+ HDF5 (events/xs, ys, ts, ps)", (".h5", ".hdf5"),
-           lambda p, o: hdf5.read_event_utils_hdf5(p, sensor_size=o.sensor_size), hdf5.write_event_utils_hdf5),
+           lambda p, o: _m.hdf5.read_event_utils_hdf5(p, sensor_size=o.sensor_size),
+           _lazy("hdf5", "write_event_utils_hdf5")),
     Format("aedat4", "events", "iniVation AEDAT 4.0", (".aedat4",),
-           lambda p, o: aedat4.read_aedat4(p, sensor_size=o.sensor_size)),
+           lambda p, o: _m.aedat4.read_aedat4(p, sensor_size=o.sensor_size)),
     Format("rpg-txt", "events", "rpg / E2VID text: 'W H' line, then 't x y p' (t in s)", (".txt",), _text(True),
-           lambda p, ev: text.write_text(p, ev, seconds=True)),
+           lambda p, ev: _m.text.write_text(p, ev, seconds=True)),
     Format("voltmeter-txt", "events", "DVS-Voltmeter text: 't x y p' (t in µs)", (".txt",), _text(False),
-           lambda p, ev: text.write_text(p, ev, seconds=False)),
-    Format("npy", "events", "numpy structured array (t, x, y, p)", (".npy",), _array(arrays.read_npy),
-           arrays.write_npy),
+           lambda p, ev: _m.text.write_text(p, ev, seconds=False)),
+    Format("npy", "events", "numpy structured array (t, x, y, p)", (".npy",), _array(_lazy("arrays", "read_npy")),
+           _lazy("arrays", "write_npy")),
     Format("efs-npy", "events", "numpy (N, 4) array [t µs, x, y, p∈{0,1}] (EFS layout)", (".npy",),
-           _array(arrays.read_npy), lambda p, ev: arrays.write_npy(p, ev, efs_layout=True)),
-    Format("npz", "events", "numpy .npz with arrays t, x, y, p", (".npz",), _array(arrays.read_npz),
-           arrays.write_npz),
-    Format("mat", "events", "MATLAB .mat with an (N, 4) array 'events'", (".mat",), _array(arrays.read_mat),
-           arrays.write_mat),
+           _array(_lazy("arrays", "read_npy")), lambda p, ev: _m.arrays.write_npy(p, ev, efs_layout=True)),
+    Format("npz", "events", "numpy .npz with arrays t, x, y, p", (".npz",), _array(_lazy("arrays", "read_npz")),
+           _lazy("arrays", "write_npz")),
+    Format("mat", "events", "MATLAB .mat with an (N, 4) array 'events'", (".mat",),
+           _array(_lazy("arrays", "read_mat")),
+           _lazy("arrays", "write_mat")),
     Format("vidar-dat", "spikes", "PKU Vidar spike .dat (bit-packed frames)", (".dat",),
-           lambda p, o: spike_files.read_vidar_dat(p, size=o.spike_size, tick_us=o.tick_us, start_us=o.start_us,
+           lambda p, o: _m.spike_files.read_vidar_dat(p, size=o.spike_size, tick_us=o.tick_us, start_us=o.start_us,
                                                    extra_columns=o.extra_columns),
-           spike_files.write_vidar_dat),
+           _lazy("spike_files", "write_vidar_dat")),
     Format("spike-npz", "spikes", "numpy .npz with (T, H, W) spike frames", (".npz",), _spike_array,
-           spike_files.write_spike_array),
+           _lazy("spike_files", "write_spike_array")),
     Format("spike-npy", "spikes", "numpy .npy with (T, H, W) spike frames", (".npy",), _spike_array,
-           spike_files.write_spike_array),
+           _lazy("spike_files", "write_spike_array")),
     Format("spike-hdf5", "spikes", "bit-packed, compressed spike frames in HDF5 (spikes/packed)", (".h5", ".hdf5"),
-           lambda p, o: spike_files.read_spike_hdf5(p, tick_us=o.tick_us, start_us=o.start_us),
-           spike_files.write_spike_hdf5),
+           lambda p, o: _m.spike_files.read_spike_hdf5(p, tick_us=o.tick_us, start_us=o.start_us),
+           _lazy("spike_files", "write_spike_hdf5")),
 ]}
 
 #: Format written for an output extension when none is named.
@@ -133,10 +157,10 @@ def _numpy_kind(path: Path, head: bytes) -> str:
                 names = {k.lower() for k in z.files}
         except Exception:  # unreadable: let the events reader report it
             return "npz"
-        return "spike-npz" if names & set(spike_files.FRAME_KEYS) else "npz"
+        return "spike-npz" if names & set(_m.spike_files.FRAME_KEYS) else "npz"
     try:
         with open(path, "rb") as fp:
-            shape, dtype = arrays.npy_header(fp)
+            shape, dtype = _m.arrays.npy_header(fp)
     except Exception:  # unreadable: let the events reader report it
         return "npy"
     return "spike-npy" if len(shape) == 3 and not dtype.names else "npy"
@@ -214,24 +238,24 @@ def _detect(path: Path) -> str:
         if ext == ".mat":
             return "mat"
         try:
-            layout = hdf5.hdf5_layout(path)
+            layout = _m.hdf5.hdf5_layout(path)
         except OSError as exc:
             raise NeurofocusError(f"unreadable HDF5 file ({' '.join(str(exc).split())})", path) from None
         if layout is None:
             raise NeurofocusError("HDF5 file without /CD/events (Prophesee), /events/xs,ys,ts,ps (event_utils) or "
                                   "/spikes/packed (spikes)", path)
         return {"prophesee": "prophesee-hdf5", "event_utils": "hdf5", "spikes": "spike-hdf5"}[layout]
-    if head.startswith(aedat4.MAGIC):
+    if head.startswith(_m.aedat4.MAGIC):
         return "aedat4"
     if head.startswith(b"\x93NUMPY") or head.startswith(b"PK\x03\x04"):
         return _numpy_kind(path, head)
     if head.startswith(b"%"):
         header, _ = read_percent_header(path)
         if "evt" in header or "format" in header:
-            return prophesee_raw.parse_encoding(header)[0] if ext != ".dat" else "dat"
+            return _m.prophesee_raw.parse_encoding(header)[0] if ext != ".dat" else "dat"
         if ext == ".raw":
             return "evt3"  # the reader reports the missing encoding
-        if prophesee_dat.looks_like_dat(path):
+        if _m.prophesee_dat.looks_like_dat(path):
             return "dat"
     if ext == ".dat":
         return "vidar-dat"
@@ -239,7 +263,7 @@ def _detect(path: Path) -> str:
         raise NeurofocusError("no Prophesee RAW header ('% key value' lines): not a RAW file", path)
     if ext in (".h5", ".hdf5"):
         raise NeurofocusError("no HDF5 signature: not an HDF5 file", path)
-    kind = text.sniff_text(path)
+    kind = _m.text.sniff_text(path)
     if kind is not None:
         return kind
     by_extension = {".npy": "npy", ".npz": "npz", ".mat": "mat", ".aedat4": "aedat4", ".txt": "voltmeter-txt",
