@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import os
 import stat
 import tokenize
@@ -24,9 +25,6 @@ from ..errors import NeurofocusError
 from ..types import Events, Spikes
 from .aedat4 import ApsFrame, read_aedat4_frames
 from .common import NeurofocusWarning, read_percent_header
-
-
-import importlib
 
 
 class _FormatModules:

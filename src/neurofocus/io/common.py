@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..atomic import write_text_atomic
 from ..errors import NeurofocusError
@@ -37,12 +36,14 @@ def note(message: str) -> None:
     warnings.warn(" ".join(message.split()), NeurofocusWarning, stacklevel=3)
 
 
-def progress_bar(total: int, desc: str, enabled: bool | None):
-    """A tqdm bar in bytes; ``enabled=None`` shows it only for big inputs on a terminal."""
+def byte_progress(total: int, desc: str, enabled: bool | None):
+    """A progress bar in bytes; ``enabled=None`` shows it only for big inputs on a terminal."""
+    from ..progress import progress_bar
+
     if enabled is None:
         enabled = None if total >= PROGRESS_MIN_BYTES else False
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=None if enabled is None else not enabled,
-                leave=False)
+    return progress_bar(total=total, desc=desc, unit="B", unit_scale=True,
+                        disable=None if enabled is None else not enabled, leave=False)
 
 
 def read_percent_header(path: str | os.PathLike, max_bytes: int = 1 << 20) -> tuple[dict[str, str], int]:

@@ -22,8 +22,16 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from . import ecf
-from .common import (MAX_COMPRESSION, check_declared_size, check_time_span, events_from_decoded,
-                     fallback_sensor_size, parse_size, progress_bar, relative_clock)
+from .common import (
+    MAX_COMPRESSION,
+    byte_progress,
+    check_declared_size,
+    check_time_span,
+    events_from_decoded,
+    fallback_sensor_size,
+    parse_size,
+    relative_clock,
+)
 from .isolated import call_isolated
 
 PROPHESEE_CHUNK = 16384
@@ -77,7 +85,7 @@ def _read_ecf_dataset(dset: h5py.Dataset, progress: bool | None, name: str) -> n
     n_chunks = dset.id.get_num_chunks()
     infos = sorted((dset.id.get_chunk_info(i) for i in range(n_chunks)), key=lambda s: s.chunk_offset[0])
     filled = 0
-    with progress_bar(sum(s.size for s in infos), f"decoding {name}", progress) as bar:
+    with byte_progress(sum(s.size for s in infos), f"decoding {name}", progress) as bar:
         for info in infos:
             start = info.chunk_offset[0]
             if start != filled:

@@ -18,8 +18,16 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from . import evt2, evt3
-from .common import (check_time_span, decode_chunked, events_from_decoded, fallback_sensor_size, note, progress_bar,
-                     read_percent_header, relative_clock)
+from .common import (
+    byte_progress,
+    check_time_span,
+    decode_chunked,
+    events_from_decoded,
+    fallback_sensor_size,
+    note,
+    read_percent_header,
+    relative_clock,
+)
 
 ENCODINGS = ("evt2", "evt21", "evt3")
 _WORD_DTYPE = {"evt2": np.dtype("<u4"), "evt21": np.dtype("<u8"), "evt3": np.dtype("<u2")}
@@ -129,7 +137,7 @@ def read_raw(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
         decode = lambda w, t, x, y, p: evt2.decode_evt21(w, legacy, state, width, height, t, x, y, p)  # noqa: E731
         slots = evt2.NO_TIME_SLOT, evt2.OUT_OF_RANGE_SLOT
 
-    with progress_bar(nbytes, f"decoding {Path(path).name}", progress) as bar:
+    with byte_progress(nbytes, f"decoding {Path(path).name}", progress) as bar:
         t, x, y, p = decode_chunked(words, count, decode, _CHUNK_WORDS, bar)
     no_time, out_of_range = (int(state[s]) for s in slots)
     if size is not None and out_of_range > max(16, (len(t) + out_of_range) // 100):

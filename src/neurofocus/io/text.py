@@ -22,7 +22,7 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events, check_size
-from .common import fallback_sensor_size, progress_bar
+from .common import byte_progress, fallback_sensor_size
 
 _BLOCK_BYTES = 32 << 20
 _WRITE_BLOCK = 1 << 20
@@ -120,7 +120,7 @@ def read_text(path: str | os.PathLike, *, seconds: bool | None = None, sensor_si
         seconds = kind == "rpg-txt"
     blocks = []
     skip_header = header_size is not None
-    with open(path, "rb") as f, progress_bar(os.path.getsize(path), f"parsing {Path(path).name}", progress) as bar:
+    with open(path, "rb") as f, byte_progress(os.path.getsize(path), f"parsing {Path(path).name}", progress) as bar:
         tail = b""
         while True:
             data = f.read(_BLOCK_BYTES)
