@@ -24,13 +24,7 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
-from .common import (
-    MAX_COMPRESSION,
-    check_declared_size,
-    fallback_sensor_size,
-    sidecar_sensor_size,
-    write_sidecar,
-)
+from .common import MAX_COMPRESSION, check_declared_size, fallback_sensor_size, sidecar_sensor_size, write_sidecar
 from .isolated import call_isolated, memory_for
 
 ALIASES = {

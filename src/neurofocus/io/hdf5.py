@@ -22,16 +22,8 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from . import ecf
-from .common import (
-    MAX_COMPRESSION,
-    byte_progress,
-    check_declared_size,
-    check_time_span,
-    events_from_decoded,
-    fallback_sensor_size,
-    parse_size,
-    relative_clock,
-)
+from .common import (MAX_COMPRESSION, check_declared_size, check_time_span, events_from_decoded,
+                     fallback_sensor_size, parse_size, byte_progress, relative_clock)
 from .isolated import call_isolated
 
 PROPHESEE_CHUNK = 16384

@@ -13,12 +13,7 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
-from .common import (
-    events_from_decoded,
-    fallback_sensor_size,
-    read_percent_header,
-    relative_clock,
-)
+from .common import events_from_decoded, fallback_sensor_size, read_percent_header, relative_clock
 
 _CD_TYPE = 12
 _RECORD = np.dtype([("t", "<u4"), ("data", "<u4")])

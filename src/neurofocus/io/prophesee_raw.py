@@ -18,16 +18,8 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from . import evt2, evt3
-from .common import (
-    byte_progress,
-    check_time_span,
-    decode_chunked,
-    events_from_decoded,
-    fallback_sensor_size,
-    note,
-    read_percent_header,
-    relative_clock,
-)
+from .common import (check_time_span, decode_chunked, events_from_decoded, fallback_sensor_size, note, byte_progress,
+                     read_percent_header, relative_clock)
 
 ENCODINGS = ("evt2", "evt21", "evt3")
 _WORD_DTYPE = {"evt2": np.dtype("<u4"), "evt21": np.dtype("<u8"), "evt3": np.dtype("<u2")}

@@ -27,8 +27,8 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Spikes
-from .arrays import load_npy, load_npz
 from .common import note, read_sidecar, write_sidecar
+from .arrays import load_npy, load_npz
 from .hdf5 import check_dataset_size
 
 FRAME_KEYS = ("spk", "spikes", "frames", "spike_matrix")
