@@ -26,7 +26,7 @@ from .simulate.scene import scene_from_description
 from .simulate.spikes import SpikeParams
 from .simulate.sweep import SweepSpec, focus_schedule
 from .viz import save_contact_sheet, save_event_picture, sweep_picture
-from .viz.report import write_aif_report
+from .viz.report import metrics_table, write_aif_report
 
 DEMO_SCENE = {
     "size": [346, 260],
@@ -96,10 +96,8 @@ def run_demo(out: Path) -> int:
                      result_image=ev.image, stack=ev.stack, stack_times_us=ev.stack_times_us,
                      image_time_us=sweep.image_time_us, infocus_time_us=ev.infocus_time_us,
                      slice_depth_m=np.interp(ev.stack_times_us, schedule.times_us, schedule.focus_m),
-                     sweep_picture=sweep_picture(sweep), tables={"Metrics against the ground truth": (
-                         ("image", "PSNR (dB)", "SSIM", "MS-SSIM"),
-                         [(k, round(v["psnr"], 2), round(v["ssim"], 4), round(v["ms_ssim"], 4))
-                          for k, v in scores.items()])})
+                     sweep_picture=sweep_picture(sweep),
+                     tables={"Metrics against the ground truth": metrics_table(scores)})
     rows = ["| image | PSNR (dB) | SSIM | MS-SSIM |", "|---|---:|---:|---:|"]
     rows += [f"| {k} | {v['psnr']:.2f} | {v['ssim']:.4f} | {v['ms_ssim']:.4f} |" for k, v in scores.items()]
     table = "\n".join(rows)

@@ -179,8 +179,7 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
     from ..atomic import OutputFolder, write_bytes_atomic, write_text_atomic
     from ..images import png_bytes, write_image
     from ..metrics import evaluate
-    from ..viz import save_map, sweep_picture
-    from ..viz.report import write_aif_report
+    from ..viz import save_map
 
     sample = Path(args.image).parent
     out = OutputFolder(args.out, owned=("stack/slice_*.png",))
@@ -214,27 +213,32 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
     if truth is not None:
         info["metrics"] = {"input image": evaluate(input_image, truth), "result": evaluate(image, truth)}
     write_text_atomic(out.path("result.json"), json.dumps(info, indent=2) + "\n")
-    times = np.asarray(result.stack_times_us, np.float64)
-    scores = info.get("metrics", {})
-    names = list(next(iter(scores.values()), {}))
-    metrics = (("image", *[f"{k.upper().replace('_', '-')}" + (" (dB)" if k == "psnr" else "") for k in names]),
-               [(name, *[round(m[k], 4) for k in names]) for name, m in scores.items()])
+    _write_report(out.path("report.html"), args, sweep, result, info, input_image, image, slices,
+                  None if schedule is None else np.interp(np.asarray(result.stack_times_us, np.float64), *schedule),
+                  infocus_ms * 1e3)
+    out.finish()
+    print(f"wrote {out.folder}/aif.png ({len(slices)} slices, {result.modality}, {seconds:.2f} s), "
+          f"stack/, infocus_time.png, result.json, report.html")
+
+
+def _write_report(path: Path, args, sweep, result, info: dict, input_image: np.ndarray, image: np.ndarray,
+                  slices: list[bytes], slice_depth_m, infocus_time_us: np.ndarray) -> None:
+    """report.html of an aif run (on the output grid): images, stack, in-focus map, metrics, settings, timings."""
+    from ..viz import sweep_picture
+    from ..viz.report import metrics_table, write_aif_report
+
     settings = {k: info[k] for k in ("image", "signal", "image_time_us", "method", "modality", "times", "weights")}
-    settings["slices"] = len(times)
+    settings["slices"] = len(slices)
     if "contrast_threshold" in info:
         settings["contrast threshold (median)"] = round(info["contrast_threshold"]["median"], 4)
     write_aif_report(
-        out.path("report.html"), title=f"neurofocus aif: {Path(args.image).name}",
-        summary=f"{len(times)} slices from {result.modality}, {args.method} pipeline, {seconds:.2f} s",
+        path, title=f"neurofocus aif: {Path(args.image).name}",
+        summary=f"{len(slices)} slices from {result.modality}, {args.method} pipeline, {info['runtime_s']:.2f} s",
         input_image=input_image, result_image=image, stack=slices, stack_times_us=result.stack_times_us,
-        image_time_us=sweep.image_time_us, infocus_time_us=infocus_ms * 1e3,
-        slice_depth_m=None if schedule is None else np.interp(times, *schedule),
+        image_time_us=sweep.image_time_us, infocus_time_us=infocus_time_us, slice_depth_m=slice_depth_m,
         sweep_picture=sweep_picture(sweep),
-        tables={"Metrics against the ground truth": metrics if metrics[1] else {}, "Settings": settings,
-                                       "Timings (s)": info["timings_s"]})
-    out.finish()
-    print(f"wrote {out.folder}/aif.png ({len(times)} slices, {result.modality}, {seconds:.2f} s), "
-          f"stack/, infocus_time.png, result.json, report.html")
+        tables={"Metrics against the ground truth": metrics_table(info.get("metrics", {})), "Settings": settings,
+                "Timings (s)": info["timings_s"]})
 
 
 def cmd_eval(args) -> int:

@@ -192,6 +192,16 @@ def _table(rows: dict | Sequence[Sequence], header: Sequence[str] = ("quantity",
     return f"<table>{head}{body}</table>"
 
 
+def metrics_table(scores: dict[str, dict[str, float]]) -> tuple[tuple[str, ...], list[tuple]] | dict:
+    """(header, rows) of a metrics table from {image name: {metric: value}} (as :func:`neurofocus.metrics.evaluate`
+    returns them); {} (no section) when there are no scores."""
+    if not scores:
+        return {}
+    names = list(next(iter(scores.values())))
+    header = ("image", *[k.upper().replace("_", "-") + (" (dB)" if k == "psnr" else "") for k in names])
+    return header, [(image, *[round(m[k], 2 if k == "psnr" else 4) for k in names]) for image, m in scores.items()]
+
+
 def _table_section(name: str, rows: dict | tuple[Sequence[str], Sequence[Sequence]]) -> str:
     """A section holding a table: a mapping (name → value) or (header, rows)."""
     table = _table(rows) if isinstance(rows, dict) else _table(rows[1], rows[0])
