@@ -90,7 +90,7 @@ def test_bench_aif_quick(capsys, tmp_path):
 
 def test_bench_aif_row_filter(capsys):
     code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 0,
-                         "--slice-counts", "", "--rows", "golden")
+                         "--slice-counts", "", "--rows", "golden", "--size", "128x96")
     assert code == 0, err
     table = [line for line in out.splitlines() if line.startswith("| ") and "dB" in line]
     assert [line.split(" | ")[0] for line in table] == [
@@ -106,7 +106,7 @@ def test_bench_aif_learned_rows(capsys, tmp_path):
 
     save_weights(create_model("neuro_refocus_net", seed=0, width=0.125), tmp_path / "r.safetensors")
     code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 0,
-                         "--slice-counts", "4", "--event-networks", tmp_path / "r.safetensors")
+                         "--slice-counts", "4", "--event-networks", tmp_path / "r.safetensors", "--size", "128x96")
     assert code == 0, err
     for row in ("events: learned (refocus network + hand-crafted merge)",
                 "events: refocus network + gradient weights (GDF)", "events: learned, uniform times (16)",

@@ -338,11 +338,13 @@ class Report:
 
 def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | None = None,
         lf_frames: int = 120, focus_positions: int = 7, slice_counts=(30, 25, 20, 15, 10, 8, 6),
-        networks: dict | None = None, rows=(), progress=say, rgbd: str | Path | None = None) -> Report:
+        networks: dict | None = None, rows=(), progress=say, rgbd: str | Path | None = None,
+        size: tuple[int, int] = (346, 260)) -> Report:
     """Run the benchmark; returns the report (Markdown tables and picture strips). ``networks``: modality →
     (refocus network, merge network or None), for the learned rows. ``rows``: keep only the rows whose label
     contains one of these texts (and the input image); empty for all. The hand-crafted rows' dB are decomposed
-    (:func:`decompose`): the two hand-crafted pipelines, or every kept hand-crafted row when ``rows`` is given."""
+    (:func:`decompose`): the two hand-crafted pipelines, or every kept hand-crafted row when ``rows`` is given.
+    ``size``: (width, height) of the synthetic scenes."""
     networks = networks or {}
     every_method = list(METHODS) + learned_methods(networks)
     methods = [m for m in every_method if not rows or m[2] is None or any(text in m[0] for text in rows)]
@@ -350,8 +352,8 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
         raise NeurofocusError(f"no benchmark row matches {list(rows)}; rows: "
                               + "; ".join(label for label, _, config in every_method if config is not None))
     shown = [label for label, _, _ in methods if rows or label in _PROGRESS_ROWS]
-    sources = [synthetic_cases(num_scenes, num_frames, progress=progress),
-               synthetic_cases(num_scenes, num_frames, planar=True, progress=progress)]
+    sources = [synthetic_cases(num_scenes, num_frames, size, progress=progress),
+               synthetic_cases(num_scenes, num_frames, size, planar=True, progress=progress)]
     if light_field is not None:
         sources.append(light_field_cases(light_field, lf_frames, progress=progress))
     if rgbd is not None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import NeurofocusError
 from ..progress import say
-from .common import add_input_options, positive_float, require_signal
+from .common import add_input_options, positive_float, require_signal, size_wxh
 
 
 def _image_time(args) -> int:
@@ -266,12 +266,12 @@ def cmd_bench_aif(args) -> int:
     say(f"bench aif: {2 * args.scenes} synthetic scenes" + "".join(f", {p}" for p in (args.light_field, args.rgbd) if p)
         + "; a line per case as it is scored")
     result = bench.run(args.scenes, args.frames, args.light_field, args.lf_frames, args.focus_positions,
-                       args.slice_counts, networks, args.rows, rgbd=args.rgbd)
+                       args.slice_counts, networks, args.rows, rgbd=args.rgbd, size=args.size)
     report = result.markdown
     names = " ".join(f"--{m[:-1]}-networks " + " ".join(str(f) for f in files)
                      for m, files in (("events", args.event_networks), ("spikes", args.spike_networks)) if files)
     report += f"\nTotal {time.perf_counter() - t0:.0f} s; command: neurofocus bench aif --scenes {args.scenes} " \
-              f"--frames {args.frames}" + (f" --light-field {args.light_field}" if args.light_field else "") + \
+              f"--frames {args.frames} --size {args.size[0]}x{args.size[1]}" + (f" --light-field {args.light_field}" if args.light_field else "") + \
               (f" --rgbd {args.rgbd}" if args.rgbd else "") + \
               (" --learned" if args.learned else "") + (f" {names}" if names else "") + \
               "".join(f" --rows '{text}'" for text in args.rows) + "\n"
@@ -362,6 +362,8 @@ def register(sub) -> None:
                                           "their ablations")
     b.add_argument("--scenes", type=int, default=6, help="synthetic scenes (6)")
     b.add_argument("--frames", type=int, default=240, help="frames per synthetic sweep (240)")
+    b.add_argument("--size", type=size_wxh, default=(346, 260), metavar="WxH",
+                   help="width x height of the synthetic scenes (346x260)")
     b.add_argument("--light-field", type=Path, help="an HCI-layout light field folder to add")
     b.add_argument("--rgbd", type=Path, metavar="DIR",
                    help="a folder of real image + depth scenes to add (e.g. ../shared/data/rgbd: image.png, "
