@@ -121,3 +121,12 @@ def test_spike_hdf5_with_empty_frames(tmp_path):
         del f["spikes/packed"]
         f.create_dataset("spikes/packed", data=np.zeros((3, 0, 2), np.uint8)).attrs["width"] = 16
     _rejects(path, load_spikes, "empty spike frames")
+
+
+def test_mat_header_that_scipy_would_take_for_v4_is_rejected(tmp_path):
+    path = tmp_path / "v4.mat"
+    scipy.io.savemat(path, {"events": np.zeros((60, 4))})
+    data = bytearray(path.read_bytes())
+    data[:4] = b"\x00\x00\x00\x01"
+    path.write_bytes(bytes(data))
+    _rejects(path, match="not a MATLAB v5 header")

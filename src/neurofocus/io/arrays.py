@@ -250,6 +250,9 @@ def check_mat_sizes(path: str | os.PathLike) -> None:
         head = f.read(128)
         if len(head) < 128:
             raise NeurofocusError("truncated MATLAB header (shorter than 128 bytes)")
+        if 0 in head[:4]:  # what scipy takes for a v4 file, whose header it trusts with any allocation
+            raise NeurofocusError("not a MATLAB v5 header (a zero byte in its first 4 bytes: v4 or corrupt); only "
+                                  "v5 and v7.3 files are read")
         order = {b"IM": "<", b"MI": ">"}.get(head[126:128])
         if order is None:
             raise NeurofocusError("not a MATLAB v5 file (no endian indicator)")
