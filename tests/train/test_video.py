@@ -3,6 +3,7 @@ loss falling, exact resume, the command and the Table 1 evaluation."""
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,6 +242,63 @@ def test_resume_is_bit_identical(videos, tmp_path):
         [[r[k] for k in keys] for r in read_log(tmp_path / "straight" / "log.csv")]
 
 
+def test_bf16_run_resumes_bit_identically_on_moved_data_and_logs_its_cost(videos, tmp_path):
+    config = video_config(videos, steps=4, precision="bf16", checkpoint_every=4, keep_checkpoints=1)
+    straight = train(config, tmp_path / "straight")
+    assert next(straight.model.parameters()).dtype == torch.float32  # autocast: weights stay fp32
+    assert train(config, tmp_path / "run", stop_at=2).step == 2
+    moved = tmp_path / "elsewhere"  # another machine: the same dataset at another path
+    shutil.copytree(videos, moved)
+    other = tmp_path / "other"
+    shutil.copytree(videos, other, ignore=shutil.ignore_patterns("seq_00001"))
+    with pytest.raises(NeurofocusError, match="whose data is"):
+        train(config.replace(data=str(other)), tmp_path / "run", resume=True)
+    resumed = train(config.replace(data=str(moved)), tmp_path / "run", resume=True)
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert resumed.completed and all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == str(moved.resolve())
+    rows = read_log(tmp_path / "run" / "log.csv")
+    assert [r["loss"] for r in rows] == [r["loss"] for r in read_log(tmp_path / "straight" / "log.csv")]
+    assert [int(r["samples"]) for r in rows] == [2, 4, 6, 8]  # batch 2
+    assert [int(r["frame_steps"]) for r in rows] == [6, 12, 18, 24]  # × L = 3 windows
+    core = [float(r["core_seconds"]) for r in rows]
+    assert core[0] > 0 and all(b >= a for a, b in zip(core, core[1:]))
+    assert all(rows[-1][k] for k in ("val_ssim", "val_mse", "val_lpips"))
+    assert 0 < float(rows[-1]["val_mse"]) < 1 and 0 < float(rows[-1]["val_lpips"]) < 1
+    # a time budget stops like SIGINT: after the step that used it up, with a checkpoint
+    short = train(config.replace(time_budget_s=1e-3), tmp_path / "short")
+    assert not short.completed and short.step == 1
+    assert (tmp_path / "short" / "checkpoints" / "step_00000001" / "model.safetensors").is_file()
+
+
+def test_sigterm_stops_the_command_with_a_checkpoint(videos, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "neurofocus.cli", "train", "evfocus", "--data", str(videos), "--out", str(run),
+               "--width", "0.125", "--crop", "32", "--sequence-length", "2", "--steps", "100000", "--val-scenes", "0",
+               "--samples-per-scene", "2", "--threads", "1", "--no-progress", "--checkpoint-every", "100000"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2] / "src"),
+                                                                    os.environ.get("PYTHONPATH")]))}
+    child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not ((run / "log.csv").is_file() and len(read_log(run / "log.csv")) >= 2):
+            assert child.poll() is None and time.monotonic() < deadline, child.stderr.read()
+            time.sleep(0.1)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 130 and "--resume" in err, err
+    step = json.loads((run / "checkpoints" / "latest.json").read_text())["step"]
+    assert step >= 2 and len(read_log(run / "log.csv")) == step
+
+
 def test_train_command_and_the_evaluation_table(videos, tmp_path, capsys):
     from neurofocus.bench.evfocus import main as bench_main
 
@@ -302,3 +360,15 @@ def test_two_process_training(videos, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # batch-norm buffers included
     rows = read_log(run_dir / "log.csv")
     assert [r["step"] for r in rows] == ["1", "2"] and rows[1]["val_psnr"]
+
+
+def test_gain_offset_fit_recovers_an_affine_copy_and_leaves_structure_errors():
+    from neurofocus.bench.evfocus import fit_gain_offset
+
+    rng = np.random.default_rng(0)
+    targets = rng.uniform(0.2, 0.8, (3, 16, 20)).astype(np.float32)
+    images = np.stack([0.5 * targets[0] + 0.1, np.full((16, 20), 0.3, np.float32), targets[1][::-1]])
+    fitted = fit_gain_offset(images, targets)
+    assert np.allclose(fitted[0], targets[0], atol=1e-5)  # exposure only: undone
+    assert np.allclose(fitted[1], targets[1].mean(), atol=1e-6)  # a flat image: the target's mean
+    assert np.abs(fitted[2] - targets[2]).mean() > 0.05  # wrong structure stays wrong
