@@ -3,7 +3,6 @@ loss falling, exact resume, the command and the Table 1 evaluation."""
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -216,6 +215,8 @@ def test_evfocus_loss_falls(videos, tmp_path):
     rows = read_log(tmp_path / "run" / "log.csv")
     assert len(rows) == 20 and set(rows[0]) >= {"lpips", "lpips_aligned", "lpips_blurred", "tc", "redefocus_l1"}
     assert rows[-1]["val_psnr"] and rows[-1]["val_psnr_defocused"]
+    assert 0 < float(rows[-1]["val_mse"]) < 1 and 0 < float(rows[-1]["val_lpips"]) < 1
+    assert 0 < float(rows[-1]["val_ssim"]) < 1 and int(rows[-1]["frame_steps"]) == 20 * 2 * 3
     # on fixed held items, the trained model's loss is clearly below the untrained one's (same initial weights)
     task = make_task(config)
     untrained = build_model(config)
@@ -243,10 +244,10 @@ def test_resume_is_bit_identical(videos, tmp_path):
 
 
 def test_bf16_run_resumes_bit_identically_on_moved_data_and_logs_its_cost(videos, tmp_path):
-    config = video_config(videos, steps=4, precision="bf16", checkpoint_every=4, keep_checkpoints=1)
+    config = video_config(videos, steps=3, precision="bf16", checkpoint_every=3, keep_checkpoints=1, val_scenes=0)
     straight = train(config, tmp_path / "straight")
     assert next(straight.model.parameters()).dtype == torch.float32  # autocast: weights stay fp32
-    assert train(config, tmp_path / "run", stop_at=2).step == 2
+    assert train(config, tmp_path / "run", stop_at=1).step == 1
     moved = tmp_path / "elsewhere"  # another machine: the same dataset at another path
     shutil.copytree(videos, moved)
     other = tmp_path / "other"
@@ -259,44 +260,30 @@ def test_bf16_run_resumes_bit_identically_on_moved_data_and_logs_its_cost(videos
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == str(moved.resolve())
     rows = read_log(tmp_path / "run" / "log.csv")
     assert [r["loss"] for r in rows] == [r["loss"] for r in read_log(tmp_path / "straight" / "log.csv")]
-    assert [int(r["samples"]) for r in rows] == [2, 4, 6, 8]  # batch 2
-    assert [int(r["frame_steps"]) for r in rows] == [6, 12, 18, 24]  # × L = 3 windows
+    assert [int(r["samples"]) for r in rows] == [2, 4, 6]  # batch 2
+    assert [int(r["frame_steps"]) for r in rows] == [6, 12, 18]  # × L = 3 windows
     core = [float(r["core_seconds"]) for r in rows]
     assert core[0] > 0 and all(b >= a for a, b in zip(core, core[1:]))
-    assert all(rows[-1][k] for k in ("val_ssim", "val_mse", "val_lpips"))
-    assert 0 < float(rows[-1]["val_mse"]) < 1 and 0 < float(rows[-1]["val_lpips"]) < 1
     # a time budget stops like SIGINT: after the step that used it up, with a checkpoint
-    short = train(config.replace(time_budget_s=1e-3), tmp_path / "short")
+    short = train(config.replace(precision="fp32", time_budget_s=1e-3), tmp_path / "short")
     assert not short.completed and short.step == 1
     assert (tmp_path / "short" / "checkpoints" / "step_00000001" / "model.safetensors").is_file()
 
 
-def test_sigterm_stops_the_command_with_a_checkpoint(videos, tmp_path):
+def test_sigterm_stops_after_the_step_with_a_checkpoint(videos, tmp_path):
     import os
     import signal
-    import subprocess
-    import sys
-    import time
 
-    run = tmp_path / "run"
-    command = [sys.executable, "-m", "neurofocus.cli", "train", "evfocus", "--data", str(videos), "--out", str(run),
-               "--width", "0.125", "--crop", "32", "--sequence-length", "2", "--steps", "100000", "--val-scenes", "0",
-               "--samples-per-scene", "2", "--threads", "1", "--no-progress", "--checkpoint-every", "100000"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2] / "src"),
-                                                                    os.environ.get("PYTHONPATH")]))}
-    child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not ((run / "log.csv").is_file() and len(read_log(run / "log.csv")) >= 2):
-            assert child.poll() is None and time.monotonic() < deadline, child.stderr.read()
-            time.sleep(0.1)
-        child.send_signal(signal.SIGTERM)
-        _, err = child.communicate(timeout=60)
-    finally:
-        child.kill()
-    assert child.returncode == 130 and "--resume" in err, err
-    step = json.loads((run / "checkpoints" / "latest.json").read_text())["step"]
-    assert step >= 2 and len(read_log(run / "log.csv")) == step
+    def terminate(step, row):
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` would; the handler only sets a flag
+
+    before = signal.getsignal(signal.SIGTERM)
+    result = train(video_config(videos, steps=50, checkpoint_every=50, val_scenes=0), tmp_path / "run",
+                   on_step=terminate)
+    assert not result.completed and result.step == 3  # the flag is read at the end of the next step
+    assert json.loads((tmp_path / "run" / "checkpoints" / "latest.json").read_text())["step"] == 3
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
 
 
 def test_train_command_and_the_evaluation_table(videos, tmp_path, capsys):
