@@ -31,7 +31,8 @@ Model
 :func:`random_defocus_video` draws a scene: a reference focus distance, a blur diameter in ``blur_px`` for the
 background (behind the focus) and each object (in front of or behind it, always in front of the background), depth
 motion for some objects, smooth random 2-D trajectories, a camera pan, and a focus schedule: ``constant``, a linear
-``drift`` of the focus, or a ``sweep`` across the content's depth range.
+``drift`` of the focus, or a ``sweep`` across the content's depth range. Surfaces carry bundled or procedural
+textures, or crops of a folder of photographs (:class:`~.textures.PhotoTextures`, ``synth --textures DIR``).
 
 Sequence folder layout (written by :func:`write_video_sample`, read by :func:`load_video_sample`)::
 
