@@ -279,3 +279,70 @@ def test_synth_command_makes_defocus_videos(capsys, tmp_path):
     assert code == 2 and "--spikes" in err
     code, _, err = run_cli(capsys, "synth", "--scenes", 1, "--out", tmp_path / "w", "--sharp-events")
     assert code == 2 and "--kind defocus-video" in err
+
+
+# --- photo textures and per-sequence sensors ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Two 'photographs' with no blue at all and strong red/green texture (a fingerprint the frames must carry)."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(7)
+    for i, (h, w) in enumerate(((90, 120), (120, 78))):
+        rg = ndimage.zoom(rng.integers(0, 256, (h // 6, w // 6, 2)), (6, 6, 1), order=0).astype(np.uint8)
+        Image.fromarray(np.dstack([rg, np.zeros((h, w), np.uint8)])).save(folder / f"photo{i}.png")
+    (folder / "README.md").write_text("not an image\n")
+    return folder
+
+
+def test_photo_textures_fill_every_surface_and_are_seeded(photos, tmp_path):
+    from neurofocus.simulate.textures import PhotoTextures
+
+    config = DefocusVideoConfig(width=48, height=36, num_frames=4, frame_rate_hz=100.0, blur_px=(1.0, 4.0),
+                                num_objects=(2, 3), event_model="ideal", textures=str(photos))
+    synthesize(tmp_path / "a", 2, seed=3, config=config, workers=1, progress=False)
+    synthesize(tmp_path / "b", 1, seed=3, config=config, workers=1, progress=False)
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["textures"] == str(photos.resolve())
+    textures = PhotoTextures(photos)
+    assert textures.names == ["photo0.png", "photo1.png"]
+    for k in (0, 1):
+        seq = load_video_sample(tmp_path / "a" / f"seq_{k:05d}")
+        # the photos have no blue, so neither has any frame; their red/green texture is there
+        assert seq.sharp[..., 2].max() <= 1 and seq.sharp[..., :2].std() > 30
+        for layer in seq.info["layers"]:
+            assert layer["texture"]["photo"] in textures.names and len(layer["texture"]["box"]) == 4
+    a, b = load_video_sample(tmp_path / "a" / "seq_00000"), load_video_sample(tmp_path / "b" / "seq_00000")
+    assert np.array_equal(a.sharp, b.sharp) and a.events == b.events and a.info["layers"] == b.info["layers"]
+    other = load_video_sample(tmp_path / "a" / "seq_00001")
+    assert [la["texture"] for la in other.info["layers"]] != [la["texture"] for la in a.info["layers"]]
+    # each sequence draws its own sensor: thresholds, mismatch, refractory period, leak, shot noise
+    sensors = [a.info["sensor"], other.info["sensor"]]
+    for name in ("contrast_pos", "threshold_sigma", "refractory_us", "leak_rate_hz", "shot_noise_rate_hz"):
+        assert sensors[0][name] != sensors[1][name] and sensors[0][name] > 0
+    # a layer's texture is the named photo's box, resized, in linear light
+    video_rng = np.random.default_rng(11)
+    movie = dv.random_defocus_video(video_rng, (48, 36), num_frames=2, blur_px=(1.0, 4.0), textures=textures)
+    layer = movie.layers[1]
+    x0, y0, w, h = layer.info["texture"]["box"]
+    photo = dict(textures.photos)[layer.info["texture"]["photo"]]
+    crop = photo[y0:y0 + h, x0:x0 + w].astype(np.float32) / 255
+    expected = ndimage.zoom(crop, (layer.alpha.shape[0] / h, layer.alpha.shape[1] / w, 1), order=1, mode="nearest")
+    from neurofocus.color import srgb_to_linear
+
+    assert np.allclose(layer.color, srgb_to_linear(expected), atol=1e-6)
+
+
+def test_synth_textures_flag_and_its_errors(capsys, photos, tmp_path):
+    code, text, err = run_cli(capsys, "synth", "--kind", "defocus-video", "--scenes", 1, "--out", tmp_path / "v",
+                              "--size", "40x30", "--frames", 3, "--events", "none", "--textures", photos,
+                              "--workers", 1)
+    assert code == 0, err
+    assert load_video_sample(tmp_path / "v" / "seq_00000").info["layers"][0]["texture"]["photo"].startswith("photo")
+    for folder, message in ((tmp_path / "nowhere", "no such texture folder"), (tmp_path / "v", "holds no photo")):
+        code, _, err = run_cli(capsys, "synth", "--kind", "defocus-video", "--scenes", 1, "--out", tmp_path / "w",
+                               "--textures", folder)
+        assert code != 0 and message in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(capsys, "synth", "--scenes", 1, "--out", tmp_path / "x", "--textures", photos)
+    assert code != 0 and "--textures" in err

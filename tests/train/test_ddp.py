@@ -69,7 +69,7 @@ def test_two_process_gloo_training(mini_dataset, tmp_path):
     assert rows[1]["val_psnr"] and not rows[0]["val_psnr"] and rows[2]["val_psnr"]
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["latest.json", "step_00000002",
                                                                           "step_00000003"]
-    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoints", "config.json", "log.csv",
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoints", "config.json", "data.json", "log.csv",
                                                          "model.safetensors", "summary.json"]
     from neurofocus.models import load_model
 

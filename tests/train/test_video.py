@@ -215,6 +215,8 @@ def test_evfocus_loss_falls(videos, tmp_path):
     rows = read_log(tmp_path / "run" / "log.csv")
     assert len(rows) == 20 and set(rows[0]) >= {"lpips", "lpips_aligned", "lpips_blurred", "tc", "redefocus_l1"}
     assert rows[-1]["val_psnr"] and rows[-1]["val_psnr_defocused"]
+    assert 0 < float(rows[-1]["val_mse"]) < 1 and 0 < float(rows[-1]["val_lpips"]) < 1
+    assert 0 < float(rows[-1]["val_ssim"]) < 1 and int(rows[-1]["frame_steps"]) == 20 * 2 * 3
     # on fixed held items, the trained model's loss is clearly below the untrained one's (same initial weights)
     task = make_task(config)
     untrained = build_model(config)
@@ -239,6 +241,49 @@ def test_resume_is_bit_identical(videos, tmp_path):
     keys = ("step", "loss", "lpips", "tc")
     assert [[r[k] for k in keys] for r in read_log(tmp_path / "stopped" / "log.csv")] == \
         [[r[k] for k in keys] for r in read_log(tmp_path / "straight" / "log.csv")]
+
+
+def test_bf16_run_resumes_bit_identically_on_moved_data_and_logs_its_cost(videos, tmp_path):
+    config = video_config(videos, steps=3, precision="bf16", checkpoint_every=3, keep_checkpoints=1, val_scenes=0)
+    straight = train(config, tmp_path / "straight")
+    assert next(straight.model.parameters()).dtype == torch.float32  # autocast: weights stay fp32
+    assert train(config, tmp_path / "run", stop_at=1).step == 1
+    moved = tmp_path / "elsewhere"  # another machine: the same dataset at another path
+    shutil.copytree(videos, moved)
+    other = tmp_path / "other"
+    shutil.copytree(videos, other, ignore=shutil.ignore_patterns("seq_00001"))
+    with pytest.raises(NeurofocusError, match="whose data is"):
+        train(config.replace(data=str(other)), tmp_path / "run", resume=True)
+    resumed = train(config.replace(data=str(moved)), tmp_path / "run", resume=True)
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert resumed.completed and all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == str(moved.resolve())
+    rows = read_log(tmp_path / "run" / "log.csv")
+    assert [r["loss"] for r in rows] == [r["loss"] for r in read_log(tmp_path / "straight" / "log.csv")]
+    assert [int(r["samples"]) for r in rows] == [2, 4, 6]  # batch 2
+    assert [int(r["frame_steps"]) for r in rows] == [6, 12, 18]  # × L = 3 windows
+    core = [float(r["core_seconds"]) for r in rows]
+    assert core[0] > 0 and all(b >= a for a, b in zip(core, core[1:]))
+    # a time budget stops like SIGINT: after the step that used it up, with a checkpoint
+    short = train(config.replace(precision="fp32", time_budget_s=1e-3), tmp_path / "short")
+    assert not short.completed and short.step == 1
+    assert (tmp_path / "short" / "checkpoints" / "step_00000001" / "model.safetensors").is_file()
+
+
+def test_sigterm_stops_after_the_step_with_a_checkpoint(videos, tmp_path):
+    import os
+    import signal
+
+    def terminate(step, row):
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` would; the handler only sets a flag
+
+    before = signal.getsignal(signal.SIGTERM)
+    result = train(video_config(videos, steps=50, checkpoint_every=50, val_scenes=0), tmp_path / "run",
+                   on_step=terminate)
+    assert not result.completed and result.step == 3  # the flag is read at the end of the next step
+    assert json.loads((tmp_path / "run" / "checkpoints" / "latest.json").read_text())["step"] == 3
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
 
 
 def test_train_command_and_the_evaluation_table(videos, tmp_path, capsys):
@@ -302,3 +347,15 @@ def test_two_process_training(videos, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # batch-norm buffers included
     rows = read_log(run_dir / "log.csv")
     assert [r["step"] for r in rows] == ["1", "2"] and rows[1]["val_psnr"]
+
+
+def test_gain_offset_fit_recovers_an_affine_copy_and_leaves_structure_errors():
+    from neurofocus.bench.evfocus import fit_gain_offset
+
+    rng = np.random.default_rng(0)
+    targets = rng.uniform(0.2, 0.8, (3, 16, 20)).astype(np.float32)
+    images = np.stack([0.5 * targets[0] + 0.1, np.full((16, 20), 0.3, np.float32), targets[1][::-1]])
+    fitted = fit_gain_offset(images, targets)
+    assert np.allclose(fitted[0], targets[0], atol=1e-5)  # exposure only: undone
+    assert np.allclose(fitted[1], targets[1].mean(), atol=1e-6)  # a flat image: the target's mean
+    assert np.abs(fitted[2] - targets[2]).mean() > 0.05  # wrong structure stays wrong

@@ -147,26 +147,21 @@ def _forward_all(model, events, windows, device) -> tuple[np.ndarray, float]:
     return np.stack(images), seconds
 
 
-def _scores(images: np.ndarray, targets: np.ndarray, lpips_metric) -> dict[str, np.ndarray]:
-    """Per-frame MSE, SSIM and LPIPS of (N, H, W) images against (N, H, W) targets in [0, 1]."""
-    import torch
-
-    from ..metrics import ssim
-
-    mse = np.mean((images.astype(np.float64) - targets) ** 2, axis=(1, 2))
-    ssims = np.array([ssim(a, b) for a, b in zip(images, targets)])
-    with torch.no_grad():
-        lp = []
-        for i in range(0, len(images), 16):
-            a = torch.from_numpy(images[i:i + 16])[:, None].expand(-1, 3, -1, -1)
-            b = torch.from_numpy(targets[i:i + 16].astype(np.float32))[:, None].expand(-1, 3, -1, -1)
-            lp.append(lpips_metric(a.contiguous(), b.contiguous()).numpy())
-    return {"mse": mse, "ssim": ssims, "lpips": np.concatenate(lp)}
+def fit_gain_offset(images: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Each image (N, H, W) replaced by its least-squares affine fit to its target, a·x + b, clipped to [0, 1]
+    (a per-frame gain and offset: what is left is structure, not exposure). Flat images get their target's mean."""
+    x = images.reshape(len(images), -1).astype(np.float64)
+    y = targets.reshape(len(targets), -1).astype(np.float64)
+    xc, yc = x - x.mean(1, keepdims=True), y - y.mean(1, keepdims=True)
+    var = (xc ** 2).sum(1)
+    gain = np.where(var > 0, (xc * yc).sum(1) / np.where(var > 0, var, 1), 0.0)
+    fitted = gain[:, None] * xc + y.mean(1, keepdims=True)
+    return np.clip(fitted, 0, 1).reshape(images.shape).astype(np.float32)
 
 
 def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 1, blur_edges=BLUR_EDGES,
-                       device="cpu", in_focus: bool | None = None) -> dict:
-    """Table 1 numbers.
+                       device="cpu", in_focus: bool | None = None, fit: bool = False) -> dict:
+    """Table 1 numbers; with ``fit``, every reconstruction is scored after :func:`fit_gain_offset`.
 
     Returns
     -------
@@ -177,7 +172,7 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
     import torch
 
     from ..metrics import LPIPS
-    from ..train.video import VideoScene
+    from ..train.video import VideoScene, frame_scores
 
     device = torch.device(device)
     names = blur_levels(blur_edges)
@@ -214,7 +209,7 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
                 if column is None:
                     seconds[e.label][0] += secs
                     seconds[e.label][1] += len(frames)
-                scores = _scores(images, targets, metric)
+                scores = frame_scores(fit_gain_offset(images, targets) if fit else images, targets, metric)
                 for j, g in enumerate(groups):
                     for m in METRICS:
                         per[e.label][g][m].append(float(scores[m][j]))
@@ -232,7 +227,7 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
     counts["Mean"] = sum(counts[n] for n in names)
     return {"levels": columns, "all_levels": names, "counts": counts, "table": table,
             "seconds_per_frame": {k: s / max(n, 1) for k, (s, n) in seconds.items()}, "frame_size": size,
-            "notes": sorted(set(notes)), "sequences": [s.name for s in sequences]}
+            "notes": sorted(set(notes)), "sequences": [s.name for s in sequences], "fit": fit}
 
 
 def default_recordings(root: str | Path | None = None) -> list[Path]:
@@ -310,7 +305,10 @@ def format_report(entries: list[Entry], synthetic: dict, real: dict | None) -> s
     counts = ", ".join(f"{c}: {synthetic['counts'][c]}" for c in
                        ([IN_FOCUS] if IN_FOCUS in cols else []) + synthetic["all_levels"] + ["Mean"])
     lines.append("")
-    lines.append(f"MSE ↓, SSIM ↑, LPIPS (alex) ↓ against the sharp frames (gray); frames per column: {counts}. Blur "
+    scored = ("gain and offset fitted per frame (least squares) before scoring" if synthetic.get("fit")
+              else "reconstructions scored as they are (no gain/offset fit)")
+    lines.append(f"MSE ↓, SSIM ↑, LPIPS (alex) ↓ against the sharp frames (gray), {scored}; frames per column: "
+                 f"{counts}. Blur "
                  f"level = the frame's mean blur-circle diameter; empty levels are left out. "
                  + (f"'{IN_FOCUS}': every model fed the events of the sharp frames; other columns: the defocused "
                     "events." if IN_FOCUS in cols else "Input: the defocused events."))
@@ -353,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--blur-edges", default=",".join(f"{e:g}" for e in BLUR_EDGES),
                    help="edges of the blur levels after 'sharp', px (1,5,7,9,11)")
     p.add_argument("--no-in-focus", action="store_true", help="leave out the in-focus-events column")
+    p.add_argument("--fit-gain-offset", action="store_true",
+                   help="score each reconstruction after a least-squares gain and offset fit to its target")
     p.add_argument("--real", action="append", type=Path, metavar="FILE",
                    help="a real recording for the no-reference table (default: the shared DAVIS346 recordings)")
     p.add_argument("--no-real", action="store_true", help="leave out the no-reference table")
@@ -389,7 +389,8 @@ def main(argv=None) -> int:
         entries = [INTEGRATOR] + load_entries(args.weights, args.label)
         t0 = time.perf_counter()
         synthetic = evaluate_sequences(entries, sequences, window_frames=args.window_frames, blur_edges=edges,
-                                       device=args.device, in_focus=False if args.no_in_focus else None)
+                                       device=args.device, in_focus=False if args.no_in_focus else None,
+                                       fit=args.fit_gain_offset)
         real = None
         if not args.no_real:
             recordings = args.real or default_recordings()

@@ -277,7 +277,7 @@ def _blur_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-_VIDEO_ONLY = ("blur", "objects", "focus", "psf", "sharp_events")
+_VIDEO_ONLY = ("blur", "objects", "focus", "psf", "sharp_events", "textures")
 _SWEEP_ONLY = ("max_blur", "speed", "direction", "spikes", "tick_us", "keep_every")
 
 
@@ -304,7 +304,8 @@ def _synth_config(args):
                                   frame_rate_hz=args.frame_rate or defaults.frame_rate_hz,
                                   blur_px=args.blur or defaults.blur_px, num_objects=args.objects or defaults.num_objects,
                                   focus=args.focus or defaults.focus, psf=args.psf or defaults.psf,
-                                  event_model=args.events, sharp_events=args.sharp_events)
+                                  event_model=args.events, sharp_events=args.sharp_events,
+                                  textures=str(args.textures) if args.textures else None)
     from ..simulate.dataset import SynthConfig
 
     if given(_VIDEO_ONLY):
@@ -432,4 +433,7 @@ def register(sub) -> None:
     g.add_argument("--psf", choices=["disk", "gaussian"], help="defocus PSF (disk)")
     g.add_argument("--sharp-events", action="store_true",
                    help="also simulate the events of the sharp frames (events_sharp.hdf5)")
+    g.add_argument("--textures", type=Path, metavar="DIR",
+                   help="a folder of photographs (e.g. ../shared/data/textures/kodak) whose crops texture the "
+                        "background and the objects (default: bundled images and procedural patterns)")
     p.set_defaults(func=cmd_synth)

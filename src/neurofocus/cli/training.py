@@ -20,7 +20,8 @@ _FIELDS = {"data": "data", "modality": "modality", "model": "model", "width": "w
            "checkpoint_every": "checkpoint_every", "num_workers": "num_workers", "threads": "threads",
            "samples_per_scene": "samples_per_scene", "events": "events", "sequence_length": "sequence_length",
            "window_frames": "window_frames", "lpips_net": "lpips_net", "tc_weight": "tc_weight",
-           "bptt_window": "bptt_window"}
+           "bptt_window": "bptt_window", "precision": "precision", "time_budget_s": "time_budget_s",
+           "keep_checkpoints": "keep_checkpoints"}
 
 
 def _non_negative_float(text: str) -> float:
@@ -80,6 +81,13 @@ def register(sub) -> None:
     p.add_argument("--samples-per-scene", type=int, help="items per scene and epoch (16)")
     p.add_argument("--num-workers", type=int, help="data-loading processes (0)")
     p.add_argument("--threads", type=int, help="PyTorch CPU threads (0: one per core)")
+    p.add_argument("--precision", choices=["fp32", "bf16"],
+                   help="fp32 (default), or bf16 autocast + channels_last for the network (loss and weights fp32; "
+                        "2.7-3.6x faster on CPUs with AVX-512 BF16)")
+    p.add_argument("--time-budget-s", type=positive_float, metavar="S",
+                   help="stop after the step that ends S seconds after the start, writing a checkpoint "
+                        "(continue with --resume)")
+    p.add_argument("--keep-checkpoints", type=int, metavar="N", help="checkpoints kept (2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_train)
 

@@ -31,7 +31,8 @@ Model
 :func:`random_defocus_video` draws a scene: a reference focus distance, a blur diameter in ``blur_px`` for the
 background (behind the focus) and each object (in front of or behind it, always in front of the background), depth
 motion for some objects, smooth random 2-D trajectories, a camera pan, and a focus schedule: ``constant``, a linear
-``drift`` of the focus, or a ``sweep`` across the content's depth range.
+``drift`` of the focus, or a ``sweep`` across the content's depth range. Surfaces carry bundled or procedural
+textures, or crops of a folder of photographs (:class:`~.textures.PhotoTextures`, ``synth --textures DIR``).
 
 Sequence folder layout (written by :func:`write_video_sample`, read by :func:`load_video_sample`)::
 
@@ -76,7 +77,7 @@ from .ideal_events import IdealEventSimulator, IdealParams
 from .optics import ThinLens, psf_otf, radial_frequency
 from .render import NO_BLUR_PX, unpremultiply
 from .scene import canvas_pad, shape_mask
-from .textures import random_texture
+from .textures import PhotoTextures, random_texture
 
 FOCUS_KINDS = ("constant", "drift", "sweep")
 FOCUS_DISTANCE_M = (0.5, 1.5)  #: default range of the reference focus distance of random videos
@@ -657,7 +658,8 @@ def random_defocus_video(rng: np.random.Generator, size: tuple[int, int] = (346,
                          blur_px: tuple[float, float] = (0.0, 15.0), num_objects: tuple[int, int] = (2, 6),
                          focus: str = "mixed", depth_motion: float = 0.5, camera_pan: float = 0.5,
                          max_speed_px_s: float = 150.0, max_rotation_deg_s: float = 60.0,
-                         focus_distance_m: tuple[float, float] = FOCUS_DISTANCE_M) -> DefocusVideo:
+                         focus_distance_m: tuple[float, float] = FOCUS_DISTANCE_M,
+                         textures: PhotoTextures | None = None) -> DefocusVideo:
     """A random multi-depth scene of textured objects moving in 2-D (and in depth) over a background.
 
     Parameters
@@ -687,7 +689,16 @@ def random_defocus_video(rng: np.random.Generator, size: tuple[int, int] = (346,
     focus_distance_m : (float, float)
         Range of the reference focus distance (narrowed to where ``blur_px`` fits the lens: surfaces in front no
         nearer than half the focus distance, behind no farther than 50 m).
+    textures : PhotoTextures, optional
+        Photographs whose crops texture the background and every object (each layer's ``info["texture"]`` names
+        the photo and the box); default the bundled images and procedural patterns (:func:`.textures.random_texture`).
     """
+    def texture(h: int, w: int) -> tuple[np.ndarray, dict]:
+        if textures is None:
+            return random_texture(rng, h, w), {}
+        image, where = textures.random(rng, h, w)
+        return image, {"texture": where}
+
     width, height = (int(v) for v in size)
     if width < 8 or height < 8:
         raise NeurofocusError(f"image size must be at least 8x8, got {width}x{height}")
@@ -756,9 +767,10 @@ def random_defocus_video(rng: np.random.Generator, size: tuple[int, int] = (346,
     centre = np.array([(width - 1) / 2, (height - 1) / 2])
     bg_motion = Trajectory(centre + speed * t[:, None] * np.array([np.cos(direction), np.sin(direction)]),
                            omega * t, np.ones(num_frames), np.full(num_frames, 1 / inv_bg))
-    layers = [VideoLayer(random_texture(rng, hb, wb), np.ones((hb, wb), np.float32), bg_motion, "background",
+    bg_texture, bg_where = texture(hb, wb)
+    layers = [VideoLayer(bg_texture, np.ones((hb, wb), np.float32), bg_motion, "background",
                          tiled=True, info=dict(blur_reference_px=blur_bg, pans=pans, speed_px_s=speed,
-                                               direction_rad=direction, rotation_rad_s=omega))]
+                                               direction_rad=direction, rotation_rad_s=omega, **bg_where))]
 
     # objects: a shape on its own texture, moving over the image
     for i, obj in enumerate(objects):
@@ -784,7 +796,8 @@ def random_defocus_video(rng: np.random.Generator, size: tuple[int, int] = (346,
         info = dict(shape=kind_shape, box_px=list(box), speed_px_s=speed, heading_rad=float(heading),
                     wiggle_px_s=amplitude, rotation_rad_s=omega,
                     **{k: v for k, v in obj.items() if k != "depth"})
-        layers.append(VideoLayer(random_texture(rng, side, side), alpha, motion, f"{kind_shape} {i}", info=info))
+        obj_texture, where = texture(side, side)
+        layers.append(VideoLayer(obj_texture, alpha, motion, f"{kind_shape} {i}", info={**info, **where}))
     return DefocusVideo(width, height, layers, times_us, focus_m, lens, focus_kind=kind,
                         focus_info=dict(reference_m=focus_ref, usable_range_m=[focus_lo, focus_hi]))
 
@@ -890,10 +903,15 @@ class DefocusVideoConfig:
     psf : {"disk", "gaussian"}
         Defocus PSF.
     event_model : {"dvs-voltmeter", "ideal", "none"}
-        DVS-Voltmeter with k1..k6 drawn from the papers' ranges per sequence, the ideal model with contrast
-        thresholds drawn in [0.15, 0.35], or no events.
+        The sensor, with its parameters drawn per sequence: DVS-Voltmeter with k1..k6 uniform in the papers' ranges
+        (:data:`~.dvs_voltmeter.PAPER_RANGES`: k1, k2 set the contrast response, k3, k6 the noise, k4, k5 the leak
+        drift; the model has no refractory period), the ideal model with every parameter drawn by
+        :func:`random_ideal_params` (thresholds, mismatch, refractory period, leak, shot noise), or no events.
     sharp_events : bool
         Also simulate the events of the sharp frames (E2VID+ training data).
+    textures : str, optional
+        A folder of photographs whose crops texture every surface (:class:`~.textures.PhotoTextures`; e.g. the Kodak
+        suite); default the bundled images and procedural patterns.
     """
 
     KIND = "defocus-video"
@@ -915,8 +933,11 @@ class DefocusVideoConfig:
     psf: str = "disk"
     event_model: str = "dvs-voltmeter"
     sharp_events: bool = False
+    textures: str | None = None
 
     def __post_init__(self):
+        if self.textures is not None:
+            object.__setattr__(self, "textures", str(PhotoTextures(self.textures).folder))  # fails early, absolute
         object.__setattr__(self, "blur_px", _check_range("blur_px", self.blur_px))
         object.__setattr__(self, "num_objects", _check_range("num_objects", self.num_objects, integer=True))
         if self.width < 8 or self.height < 8:
@@ -951,28 +972,44 @@ class DefocusVideoConfig:
         return cls(**data)
 
     def to_json(self) -> dict:
-        return {"kind": self.KIND, **dataclasses.asdict(self)}
+        data = dataclasses.asdict(self)
+        if data["textures"] is None:  # as before textures existed: older datasets resume
+            del data["textures"]
+        return {"kind": self.KIND, **data}
 
     @property
     def lens(self) -> ThinLens:
         return ThinLens(self.focal_length_mm, self.f_number, self.pixel_pitch_um)
 
 
+def random_ideal_params(threshold_rng: np.random.Generator, noise_rng: np.random.Generator) -> IdealParams:
+    """Ideal-DVS parameters of one sequence: ON and OFF thresholds uniform in [0.15, 0.35] (log units) from
+    ``threshold_rng``; from ``noise_rng`` a per-pixel threshold mismatch σ in [0, 0.05], a refractory period in
+    [0, 1000] µs, a leak rate in [0, 0.5] Hz and a shot-noise rate in [0, 2] Hz per pixel (v2e's ranges for
+    indoor-lit DAVIS pixels: Hu et al. 2021)."""
+    cp, cm = (float(threshold_rng.uniform(0.15, 0.35)) for _ in range(2))
+    sigma, refractory, leak, shot = (float(noise_rng.uniform(0, hi)) for hi in (0.05, 1000.0, 0.5, 2.0))
+    return IdealParams(contrast_pos=cp, contrast_neg=cm, threshold_sigma=sigma, refractory_us=refractory,
+                       leak_rate_hz=leak, shot_noise_rate_hz=shot)
+
+
 def make_video_sample(config: DefocusVideoConfig, seed: int, index: int, folder: Path, *, workers: int = 1) -> dict:
     """Generate sequence ``index`` of a dataset into ``folder`` (not atomically: see :func:`~.dataset.synthesize`)."""
     t0 = time.perf_counter()
-    scene_rng, sensor_rng = (np.random.default_rng(s) for s in np.random.SeedSequence([seed, index]).spawn(2))
+    # spawn(3)'s first two streams are spawn(2)'s: datasets made before the third existed stay the same
+    scene_rng, sensor_rng, noise_rng = (np.random.default_rng(s)
+                                        for s in np.random.SeedSequence([seed, index]).spawn(3))
     lens = config.lens
+    textures = PhotoTextures(config.textures) if config.textures else None
     video = random_defocus_video(scene_rng, (config.width, config.height), num_frames=config.num_frames,
                                  frame_rate_hz=config.frame_rate_hz, lens=lens, blur_px=config.blur_px,
                                  num_objects=config.num_objects, focus=config.focus, depth_motion=config.depth_motion,
                                  camera_pan=config.camera_pan, max_speed_px_s=config.max_speed_px_s,
-                                 max_rotation_deg_s=config.max_rotation_deg_s)
+                                 max_rotation_deg_s=config.max_rotation_deg_s, textures=textures)
     if config.event_model == "dvs-voltmeter":
         sensor = VoltmeterParams.random(sensor_rng)
     elif config.event_model == "ideal":
-        sensor = IdealParams(contrast_pos=float(sensor_rng.uniform(0.15, 0.35)),
-                             contrast_neg=float(sensor_rng.uniform(0.15, 0.35)))
+        sensor = random_ideal_params(sensor_rng, noise_rng)
     else:
         sensor = None
     sensor_seed = int(sensor_rng.integers(2**31))

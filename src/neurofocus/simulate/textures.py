@@ -3,7 +3,8 @@
 Natural images come from scikit-image's bundled data (CC0 / public domain: astronaut, coffee, chelsea, rocket,
 hubble_deep_field, retina, immunohistochemistry, and gray brick, grass, gravel, camera, moon, text, page, coins,
 clock, cell) and matplotlib's ``grace_hopper.jpg`` (public domain). Nothing is downloaded. Procedural textures add
-multi-scale noise, checkerboards, stripes, dots and random text.
+multi-scale noise, checkerboards, stripes, dots and random text. :class:`PhotoTextures` draws crops of a folder of
+photographs instead (e.g. the Kodak suite in ``../shared/data/textures/kodak``).
 
 Every texture is returned as linear-light RGB, float32 (H, W, 3) in [0, 1].
 """
@@ -11,6 +12,8 @@ Every texture is returned as linear-light RGB, float32 (H, W, 3) in [0, 1].
 from __future__ import annotations
 
 import functools
+import os
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -47,9 +50,10 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return ndimage.zoom(image, zoom, order=1, mode="nearest")[:height, :width]
 
 
-def _crop(rng: np.random.Generator, image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A random crop of ``image`` at a random scale, resized to (height, width)."""
-    h, w = image.shape[:2]
+def _crop_box(rng: np.random.Generator, shape: tuple[int, int], height: int, width: int) -> tuple[int, int, int, int]:
+    """(y0, x0, ch, cw): a random box of an image of ``shape`` (h, w) with the aspect of (height, width), 35–100 %
+    of the largest such box."""
+    h, w = shape
     scale = rng.uniform(0.35, 1.0)
     ch = max(8, int(min(h, w * height / width) * scale))
     cw = max(8, int(ch * width / height))
@@ -57,6 +61,12 @@ def _crop(rng: np.random.Generator, image: np.ndarray, height: int, width: int) 
     ch = min(ch, h)
     y0 = rng.integers(0, h - ch + 1)
     x0 = rng.integers(0, w - cw + 1)
+    return int(y0), int(x0), ch, cw
+
+
+def _crop(rng: np.random.Generator, image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A random crop of ``image`` at a random scale, resized to (height, width)."""
+    y0, x0, ch, cw = _crop_box(rng, image.shape[:2], height, width)
     return _resize(image[y0:y0 + ch, x0:x0 + cw], height, width)
 
 
@@ -139,3 +149,69 @@ def random_texture(rng: np.random.Generator, height: int, width: int, *, procedu
             srgb = srgb * tint / tint.max()
     gain = rng.uniform(0.6, 1.0)  # vary brightness between objects
     return srgb_to_linear(np.clip(srgb * gain, 0, 1))
+
+
+PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+
+@functools.lru_cache(maxsize=4)
+def _read_photos(folder: str) -> tuple[tuple[str, np.ndarray], ...]:
+    """(file name, uint8 (H, W, 3) sRGB) of every photograph in ``folder``, sorted by name (cached, read-only)."""
+    from ..errors import NeurofocusError
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise NeurofocusError("no such texture folder", path)
+    photos = []
+    for file in sorted(p for p in path.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES):
+        try:
+            with Image.open(file) as im:
+                array = np.asarray(im.convert("RGB"))
+        except (OSError, ValueError) as exc:
+            raise NeurofocusError(f"not a readable image ({exc})", file) from None
+        array.flags.writeable = False
+        photos.append((file.name, array))
+    if not photos:
+        raise NeurofocusError(f"holds no photographs ({', '.join(PHOTO_SUFFIXES)})", path)
+    return tuple(photos)
+
+
+class PhotoTextures:
+    """Random crops of a folder of photographs (PNG, JPEG, TIFF, BMP), as textures of synthetic scenes.
+
+    Parameters
+    ----------
+    folder : path
+        The photographs; a file's place in the sorted list of names is its index (the crops of a seed depend on the
+        folder's content only).
+
+    Examples
+    --------
+    >>> photos = PhotoTextures("../shared/data/textures/kodak")  # doctest: +SKIP
+    >>> texture, where = photos.random(np.random.default_rng(0), 64, 96)  # doctest: +SKIP
+    >>> texture.shape, sorted(where)  # doctest: +SKIP
+    ((64, 96, 3), ['box', 'photo'])
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder).expanduser().resolve()
+        self.photos = _read_photos(str(self.folder))
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.photos]
+
+    def random(self, rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, dict]:
+        """A crop of a random photograph (a random box of 35–100 % of the largest box with this aspect), resized
+        to (height, width) and converted to linear light.
+
+        Returns
+        -------
+        texture : ndarray, float32 (height, width, 3) in [0, 1], linear light
+        where : dict
+            ``photo`` (file name) and ``box`` [x0, y0, width, height] of the crop in the photograph (pixels).
+        """
+        name, image = self.photos[int(rng.integers(len(self.photos)))]
+        y0, x0, ch, cw = _crop_box(rng, image.shape[:2], height, width)
+        srgb = _resize(image[y0:y0 + ch, x0:x0 + cw].astype(np.float32) / np.float32(255.0), height, width)
+        return srgb_to_linear(np.clip(srgb, 0, 1)), {"photo": name, "box": [x0, y0, cw, ch]}

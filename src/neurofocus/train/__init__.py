@@ -13,6 +13,7 @@
 * :mod:`.loop`: :func:`train` (Adam, step schedule, checkpoints, exact resume, CSV / TensorBoard log,
   ``torchrun`` data parallelism).
 * :mod:`.checkpoint`: :func:`save_checkpoint` / :func:`load_checkpoint` (safetensors + JSON, no pickle).
+* :mod:`.precision`: ``fp32`` or ``bf16`` (autocast + channels_last for the network; loss and weights fp32).
 * :mod:`.validate`: :class:`Validation` (PSNR on held-out scenes next to the hand-crafted method).
 
 Command line: ``neurofocus train refocus|merge|evfocus|e2vid --data DIR --out RUN_DIR ...``.

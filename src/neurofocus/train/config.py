@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 
 from ..errors import NeurofocusError
+from .precision import PRECISIONS
 
 TASKS = ("refocus", "merge", "evfocus", "e2vid")
 #: Tasks trained on defocused-event videos (``neurofocus synth --kind defocus-video``) with :mod:`.video`.
@@ -41,7 +42,7 @@ TASK_DEFAULTS = {
 
 #: Fields that do not change what is computed: they may differ when a run is resumed.
 RUNTIME_FIELDS = ("steps", "device", "num_workers", "threads", "progress", "tensorboard", "checkpoint_every",
-                  "val_every", "keep_checkpoints", "cache_scenes")
+                  "val_every", "keep_checkpoints", "cache_scenes", "time_budget_s")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +148,9 @@ class TrainConfig:
         Adam betas (unstated in the papers: PyTorch's defaults).
     weight_decay : float
         (unstated: 0).
+    precision : {"fp32", "bf16"}
+        Arithmetic of the forward and backward passes: ``bf16`` = bf16 autocast with channels_last tensors, the
+        weights, the optimiser and the loss (LPIPS included) in fp32 (:mod:`.precision`); validation is fp32.
     mse_weight, perceptual_weight : float
         β = 200 and α = 0.5 of NFS Eq. 17 (refocus and merge only).
     focus_weight : float
@@ -163,6 +167,9 @@ class TrainConfig:
     ---
     checkpoint_every : int
         Steps between checkpoints (one is always written at the end and on interruption).
+    time_budget_s : float or None
+        Stop (as on SIGINT: a checkpoint is written) after the first step that ends this many seconds after this
+        invocation began (None: no limit).
     val_every : int
         Steps between validation passes (0: only at the end).
     keep_checkpoints : int
@@ -219,12 +226,14 @@ class TrainConfig:
     lr_gamma: float = 0.1
     betas: tuple = (0.9, 0.999)
     weight_decay: float = 0.0
+    precision: str = "fp32"
     mse_weight: float = 200.0
     perceptual_weight: float = 0.5
     focus_weight: float = 0.0
     focus_sigma: float = 0.03
     seed: int = 0
     checkpoint_every: int = 500
+    time_budget_s: float | None = None
     val_every: int = 500
     keep_checkpoints: int = 2
     device: str = "auto"
@@ -335,6 +344,10 @@ class TrainConfig:
             raise NeurofocusError("focus_weight is a refocus training option")
         if self.mse_weight == 0 and self.perceptual_weight == 0:
             raise NeurofocusError("mse_weight and perceptual_weight are both zero: nothing to train on")
+        if self.precision not in PRECISIONS:
+            raise NeurofocusError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.time_budget_s is not None:
+            put("time_budget_s", _number(self.time_budget_s, "time_budget_s", positive=True))
         if self.device not in DEVICES:
             raise NeurofocusError(f"device must be one of {DEVICES}, got {self.device!r}")
 

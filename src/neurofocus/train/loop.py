@@ -5,12 +5,14 @@ the refocus or merge network on focal sweeps, or EvFocus / E2VID on defocused-ev
 writes, in ``run_dir``:
 
     config.json            the resolved config (paths absolute)
-    log.csv                one row per step: step, epoch, the loss terms, lr, seconds, and on validation steps the
-                           validation values. Refocus / merge: loss, mse, perceptual; val_psnr,
-                           val_psnr_handcrafted, val_psnr_input, and for refocus val_psnr_infocus,
+    data.json              the settings (``config.json``) and sequence / scene names of ``data`` and ``val_data``:
+                           on resume the data may lie elsewhere (another machine) when these match
+    log.csv                one row per step: step, epoch, the loss terms, lr, :data:`COST_COLUMNS`, and on
+                           validation steps the validation values. Refocus / merge: loss, mse, perceptual;
+                           val_psnr, val_psnr_handcrafted, val_psnr_input, and for refocus val_psnr_infocus,
                            val_psnr_infocus_handcrafted (:mod:`.validate`). EvFocus: loss, lpips,
                            lpips_aligned, lpips_blurred, tc, redefocus_l1; E2VID: loss, lpips, tc; both val_psnr,
-                           val_ssim, val_psnr_defocused (:mod:`.video`)
+                           val_ssim, val_mse, val_lpips, val_psnr_defocused (:mod:`.video`)
     checkpoints/           :mod:`.checkpoint` (every ``checkpoint_every`` steps, at the end, on interruption)
     tensorboard/           the same scalars, when ``torch.utils.tensorboard`` imports
     model.safetensors      the final weights (:func:`neurofocus.models.save_weights`; ``load_model`` rebuilds the
@@ -25,7 +27,10 @@ Resume
     (seed, epoch, index), and the log rows after the checkpoint are dropped before training goes on. (On a GPU
     this holds with ``deterministic`` on, the default, as far as the kernels used are deterministic.)
 Interruption
-    SIGINT / SIGTERM finish the current step, write a checkpoint and stop (a second signal stops at once).
+    SIGINT / SIGTERM, or the end of ``time_budget_s``, finish the current step, write a checkpoint and stop (a
+    second signal stops at once).
+Precision
+    ``precision="bf16"``: bf16 autocast and channels_last for the forward pass, fp32 loss (:mod:`.precision`).
 Tasks
     What differs between the tasks (datasets, loss, forward, log columns) is a small task object
     (:class:`ImageTask` for refocus / merge, :class:`.video.VideoTask` for evfocus / e2vid); everything else —
@@ -68,16 +73,21 @@ from .data import (
     steps_per_epoch,
 )
 from .losses import TrainingLoss
+from .precision import as_format, autocast, memory_format
 from .validate import COLUMNS as VAL_COLUMNS
 from .validate import Validation
 
 LOSS_COLUMNS = ("loss", "mse", "perceptual")
-CSV_COLUMNS = ("step", "epoch", *LOSS_COLUMNS, "lr", "seconds", *VAL_COLUMNS)  # refocus and merge
+#: Columns of every log: the step's wall time, and cumulative over the whole run (all invocations): items seen,
+#: frame-steps seen (items × frames per item: L windows for the video tasks, 1 otherwise) and CPU seconds of the
+#: training process (``time.process_time``: all its threads, validation and checkpoints included).
+COST_COLUMNS = ("seconds", "samples", "frame_steps", "core_seconds")
+CSV_COLUMNS = ("step", "epoch", *LOSS_COLUMNS, "lr", *COST_COLUMNS, *VAL_COLUMNS)  # refocus and merge
 
 
 def csv_columns(loss_columns, val_columns) -> tuple[str, ...]:
     """The log's columns for a task's loss terms and validation values."""
-    return ("step", "epoch", *loss_columns, "lr", "seconds", *val_columns)
+    return ("step", "epoch", *loss_columns, "lr", *COST_COLUMNS, *val_columns)
 
 
 @dataclasses.dataclass
@@ -318,12 +328,51 @@ def resolve_run(config: TrainConfig, run_dir: str | os.PathLike, resume: bool) -
     except json.JSONDecodeError:
         raise NeurofocusError("config.json is not valid JSON", saved_path) from None
     changed = config.resolved_paths().differences(saved)
+    if changed and set(changed) <= {"data", "val_data"}:  # the same data elsewhere (another machine)?
+        moved = saved.replace(data=config.resolved_paths().data, val_data=config.resolved_paths().val_data)
+        if _same_data(run_dir, moved):
+            saved, changed = moved, []
     if changed:
         a, b = saved.to_dict(), config.resolved_paths().to_dict()
         raise NeurofocusError(f"--resume continues the saved run, whose {changed[0]} is {a[changed[0]]!r}, not "
                               f"{b[changed[0]]!r} (only {', '.join(RUNTIME_FIELDS)} may change)", run_dir)
     runtime = {k: getattr(config, k) for k in RUNTIME_FIELDS}
     return saved.replace(**runtime), latest_checkpoint(run_dir)
+
+
+def _dataset_settings(folder: str | None) -> dict | None:
+    """A dataset's ``config.json``, with its texture folder reduced to the folder's name (where the photographs lie
+    differs between machines; which they are does not)."""
+    path = Path(folder) / "config.json" if folder else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        settings = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if isinstance(settings, dict) and settings.get("textures"):
+        settings["textures"] = Path(settings["textures"]).name
+    return settings
+
+
+def data_fingerprint(config: TrainConfig, train_scenes, val_scenes) -> dict:
+    """What identifies a run's data wherever it lies: the synth settings (``config.json``) of ``data`` and
+    ``val_data`` and the names of the training and validation scenes (``data.json`` of a run)."""
+    return {"data": _dataset_settings(config.data), "val_data": _dataset_settings(config.val_data),
+            "train_scenes": [Path(p).name for p in train_scenes], "val_scenes": [Path(p).name for p in val_scenes]}
+
+
+def _same_data(run_dir: Path, config: TrainConfig) -> bool:
+    """Whether ``config``'s data match the run's ``data.json`` (same settings and scene names)."""
+    saved = run_dir / "data.json"
+    if not saved.is_file():
+        return False
+    try:
+        train_scenes, val_scenes = make_task(config).split()
+    except NeurofocusError:
+        return False
+    return json.loads(saved.read_text()) == json.loads(json.dumps(data_fingerprint(config, train_scenes,
+                                                                                   val_scenes)))
 
 
 def split_scenes(config: TrainConfig) -> tuple[list[Path], list[Path]]:
@@ -386,10 +435,11 @@ def _datasets(config: TrainConfig, model):
     return train_set, validation, train_scenes, val_scenes
 
 
-def _forward(model, batch: dict, task: str, device: torch.device):
-    if task == "refocus":
-        return model(batch["image"].to(device, non_blocking=True), batch["nfs"].to(device, non_blocking=True))
-    return model(batch["stack"].to(device, non_blocking=True), batch["nfs"].to(device, non_blocking=True)).image
+def _forward(model, batch: dict, task: str, device: torch.device, precision: str = "fp32"):
+    first = batch["image" if task == "refocus" else "stack"]
+    inputs = [as_format(x.to(device, non_blocking=True), precision) for x in (first, batch["nfs"])]
+    out = model(*inputs)
+    return out if task == "refocus" else out.image
 
 
 class ImageTask:
@@ -397,12 +447,16 @@ class ImageTask:
 
     loss_columns = LOSS_COLUMNS
     val_columns = VAL_COLUMNS
+    frames_per_item = 1
 
     def __init__(self, config: TrainConfig):
         self.config = config
 
     def datasets(self, model):
         return _datasets(self.config, model)
+
+    def split(self) -> tuple[list[Path], list[Path]]:
+        return split_scenes(self.config)
 
     def recipe(self, train_scenes, val_scenes) -> dict:
         return _data_recipe(self.config, train_scenes, val_scenes)
@@ -415,7 +469,9 @@ class ImageTask:
 
     def loss(self, net, criterion, batch: dict, device) -> dict:
         focus = batch["focus"].to(device) if criterion.focus_weight > 0 else None
-        return criterion(_forward(net, batch, self.config.task, device), batch["target"].to(device), focus)
+        with autocast(self.config.precision, device):
+            image = _forward(net, batch, self.config.task, device, self.config.precision)
+        return criterion(image.float(), batch["target"].to(device), focus)
 
 
 def make_task(config: TrainConfig):
@@ -468,6 +524,7 @@ def train(config: TrainConfig, run_dir: str | os.PathLike, *, resume: bool = Fal
 
 def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _Dist, device: torch.device,
            stop_at, on_step) -> TrainResult:
+    began, cpu_began = time.perf_counter(), time.process_time()
     task = make_task(config)
     model = build_model(config)
     train_set, validation, train_scenes, val_scenes = task.datasets(model)
@@ -477,6 +534,8 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
                               f"{config.batch_size} × {dist.world}: raise samples_per_scene or lower the batch")
     criterion = task.criterion(device)
     model.to(device)
+    if config.precision != "fp32":
+        model.to(memory_format=memory_format(config.precision))
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas,
                                  weight_decay=config.weight_decay)
     start = 0
@@ -494,7 +553,10 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
         write_text_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
         log = _CsvLog(run_dir / "log.csv", start if checkpoint is not None else None,
                       csv_columns(loss_columns, val_columns))
+        write_text_atomic(run_dir / "data.json", json.dumps(data_fingerprint(config, train_scenes, val_scenes),
+                                                            indent=1) + "\n")
         writer = _tensorboard(run_dir, config.tensorboard)
+    core_before = float(log.rows[-1].get("core_seconds") or 0) if log is not None and log.rows else 0.0
     dist.barrier()
 
     net = task.network(model)
@@ -542,7 +604,10 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
                     optimizer.step()
                     step += 1
                     values = torch.stack([terms[k].detach().float() for k in loss_columns])
-                    stop_now = torch.tensor([1.0 if (flag.set or (stop_at is not None and step >= stop_at))
+                    out_of_time = (config.time_budget_s is not None
+                                   and time.perf_counter() - began >= config.time_budget_s)
+                    stop_now = torch.tensor([1.0 if (flag.set or out_of_time or (stop_at is not None and
+                                                                                  step >= stop_at))
                                              else 0.0], device=values.device)
                     if dist.active:
                         torch.distributed.all_reduce(values)
@@ -551,7 +616,9 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
                     values = values.tolist()
                     now = time.perf_counter()
                     seconds.append(now - tick)
+                    samples = step * config.batch_size * dist.world
                     row = {"step": step, "epoch": epoch, "lr": _fmt(lr), "seconds": f"{now - tick:.4f}",
+                           "samples": samples, "frame_steps": samples * task.frames_per_item,
                            **{k: _fmt(v) for k, v in zip(loss_columns, values)}}
                     validate = validation is not None and (
                         step == config.steps or (config.val_every and step % config.val_every == 0))
@@ -560,6 +627,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
                             last_validation = validation.run(model, device)
                             row.update({k: _fmt(v) for k, v in last_validation.items()})
                         dist.barrier()
+                    row["core_seconds"] = f"{core_before + time.process_time() - cpu_began:.2f}"
                     if dist.main:
                         log.write(row)
                         if writer is not None:

@@ -27,12 +27,13 @@ The pieces the training loop (:mod:`.loop`) uses for the ``evfocus`` and ``e2vid
 :class:`SequenceUnroll`
     The recurrent model run over the L windows of a batch from a zero state (one module call per step, so that
     ``DistributedDataParallel`` sees a single forward), optionally detaching the state every ``bptt_window``
-    windows (truncated back-propagation through time).
+    windows (truncated back-propagation through time); under ``precision="bf16"`` each window's voxel grid enters
+    in channels_last format (:mod:`.precision`).
 
 :class:`VideoValidation`
     Held-out sequences reconstructed whole (whole frames, all windows, the state carried through the sequence):
-    mean PSNR and SSIM of the reconstructions vs the sharp frames, and the PSNR of the defocused frames (what a
-    network that does not deblur at all could reach).
+    mean PSNR, SSIM, MSE and LPIPS (AlexNet; :func:`frame_scores`) of the reconstructions vs the sharp frames, and
+    the PSNR of the defocused frames (what a network that does not deblur at all could reach). Always fp32.
 
 :class:`VideoTask`
     What :func:`.loop.train` calls for these tasks (datasets, loss, forward).
@@ -51,9 +52,10 @@ from torch import nn
 
 from ..errors import NeurofocusError
 from .data import _check_crop, _draw_crop, _flip, _SceneDataset, split_held_out
+from .precision import as_format, autocast, to_fp32
 
 EVENT_FILES = {"defocused": "event_file", "sharp": "event_sharp_file"}
-VAL_COLUMNS = ("val_psnr", "val_ssim", "val_psnr_defocused")
+VAL_COLUMNS = ("val_psnr", "val_ssim", "val_mse", "val_lpips", "val_psnr_defocused")
 
 
 # sequence folders ----------------------------------------------------------------------------------------------------
@@ -251,6 +253,25 @@ class VideoSequences(_SceneDataset):
         }
 
 
+def frame_scores(images: np.ndarray, targets: np.ndarray, lpips_metric) -> dict[str, np.ndarray]:
+    """Per-frame MSE, SSIM and LPIPS of gray (N, H, W) images against (N, H, W) targets, both in [0, 1].
+
+    ``lpips_metric`` is a :class:`neurofocus.metrics.LPIPS` (the gray images repeated to three channels). Returns
+    {"mse", "ssim", "lpips"}: float arrays (N,).
+    """
+    from ..metrics import ssim
+
+    mse = np.mean((images.astype(np.float64) - targets) ** 2, axis=(1, 2))
+    ssims = np.array([ssim(a, b) for a, b in zip(images, targets)])
+    with torch.no_grad():
+        lp = []
+        for i in range(0, len(images), 16):
+            a = torch.from_numpy(np.asarray(images[i:i + 16], np.float32))[:, None].expand(-1, 3, -1, -1)
+            b = torch.from_numpy(np.asarray(targets[i:i + 16], np.float32))[:, None].expand(-1, 3, -1, -1)
+            lp.append(lpips_metric(a.contiguous(), b.contiguous()).numpy())
+    return {"mse": mse, "ssim": ssims, "lpips": np.concatenate(lp)}
+
+
 # model over a sequence ----------------------------------------------------------------------------------------------
 class SequenceUnroll(nn.Module):
     """Runs a recurrent model over (B, L, num_bins, h, w) voxels from a zero state; returns a dict of the model's
@@ -262,12 +283,15 @@ class SequenceUnroll(nn.Module):
         E2VID or EvFocus (``forward(voxel, state) -> (outputs, state)``, outputs a NamedTuple of images).
     bptt_window : int
         Detach the recurrent state every this many windows (truncated BPTT; 0: never).
+    precision : {"fp32", "bf16"}
+        The memory format of the inputs (bf16: channels_last; the autocast itself is the caller's).
     """
 
-    def __init__(self, model: nn.Module, bptt_window: int = 0):
+    def __init__(self, model: nn.Module, bptt_window: int = 0, precision: str = "fp32"):
         super().__init__()
         self.model = model
         self.bptt_window = int(bptt_window)
+        self.precision = precision
 
     def forward(self, voxels: torch.Tensor) -> dict[str, torch.Tensor]:
         from ..models.recurrent import detach_state
@@ -278,7 +302,7 @@ class SequenceUnroll(nn.Module):
         for i in range(voxels.shape[1]):
             if self.bptt_window and i and i % self.bptt_window == 0:
                 state = detach_state(state)
-            out, state = self.model(voxels[:, i], state)
+            out, state = self.model(as_format(voxels[:, i], self.precision), state)
             outputs.append(out)
         return {name: torch.stack([getattr(o, name) for o in outputs], dim=1) for name in outputs[0]._fields}
 
@@ -293,6 +317,7 @@ class VideoValidation:
         self.window_frames = config.window_frames
         self._data: list[VideoScene] | None = None
         self._defocused_psnr: float | None = None
+        self._lpips = None
 
     def __len__(self) -> int:
         return len(self.scenes)
@@ -304,23 +329,27 @@ class VideoValidation:
 
     @torch.no_grad()
     def run(self, model, device) -> dict[str, float]:
-        from ..metrics import psnr, ssim
+        from ..metrics import LPIPS, psnr
         from ..models.recurrent import reconstruct_windows
 
-        psnrs, ssims, blurred = [], [], []
+        if self._lpips is None:
+            self._lpips = LPIPS("alex")
+        psnrs, blurred, scores = [], [], []
         for scene in self.data():
             windows = scene.windows(self.window_frames)
-            for k, (_, image) in zip(range(self.window_frames, len(scene)),
-                                     reconstruct_windows(model, scene.events, windows, model.config.num_bins, device)):
-                sharp = scene.sharp[k].astype(np.float32) / 255
-                psnrs.append(psnr(image, sharp))
-                ssims.append(ssim(image, sharp))
-                if self._defocused_psnr is None:
-                    blurred.append(psnr(scene.defocused[k].astype(np.float32) / 255, sharp))
+            images = np.stack([image for _, image in reconstruct_windows(model, scene.events, windows,
+                                                                          model.config.num_bins, device)])
+            sharp = scene.sharp[self.window_frames:].astype(np.float32) / np.float32(255)
+            psnrs += [psnr(a, b) for a, b in zip(images, sharp)]
+            scores.append(frame_scores(images, sharp, self._lpips))
+            if self._defocused_psnr is None:
+                blurred += [psnr(d.astype(np.float32) / 255, b)
+                            for d, b in zip(scene.defocused[self.window_frames:], sharp)]
         if self._defocused_psnr is None:
             self._defocused_psnr = float(np.mean(blurred))
-        return {"val_psnr": float(np.mean(psnrs)), "val_ssim": float(np.mean(ssims)),
-                "val_psnr_defocused": self._defocused_psnr}
+        mean = {m: float(np.mean(np.concatenate([s[m] for s in scores]))) for m in ("ssim", "mse", "lpips")}
+        return {"val_psnr": float(np.mean(psnrs)), "val_ssim": mean["ssim"], "val_mse": mean["mse"],
+                "val_lpips": mean["lpips"], "val_psnr_defocused": self._defocused_psnr}
 
 
 # the task -----------------------------------------------------------------------------------------------------------
@@ -331,6 +360,7 @@ class VideoTask:
 
     def __init__(self, config):
         self.config = config
+        self.frames_per_item = config.sequence_length
         self._columns = ("loss", "lpips", "lpips_aligned", "lpips_blurred", "tc", "redefocus_l1") \
             if config.task == "evfocus" else ("loss", "lpips", "tc")
 
@@ -374,9 +404,10 @@ class VideoTask:
                             tc_alpha=c.tc_alpha).to(device)
 
     def network(self, model) -> nn.Module:
-        return SequenceUnroll(model, self.config.bptt_window)
+        return SequenceUnroll(model, self.config.bptt_window, self.config.precision)
 
     def loss(self, net, criterion, batch: dict, device) -> dict:
         moved = {k: batch[k].to(device, non_blocking=True) for k in ("sharp", "defocused", "flow", "flow_valid")}
-        outputs = net(batch["voxel"].to(device, non_blocking=True))
-        return criterion(outputs, moved)
+        with autocast(self.config.precision, device):
+            outputs = net(batch["voxel"].to(device, non_blocking=True))
+        return criterion(to_fp32(outputs), moved)
