@@ -145,9 +145,12 @@ def build_config(args):
 
 
 def run_train(args) -> int:
+    from ..progress import say
     from ..train import train
 
     config = build_config(args)
+    if config.progress and os.environ.get("RANK", "0") in ("", "0"):
+        say(f"train {config.task}: reading {config.data} and building the network ...")
     result = train(config, args.out, resume=args.resume)
     if os.environ.get("RANK", "0") not in ("", "0"):  # torchrun: rank 0 reports
         return 0 if result.completed else 130

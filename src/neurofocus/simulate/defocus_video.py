@@ -66,11 +66,11 @@ from pathlib import Path
 import numba
 import numpy as np
 import scipy.fft
-from tqdm.auto import tqdm
 
 from ..atomic import atomic_path, write_text_atomic
 from ..color import linear_to_srgb, luminance, to_uint8
 from ..errors import NeurofocusError
+from ..progress import progress_bar
 from ..types import Events
 from .dvs_voltmeter import DvsVoltmeter, VoltmeterParams, gray8
 from .ideal_events import IdealEventSimulator, IdealParams
@@ -576,7 +576,7 @@ def simulate_defocus_video(video: DefocusVideo, sensor: VoltmeterParams | IdealP
         sims.append(_event_sensor(sensor, size, seed, workers))
     parts: list[list[Events]] = [[], []]
     previous = None
-    for start in tqdm(range(0, n, chunk_frames), desc="rendering video", disable=not progress, leave=False):
+    for start in progress_bar(range(0, n, chunk_frames), desc="rendering video", disable=not progress, leave=False):
         stop = min(n, start + chunk_frames)
         linear = [[], []]
         for k in range(start, stop):

@@ -570,10 +570,10 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _D
     loader = torch.utils.data.DataLoader(train_set, batch_sampler=sampler, num_workers=config.num_workers,
                                          pin_memory=device.type == "cuda",
                                          persistent_workers=config.num_workers > 0)
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
-    bar = tqdm(total=config.steps, initial=start, desc=f"train {config.task}", unit="step",
-               disable=not (config.progress and dist.main), dynamic_ncols=True)
+    bar = progress_bar(total=config.steps, initial=start, desc=f"train {config.task}", unit="step",
+                       disable=not (config.progress and dist.main), dynamic_ncols=True)
     step, seconds, stopped = start, [], False
     last_validation = {}
 
