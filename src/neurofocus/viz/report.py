@@ -318,12 +318,15 @@ def write_evfocus_report(path: str | os.PathLike, *, title: str, summary: str, f
     in µs)."""
     uris = [png_data_uri(f) for f in frames]
     times_ms = [round(t / 1e3, 3) for t in times_us]
+    first = frames[0]
+    width = int.from_bytes(first[16:20], "big") if isinstance(first, bytes) else np.asarray(first).shape[1]
     sections = [
         "<section><h2>Reconstructed frames</h2><div class=\"controls\"><button id=\"frame-play\">play</button>"
         "<label>fps <input id=\"frame-fps\" type=\"number\" min=\"1\" max=\"60\" value=\"10\" style=\"width:4em\">"
         f"</label><input type=\"range\" id=\"frame-slider\" min=\"0\" max=\"{len(uris) - 1}\" step=\"1\" value=\"0\">"
         f"<span class=\"readout\" id=\"frame-label\"></span></div><div class=\"controls\">{_zoom_buttons('frames')}"
-        "</div><div class=\"viewport\" id=\"frames\"><div class=\"zoomed\"><img id=\"frame-image\" alt=\"frame\">"
+        f"</div><div class=\"viewport\" id=\"frames\"><div class=\"zoomed\"><img id=\"frame-image\" "
+        f"style=\"width:{_display_width(width)}px\" alt=\"frame\">"
         "</div></div></section>",
         *[_table_section(name, rows) for name, rows in tables.items() if rows],
     ]
