@@ -24,6 +24,7 @@ style weights "GDF", uniform times), and the learned pipeline joins the slice-co
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import time
 from pathlib import Path
@@ -33,6 +34,7 @@ import numpy as np
 from ..aif import AifConfig, all_in_focus
 from ..aif.pipeline import plan_stack
 from ..aif.baselines import unsharp_mask
+from ..color import luminance
 from ..errors import NeurofocusError
 from ..metrics import psnr, ssim
 from ..progress import say
@@ -93,6 +95,28 @@ class Case:
     name: str
     sweep: FocalSweep
     source: CachedSource
+
+    @functools.cached_property
+    def best_frame_psnr(self) -> float:
+        """PSNR of the best frame (per pixel, the sweep's frame nearest its true in-focus time) against the truth:
+        what the sweep allows, whatever the method (computed once per case)."""
+        truth = self.sweep.ground_truth.all_in_focus
+        frame = _nearest(self.source.schedule.times_us, self.source.infocus_time_us())
+        best = np.empty_like(truth)
+        for k in np.unique(frame):
+            mask = frame == k
+            best[mask] = _captured(self.source, int(k))[mask]
+        return psnr(best, truth)
+
+
+def _nearest(ascending: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of the entry of ``ascending`` nearest each of ``values`` (the earlier one on a tie): int (values.shape)."""
+    ascending = np.asarray(ascending, np.float64)
+    if len(ascending) == 1:
+        return np.zeros(np.shape(values), np.int64)
+    right = np.clip(np.searchsorted(ascending, values), 1, len(ascending) - 1)
+    left = right - 1
+    return np.where(values - ascending[left] <= ascending[right] - values, left, right)
 
 
 def _captured(source: CachedSource, frame: int) -> np.ndarray:
@@ -280,13 +304,6 @@ def _pick(images: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.take_along_axis(images, index[None, ..., None], axis=0)[0]
 
 
-def _luma(image: np.ndarray) -> np.ndarray:
-    """Rec. 709 luma of an sRGB image (H, W)."""
-    from ..color import LUMINANCE_WEIGHTS
-
-    return np.asarray(image, np.float32) @ LUMINANCE_WEIGHTS
-
-
 def decompose(case: Case, result) -> dict[str, float]:
     """Where the dB go, in PSNR against the all-in-focus truth (``result``: an AifResult with its stack):
 
@@ -300,20 +317,12 @@ def decompose(case: Case, result) -> dict[str, float]:
       true frames, in RGB and in luminance only (their gap is the colour error).
     """
     truth = case.sweep.ground_truth.all_in_focus
-    frame_times = np.asarray(case.source.schedule.times_us, np.float64)
-    infocus = np.asarray(case.source.infocus_time_us(), np.float64)
-    slice_times = np.asarray(result.stack_times_us, np.float64)
-    nearest_slice = np.abs(infocus[..., None] - slice_times).argmin(-1)
+    nearest_slice = _nearest(result.stack_times_us, case.source.infocus_time_us())  # stack times ascend
     slices = _pick(np.stack(result.stack), nearest_slice).astype(np.float32) / 255
-    slice_frames = np.abs(slice_times[:, None] - frame_times).argmin(-1)
+    slice_frames = _nearest(case.source.schedule.times_us, np.asarray(result.stack_times_us, np.float64))
     true_frames = _pick(np.stack([_captured(case.source, k) for k in slice_frames]), nearest_slice)
-    best_frame = np.abs(infocus[..., None] - frame_times).argmin(-1)
-    best = np.empty_like(truth)
-    for k in np.unique(best_frame):
-        mask = best_frame == k
-        best[mask] = _captured(case.source, int(k))[mask]
-    values = (psnr(result.image, truth), psnr(slices, truth), psnr(true_frames, truth), psnr(best, truth),
-              psnr(slices, true_frames), psnr(_luma(slices), _luma(true_frames)))
+    values = (psnr(result.image, truth), psnr(slices, truth), psnr(true_frames, truth), case.best_frame_psnr,
+              psnr(slices, true_frames), psnr(luminance(slices), luminance(true_frames)))
     return dict(zip(DECOMPOSITION, values))
 
 

@@ -67,8 +67,6 @@ def read_any(args, path) -> Events | Spikes:
     return load_events(path, format=fmt, sensor_size=args.sensor_size, columns=args.columns)
 
 
-
-
 def require_signal(data: Events | Spikes, path) -> Events | Spikes:
     """``data`` if it holds at least one event or spike; otherwise a one-line error naming ``path``."""
     if isinstance(data, Events) and not len(data):
