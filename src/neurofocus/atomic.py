@@ -6,10 +6,13 @@ A reader never sees a half-written file, and an interrupted job leaves either th
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from .errors import NeurofocusError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -57,12 +60,8 @@ class OutputFolder:
     MANIFEST = ".neurofocus-outputs.json"
 
     def __init__(self, folder: str | os.PathLike, owned: tuple[str, ...] = ()):
-        import json
-
         self.folder = Path(folder)
         if self.folder.exists() and not self.folder.is_dir():
-            from .errors import NeurofocusError
-
             raise NeurofocusError("exists and is not a folder", self.folder)
         self.owned, self.written = owned, []
         try:
@@ -81,8 +80,6 @@ class OutputFolder:
 
     def finish(self) -> None:
         """Remove the earlier run's files that this run did not write; record this run's files."""
-        import json
-
         keep = set(self.written)
         stale = {p for p in self.previous if p not in keep}
         stale |= {q.relative_to(self.folder).as_posix() for pattern in self.owned for q in self.folder.glob(pattern)}

@@ -323,12 +323,12 @@ def merge_slices(sweep: FocalSweep, plan: StackPlan, config: AifConfig, slices, 
     stack_times = plan.stack_times_us
     measure = _measure_function(rule, sweep, plan.refocuser, plan.table, config, stack_times, plan.modality)
     merger = StackMerger(plan.refocuser.luminance.shape, config.weight_power)
-    input_index = int(np.abs(np.asarray(stack_times, np.float64) - sweep.image_time_us).argmin())
-    unbiased = rule == "oracle" or int(stack_times[input_index]) != int(sweep.image_time_us)
+    at_image = np.flatnonzero(np.asarray(stack_times) == sweep.image_time_us) if rule != "oracle" else []
+    input_index = int(at_image[0]) if len(at_image) else -1  # the input image's own slice, if the stack has it
     for index, (t, linear) in enumerate(zip(stack_times, slices)):
         value = measure(index, int(t), linear @ LUMINANCE_WEIGHTS)
         weight, timing = value if isinstance(value, tuple) else (value, None)
-        if index == input_index and not unbiased:  # the in-focus map keeps the unbiased measure
+        if index == input_index:  # the in-focus map keeps the unbiased measure
             weight, timing = weight * np.float32(config.input_weight), weight if timing is None else timing
         merger.add(linear, weight, float(t), timing)
     merged, infocus = merger.result(plan.refocuser.linear, float(sweep.image_time_us))
