@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -129,6 +130,7 @@ def save_spike_picture(path: str | os.PathLike, spikes: Spikes, center_tick: int
 ACCENT_RGB = (214, 51, 108)
 
 
+@functools.lru_cache(maxsize=None)
 def _font(size: int, bold: bool = False):
     """DejaVu Sans (matplotlib's font, found without importing matplotlib), else Pillow's built-in font."""
     import importlib.util
