@@ -83,7 +83,7 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, help="PyTorch CPU threads (0: one per core)")
     p.add_argument("--precision", choices=["fp32", "bf16"],
                    help="fp32 (default), or bf16 autocast + channels_last for the network (loss and weights fp32; "
-                        "2.7-3.6x faster on CPUs with AVX-512 BF16)")
+                        "faster only on CPUs with native bf16, slower on AVX2)")
     p.add_argument("--time-budget-s", type=positive_float, metavar="S",
                    help="stop after the step that ends S seconds after the start, writing a checkpoint "
                         "(continue with --resume)")

@@ -2,8 +2,9 @@
 
 ``bf16`` runs the network's forward pass (and so its backward) under ``torch.autocast(dtype=torch.bfloat16)`` with
 the model and its inputs in ``channels_last`` memory format; the weights, the Adam state and the checkpoints stay
-fp32, and the loss — LPIPS included — is computed in fp32 on the outputs cast back to fp32. On a CPU with AVX-512
-BF16 this is 2.7–3.6× faster per step than fp32 (``benchmarks/train_speed.py``). Validation always runs in fp32.
+fp32, and the loss — LPIPS included — is computed in fp32 on the outputs cast back to fp32. It pays only on CPUs
+with native bf16 (AVX-512 BF16, AMX): on this project's AVX2 machine it measured 3–8× *slower* per step than fp32
+(``benchmarks/train_speed.py``). Validation always runs in fp32.
 """
 
 from __future__ import annotations
