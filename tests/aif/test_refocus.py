@@ -136,3 +136,17 @@ def test_patch_helpers():
     grid = np.arange(9, dtype=float).reshape(3, 3)
     up = upsample_grid(grid, (30, 30))
     assert up[0, 0] == 0 and up[-1, -1] == 8 and up[15, 15] == pytest.approx(4, abs=0.25)  # centres: 4.5, 14.5, 24.5
+
+
+def test_contrast_estimate_needs_events_and_an_interior_minimum(ideal_sweep):
+    """A sparse stream (a scene that barely changes focus: about one event in twenty pixels) must not pass for a
+    large threshold: its patches do not vote, and the estimate falls back to the default."""
+    sweep = ideal_sweep
+    keep = np.abs(sweep.events.t.astype(np.int64) - sweep.image_time_us) < 1500
+    sparse = Events.from_arrays(*(getattr(sweep.events, k)[keep] for k in "txyp"), sweep.events.sensor_size)
+    r = EventRefocuser(sweep.image, sweep.image_time_us, PolarityTable(sparse),
+                       sweep_us=(sweep.sweep_start_us, sweep.sweep_end_us))
+    assert 0 < len(sparse) < 0.05 * r.luminance.size
+    every_patch = r.estimate_contrast(sweep.sweep_start_us, sweep.sweep_end_us, min_events=0)
+    assert np.median(every_patch) > 0.5  # votes of a few events each: far above the simulator's C = 0.2
+    assert np.allclose(r.estimate_contrast(sweep.sweep_start_us, sweep.sweep_end_us), 0.2)
