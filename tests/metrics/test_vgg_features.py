@@ -12,7 +12,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from neurofocus.errors import NeurofocusError
-from neurofocus.models.vgg import (
+from neurofocus.metrics.perceptual import (
     LAYERS,
     VGG16Features,
     expected_tensors,

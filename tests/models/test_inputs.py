@@ -109,7 +109,10 @@ def sweep():
 def test_refocus_inputs_feed_the_models(sweep):
     for kwargs in ({}, {"modality": "spikes"}):
         net = create_model("neuro_refocus_net", width=0.125, seed=0, **kwargs).eval()
-        inp = refocus_inputs(net, sweep, 30_000)
+        with pytest.raises(NeurofocusError, match="refocuser"):
+            refocus_inputs(net, sweep, 30_000)
+        refocuser = sweep_refocuser(sweep, modality=kwargs.get("modality", "events"))[0]
+        inp = refocus_inputs(net, sweep, 30_000, refocuser)
         assert inp["image"].shape == (1, 3, 7, 11) and inp["nfs"].shape == (1, 64, 7, 11)
         assert inp["image"].dtype == inp["nfs"].dtype == torch.float32
         with torch.no_grad():
@@ -117,7 +120,7 @@ def test_refocus_inputs_feed_the_models(sweep):
     ev_inp = refocus_inputs(create_model("ev_refocus_net", width=0.125, event_image="captured"), sweep, 30_000)
     torch.testing.assert_close(ev_inp["image"][0].permute(1, 2, 0), torch.from_numpy(sweep.image))
     refocuser = sweep_refocuser(sweep, modality="events")[0]
-    handcrafted = refocus_inputs(create_model("ev_refocus_net", width=0.125), sweep, 30_000)
+    handcrafted = refocus_inputs(create_model("ev_refocus_net", width=0.125), sweep, 30_000, refocuser)
     np.testing.assert_allclose(handcrafted["image"][0].permute(1, 2, 0).numpy(), refocuser.refocus(30_000))
     net = PolarityTable(sweep.events).net(10_000, 30_000)
     np.testing.assert_allclose(ev_inp["nfs"][0].sum(0).numpy(), 0.2 * net, atol=1e-5)

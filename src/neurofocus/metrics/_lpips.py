@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import NeurofocusError
-from ..models import vgg as _vgg
+from . import perceptual as _vgg
 
 #: LPIPS v0.1 input scaling (for inputs in [−1, 1]).
 SHIFT = (-0.030, -0.088, -0.188)
@@ -95,7 +95,7 @@ class LPIPS(nn.Module):
 
     Notes
     -----
-    As :class:`~neurofocus.models.vgg.VGG16Features`: weights are non-persistent buffers (no trainable parameters,
+    As :class:`~neurofocus.metrics.perceptual.VGG16Features`: weights are non-persistent buffers (no trainable parameters,
     nothing in ``state_dict``), always in eval mode; gradients flow to the inputs.
 
     Examples

@@ -356,8 +356,8 @@ def refocus_inputs(model_or_spec, sweep: FocalSweep, target_time_us: float, refo
     ``image`` is the hand-crafted refocus of the sweep's image to the target time (events: NFS Eq. 8 with the
     estimated contrast, colour line and leak removal; spikes: TFP), or the image itself for an event network with
     ``event_image="captured"``. ``refocuser``: the sweep's hand-crafted refocuser
-    (:func:`neurofocus.aif.pipeline.sweep_refocuser`, default settings) when the caller has one; else it is built
-    (per call). Call the model as ``model(**refocus_inputs(...))``.
+    (:func:`neurofocus.aif.pipeline.sweep_refocuser`), needed unless the network takes the captured image (models
+    sit below the pipeline and do not build one). Call the model as ``model(**refocus_inputs(...))``.
     """
     import torch
 
@@ -379,9 +379,8 @@ def refocus_inputs(model_or_spec, sweep: FocalSweep, target_time_us: float, refo
         image = sweep.image
     else:
         if refocuser is None:
-            from ..aif.pipeline import sweep_refocuser
-
-            refocuser = sweep_refocuser(sweep, modality=modality)[0]
+            raise NeurofocusError(f"model {spec.model!r} takes the hand-crafted refocus: pass the sweep's refocuser "
+                                  "(neurofocus.aif.pipeline.sweep_refocuser)")
         image = refocuser.refocus(round(target_time_us) if modality == "events" else target_time_us)
     return {"image": image_to_tensor(image), "nfs": torch.from_numpy(nfs)[None]}
 

@@ -2,7 +2,7 @@
 
 Refocus and merge networks (NFS Eq. 17): :class:`TrainingLoss`, L = β · MSE + α · L_perc, β = 200, α = 0.5.
 The paper's perceptual term uses VGG-19 features pre-trained on ImageNet; no VGG-19 weights exist offline, so
-:func:`neurofocus.models.vgg.perceptual_loss` uses VGG-16 features (relu1_2 … relu4_3) from weights shipped in
+:func:`neurofocus.metrics.perceptual.perceptual_loss` uses VGG-16 features (relu1_2 … relu4_3) from weights shipped in
 the package (a documented deviation). The VGG network is frozen and loaded only when its weight is non-zero.
 An option that is not in the papers (``focus_weight``) weights the MSE towards the pixels in focus at the target
 time, the only pixels of a refocused slice that the all-in-focus merge uses.
@@ -27,7 +27,7 @@ PERCEPTUAL_WEIGHT = 0.5
 
 def _perceptual():
     try:
-        from ..models.vgg import perceptual_loss
+        from ..metrics.perceptual import perceptual_loss
     except ImportError as exc:
         raise NeurofocusError(f"the perceptual loss is not available ({exc}); train with perceptual_weight 0 "
                               f"(--perceptual-weight 0)") from None

@@ -9,7 +9,7 @@ No VGG-19 ImageNet weights can be had offline, so neurofocus uses VGG-16 feature
 relu4_3 (the layers of Johnson et al. 2016); the loss has the same role but not the same scale as a VGG-19 one.
 
 >>> import torch
->>> from neurofocus.models.vgg import VGG16Features, perceptual_loss
+>>> from neurofocus.metrics.perceptual import VGG16Features, perceptual_loss
 >>> features = VGG16Features()
 >>> [tuple(f.shape) for f in features(torch.rand(1, 3, 33, 45))]
 [(1, 64, 33, 45), (1, 128, 16, 22), (1, 256, 8, 11), (1, 512, 4, 5)]
