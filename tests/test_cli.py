@@ -12,7 +12,7 @@ import pytest
 from neurofocus.io import load_events, load_spikes, save_events, save_spikes
 from neurofocus.types import Spikes
 
-from .conftest import SHARED_DATA, random_events, run_cli as run, shared
+from .conftest import random_events, run_cli as run, shared
 
 
 def one_line_error(code, err, path):
@@ -59,9 +59,7 @@ def test_info_on_real_files(capsys, relative, expected):
 
 
 def test_info_json_and_every_shared_file(capsys):
-    if not SHARED_DATA.exists():
-        pytest.skip("no shared data")
-    files = [p for p in sorted((SHARED_DATA / "events").rglob("*")) + sorted((SHARED_DATA / "spikes").rglob("*"))
+    files = [p for p in sorted(shared("events").rglob("*")) + sorted(shared("spikes").rglob("*"))
              if p.suffix in (".raw", ".aedat4", ".mat", ".npy", ".npz")]
     assert len(files) == 12
     for path in files:
