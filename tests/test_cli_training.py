@@ -42,7 +42,8 @@ def test_train_refocus_then_resume_longer(data, tmp_path, capsys):
     assert meta["steps"] == 2 and meta["data_recipe"]["synth"]["width"] == 64 and "loss" in meta["final_losses"]
     # continue to 3 steps (steps may change on resume), then try to change what cannot change
     code, stdout, err = run_cli(capsys, "train", "refocus", "--out", out, "--resume", "--steps", 3)
-    assert code == 0, err and "trained 3 steps" in stdout
+    assert code == 0, err
+    assert "trained 3 steps" in stdout and read_metadata(out / "model.safetensors")["user"]["steps"] == 3
     code, _, err = run_cli(capsys, "train", "refocus", "--out", out, "--resume", "--width", 0.25)
     _one_line_error(code, err, "whose width is 0.125, not 0.25")
     code, _, err = run_cli(capsys, "train", "refocus", "--data", data, "--out", out, *TINY)
