@@ -32,6 +32,8 @@ class _FormatModules:
     loads numba (the RAW decoders) or h5py."""
 
     def __getattr__(self, name: str):
+        if name.startswith("_"):  # e.g. __wrapped__, asked by inspect (doctest collection): not a format module
+            raise AttributeError(name)
         module = importlib.import_module(f".{name}", __package__)
         setattr(self, name, module)
         return module
