@@ -69,14 +69,22 @@ def _packets(decoder):
         raise NeurofocusError(f"corrupt AEDAT 4 packet ({' '.join(str(exc).split())})") from None
 
 
-#: The memory file's records as the ``aedat`` package's fields (t u8, x u2, y u2, on) in place: a packet is copied in
-#: with one structured assignment (field by field, by position); ``on`` lands in ``p`` as 0/1 and is made ±1 after.
-_AS_AEDAT = np.dtype({"names": ["t", "x", "y", "p"], "formats": ["<u8", "<u2", "<u2", "u1"],
-                      "offsets": [0, 8, 10, 12], "itemsize": EVENT_DTYPE.itemsize})
+#: The memory file's records seen as the ``aedat`` package's packed 13 bytes (t u8, x u2, y u2, on) at the start of
+#: each 16-byte record: a packet is copied in whole; its ``on`` byte lands in ``p`` as 0/1 and is made ±1 after.
+_AEDAT_BYTES = np.dtype({"names": ["packet"], "formats": ["V13"], "offsets": [0], "itemsize": EVENT_DTYPE.itemsize})
+_AEDAT_OFFSETS = {"t": 0, "x": 8, "y": 10, "on": 12}
 #: Records the memory file starts with; it doubles when full (what was written stays in the file: nothing is copied).
-_FIRST_CAPACITY = 1 << 20
+_FIRST_CAPACITY = 1 << 16
 #: Records (of packets of about 1,000 events) whose polarity and statistics are taken in one go: 1 MiB, in cache.
 _BATCH = 1 << 16
+
+
+def _packet_bytes(events: np.ndarray) -> np.ndarray:
+    """An ``aedat`` packet (t u8, x u2, y u2, on bool, packed) as 13-byte items."""
+    fields = events.dtype.fields or {}
+    if events.dtype.itemsize != 13 or any(fields.get(k, (None, -1))[1] != v for k, v in _AEDAT_OFFSETS.items()):
+        raise NeurofocusError(f"the aedat package returned events of an unknown layout {events.dtype}")
+    return np.ascontiguousarray(events).view("V13")
 
 
 class _SharedRecords:
@@ -93,9 +101,11 @@ class _SharedRecords:
         k = len(events)
         if self.n + k > self.capacity:
             self.capacity = max(2 * self.capacity, self.n + k, _FIRST_CAPACITY)
-            os.ftruncate(self.fd, self.capacity * EVENT_DTYPE.itemsize)
-            self.records = np.frombuffer(mmap.mmap(self.fd, self.capacity * EVENT_DTYPE.itemsize), EVENT_DTYPE)
-        self.records[self.n:self.n + k].view(_AS_AEDAT)[...] = events
+            nbytes = self.capacity * EVENT_DTYPE.itemsize
+            os.ftruncate(self.fd, nbytes)
+            mapped = mmap.mmap(self.fd, nbytes)
+            self.records = np.frombuffer(mapped, EVENT_DTYPE)
+        self.records[self.n:self.n + k].view(_AEDAT_BYTES)["packet"] = _packet_bytes(events)
         self.n += k
         if self.n - self.done >= _BATCH:
             self.finish()

@@ -143,6 +143,10 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
         if missing:
             raise NeurofocusError(f"/CD/events lacks the fields {sorted(missing)}")
         check_dataset_size(dset)
+        size = sensor_size
+        if size is None and "geometry" in f.attrs:  # before decoding: the child forks from a smaller process
+            size = parse_size(call_isolated(_geometry_text, os.fspath(path), what="reading the geometry attribute",
+                                            timeout_s=_ATTRIBUTE_TIMEOUT_S), "WxH")
         filters = _filter_ids(dset) if dset.chunks else []
         records, out = new_records(dset.shape[0])
         stats = new_stats()
@@ -156,10 +160,6 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
             except OSError as exc:
                 raise NeurofocusError(f"cannot read /CD/events ({' '.join(str(exc).split())})") from None
             bad = _put_fields(rec["t"], rec["x"], rec["y"], rec["p"], len(rec), out, 0, stats)
-        size = sensor_size
-        if size is None and "geometry" in f.attrs:
-            size = parse_size(call_isolated(_geometry_text, os.fspath(path), what="reading the geometry attribute",
-                                            timeout_s=_ATTRIBUTE_TIMEOUT_S), "WxH")
     if size is None:
         size = fallback_sensor_size(records["x"], records["y"], f"{name} (no geometry attribute)")
     if int(stats[MAX_X]) >= size[0] or int(stats[MAX_Y]) >= size[1]:
