@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from io_throughput import best_of  # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT.parent / "shared" / "data" / "events" / "aedat4" / "sample.aedat4"
@@ -47,17 +48,6 @@ def wall(argv: list[str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     return time.perf_counter() - t0
-
-
-def best_time(fn, repeat: int) -> float:
-    """Least seconds of ``repeat`` calls of ``fn`` (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def textured_motion(folder: Path) -> np.ndarray:
@@ -107,9 +97,9 @@ def run(repeat: int, sample: Path = SAMPLE) -> None:
         target = Path(tmp) / "converted_here.raw"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the note on the absolute clock, printed by the command too
-            convert_s = best_time(lambda: save_events(target, load_events(sample), format="evt3"), repeat)
+            convert_s = best_of(lambda: save_events(target, load_events(sample), format="evt3"), repeat)
         params, times_us = VoltmeterParams.preset("DVS346"), np.arange(SWEEP_FRAMES) * 1000.0
-        simulate_s = best_time(lambda: simulate_dvs_voltmeter(frames, times_us, params, seed=0), repeat)
+        simulate_s = best_of(lambda: simulate_dvs_voltmeter(frames, times_us, params, seed=0), repeat)
         t0 = time.perf_counter()
         reference_dvs_voltmeter(frames, times_us, params, np.random.default_rng(0))
         reference_s = time.perf_counter() - t0

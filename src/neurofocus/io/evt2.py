@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .kernels import bit_index, popcount32, put
+from .kernels import popcount32, put, put_mask
 from .records import BACKWARDS, LAST_T, OFF, ON
 
 _HIGH, _LOOP, _HAVE_TIME, _NO_TIME, _OUT_OF_RANGE = range(5)
@@ -34,11 +34,28 @@ def new_state() -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _loop_after(value, high, loop, have_time):
-    """The wrap count after a TIME_HIGH ``value`` (28 bits) that follows ``high``."""
+def _time_high(value, high, loop, have_time):
+    """(high, wrap count, time base in µs) after a TIME_HIGH ``value`` (28 bits) that follows ``high``."""
     if have_time and value < high and high - value >= (1 << (_HIGH_BITS - 1)):
-        return loop + 1
-    return loop
+        loop += 1
+    return value, loop, ((loop << _HIGH_BITS) | value) << 6
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _load(state, stats):
+    """The decoder's state and statistics as locals: high, loop, have_time, no_time, out_of_range, backwards,
+    last_t, time base (µs)."""
+    high, loop = state[_HIGH], state[_LOOP]
+    return (high, loop, state[_HAVE_TIME], state[_NO_TIME], state[_OUT_OF_RANGE], stats[BACKWARDS], stats[LAST_T],
+            ((loop << _HIGH_BITS) | high) << 6)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _store(state, stats, high, loop, have_time, no_time, out_of_range, backwards, last_t):
+    """Save the locals of :func:`_load` back (the time base is derived)."""
+    state[_HIGH], state[_LOOP], state[_HAVE_TIME] = high, loop, have_time
+    state[_NO_TIME], state[_OUT_OF_RANGE] = no_time, out_of_range
+    stats[BACKWARDS], stats[LAST_T] = backwards, last_t
 
 
 @numba.njit(cache=True, nogil=True)
@@ -46,10 +63,7 @@ def decode_evt2(words, state, width, height, out, n, stats):
     """Decode EVT 2.0 ``words`` (uint32) into the records ``out`` (int64 (N, 2) view, see :mod:`.records`) from
     index ``n``; returns the new count. ``state`` carries the decoder between chunks; ``stats`` gets the time steps
     back and the last time. ``out`` must hold ``n + len(words)`` records (at most one event per word)."""
-    high, loop, have_time = state[_HIGH], state[_LOOP], state[_HAVE_TIME]
-    no_time, out_of_range = state[_NO_TIME], state[_OUT_OF_RANGE]
-    backwards, last_t = stats[BACKWARDS], stats[LAST_T]
-    base = ((loop << _HIGH_BITS) | high) << 6
+    high, loop, have_time, no_time, out_of_range, backwards, last_t, base = _load(state, stats)
     for i in range(len(words)):
         w = np.int64(words[i])
         kind = w >> 28
@@ -68,14 +82,9 @@ def decode_evt2(words, state, width, height, out, n, stats):
             put(out, n, tt, xx, yy, ON if kind == 1 else OFF)
             n += 1
         elif kind == 0x8:
-            value = w & 0x0FFFFFFF
-            loop = _loop_after(value, high, loop, have_time)
-            high = value
+            high, loop, base = _time_high(w & 0x0FFFFFFF, high, loop, have_time)
             have_time = 1
-            base = ((loop << _HIGH_BITS) | high) << 6
-    state[_HIGH], state[_LOOP], state[_HAVE_TIME] = high, loop, have_time
-    state[_NO_TIME], state[_OUT_OF_RANGE] = no_time, out_of_range
-    stats[BACKWARDS], stats[LAST_T] = backwards, last_t
+    _store(state, stats, high, loop, have_time, no_time, out_of_range, backwards, last_t)
     return n
 
 
@@ -102,10 +111,7 @@ def max_events_evt21(words, legacy):
 def decode_evt21(words, legacy, state, width, height, out, n, stats):
     """Decode EVT 2.1 ``words`` (an int64 view of the u64 words) into the records ``out`` from index ``n``, as
     :func:`decode_evt2`; ``out`` must hold ``n + max_events_evt21(words)`` records. Returns the new count."""
-    high, loop, have_time = state[_HIGH], state[_LOOP], state[_HAVE_TIME]
-    no_time, out_of_range = state[_NO_TIME], state[_OUT_OF_RANGE]
-    backwards, last_t = stats[BACKWARDS], stats[LAST_T]
-    base = ((loop << _HIGH_BITS) | high) << 6
+    high, loop, have_time, no_time, out_of_range, backwards, last_t, base = _load(state, stats)
     for i in range(len(words)):
         head, mask = _split21(words[i], legacy)
         kind = head >> 28
@@ -121,27 +127,15 @@ def decode_evt21(words, legacy, state, width, height, out, n, stats):
                 out_of_range += popcount32(mask)
                 continue
             first = n
-            while mask:
-                low = mask & -mask
-                xx = x0 + bit_index(low)
-                mask ^= low
-                if xx < width:
-                    put(out, n, tt, xx, yy, pbits)
-                    n += 1
-                else:
-                    out_of_range += 1
+            n, outside = put_mask(out, n, tt, x0, yy, pbits, mask, width)
+            out_of_range += outside
             if n > first:
                 backwards += tt < last_t
                 last_t = tt
         elif kind == 0x8:
-            value = head & 0x0FFFFFFF
-            loop = _loop_after(value, high, loop, have_time)
-            high = value
+            high, loop, base = _time_high(head & 0x0FFFFFFF, high, loop, have_time)
             have_time = 1
-            base = ((loop << _HIGH_BITS) | high) << 6
-    state[_HIGH], state[_LOOP], state[_HAVE_TIME] = high, loop, have_time
-    state[_NO_TIME], state[_OUT_OF_RANGE] = no_time, out_of_range
-    stats[BACKWARDS], stats[LAST_T] = backwards, last_t
+    _store(state, stats, high, loop, have_time, no_time, out_of_range, backwards, last_t)
     return n
 
 

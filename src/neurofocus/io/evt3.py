@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .kernels import bit_index, popcount32, put
+from .kernels import popcount32, put, put_mask
 from .records import BACKWARDS, LAST_T, OFF, ON
 
 # decoder state slots (int64 array carried from one chunk to the next)
@@ -88,16 +88,8 @@ def decode(words, state, width, height, out, n, stats):
                 out_of_range += popcount32(mask)
             else:
                 first = n
-                pbits = ON if vect_p else OFF
-                while mask:
-                    bit = mask & -mask
-                    mask ^= bit
-                    xx = base_x + bit_index(bit)
-                    if xx < width:
-                        put(out, n, tt, xx, cur_y, pbits)
-                        n += 1
-                    else:
-                        out_of_range += 1
+                n, outside = put_mask(out, n, tt, base_x, cur_y, ON if vect_p else OFF, mask, width)
+                out_of_range += outside
                 if n > first:
                     backwards += tt < last_t
                     last_t = tt

@@ -31,3 +31,20 @@ _BIT_INDEX = np.array([0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4, 8,
 def bit_index(power):
     """Index of the one set bit of ``power`` (a power of two below 2**32, int64)."""
     return _BIT_INDEX[((power * 0x077CB531) & 0xFFFFFFFF) >> 27]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def put_mask(out, n, t, x0, y, pbits, mask, width):
+    """Write an event (t, x0 + i, y, pbits) for each set bit i of ``mask`` whose x lies below ``width`` into ``out``
+    from index ``n``; returns (the new count, the events outside the sensor)."""
+    outside = 0
+    while mask:
+        bit = mask & -mask
+        mask ^= bit
+        x = x0 + bit_index(bit)
+        if x < width:
+            put(out, n, t, x, y, pbits)
+            n += 1
+        else:
+            outside += 1
+    return n, outside
