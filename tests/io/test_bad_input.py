@@ -135,3 +135,35 @@ def test_bad_sidecar(tmp_path):
     save_spikes(tmp_path / "s.dat", Spikes.from_frames(np.zeros((2, 8, 8), bool), tick_us=50))
     (tmp_path / "s.dat.json").write_text("{not json")
     expect_error(tmp_path / "s.dat", "not valid JSON", loader=load_spikes)
+
+
+def test_aedat4_output_out_of_proportion_is_refused(tmp_path, monkeypatch):
+    """The records go to a memory file, outside the child's memory cap: their number is capped by the file size."""
+    import os
+
+    import aedat
+
+    from neurofocus.io import aedat4
+
+    class FakeDecoder:
+        def __init__(self, path):
+            pass
+
+        def id_to_stream(self):
+            return {0: {"type": "events", "width": 8, "height": 4}}
+
+        def __iter__(self):
+            rec = np.zeros(1000, [("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("on", "?")])
+            for _ in range(3):
+                yield {"stream_id": 0, "events": rec}
+
+    monkeypatch.setattr(aedat, "Decoder", FakeDecoder)
+    monkeypatch.setattr(aedat4, "memory_for", lambda path: 2500 * 16)
+    path = tmp_path / "bomb.aedat4"
+    path.write_bytes(aedat4.MAGIC + b"\r\n")
+    fd = os.memfd_create("test")
+    try:
+        with pytest.raises(NeurofocusError, match="decodes to more than 2,500 events"):
+            aedat4._decode_events(str(path), fd)
+    finally:
+        os.close(fd)

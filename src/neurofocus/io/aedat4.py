@@ -87,10 +87,11 @@ def _check_layout(dtype: np.dtype) -> None:
 class _RecordWriter:
     """Writes ``aedat`` packets as :data:`~neurofocus.types.EVENT_DTYPE` records to the memory file ``fd`` (which a
     parent process maps afterwards, see :func:`_map_records`), with the running statistics of :mod:`.records`
-    (:attr:`stats`). Writing (rather than mapping the file here) spares a page fault per 4 KiB of output."""
+    (:attr:`stats`). Writing (rather than mapping the file here) spares a page fault per 4 KiB of output. More than
+    ``max_records`` records are refused: the memory file does not count towards the child's memory cap."""
 
-    def __init__(self, fd: int):
-        self.fd, self.n, self.k = fd, 0, 0
+    def __init__(self, fd: int, max_records: int):
+        self.fd, self.n, self.k, self.max_records = fd, 0, 0, max_records
         self.layout = None  # the packet dtype last checked
         self.batch = np.zeros(_BATCH, EVENT_DTYPE)
         self.stats = new_stats()
@@ -114,6 +115,9 @@ class _RecordWriter:
         batch = self.batch[:self.k]
         if not len(batch):
             return
+        if self.n + self.k > self.max_records:
+            raise NeurofocusError(f"the AEDAT 4 file decodes to more than {self.max_records:,} events, out of all "
+                                  f"proportion to its size: corrupt file")
         p = batch["p"]
         np.subtract(p, 1, out=p)
         np.bitwise_or(p, 1, out=p)  # 0 -> -1 -> -1, 1 -> 0 -> 1
@@ -139,7 +143,7 @@ def _decode_events(path: str, fd: int) -> tuple[tuple[int, int], int, np.ndarray
         raise NeurofocusError("the AEDAT 4 file has no event stream")
     sid = event_ids[0]
     size = (int(streams[sid]["width"]), int(streams[sid]["height"]))
-    out = _RecordWriter(fd)
+    out = _RecordWriter(fd, memory_for(path) // EVENT_DTYPE.itemsize)
     for packet in _packets(decoder):
         if packet.get("stream_id") == sid and "events" in packet:
             out.append(packet["events"])
