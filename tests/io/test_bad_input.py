@@ -7,7 +7,7 @@ from neurofocus.errors import NeurofocusError
 from neurofocus.io import load_events, load_spikes, save_events, save_spikes
 from neurofocus.types import Spikes
 
-from ..conftest import random_events, shared
+from ..conftest import fake_aedat4, random_events, shared
 
 
 def expect_error(path, match, loader=load_events, **kwargs):
@@ -141,26 +141,11 @@ def test_aedat4_output_out_of_proportion_is_refused(tmp_path, monkeypatch):
     """The records go to a memory file, outside the child's memory cap: their number is capped by the file size."""
     import os
 
-    import aedat
-
     from neurofocus.io import aedat4
 
-    class FakeDecoder:
-        def __init__(self, path):
-            pass
-
-        def id_to_stream(self):
-            return {0: {"type": "events", "width": 8, "height": 4}}
-
-        def __iter__(self):
-            rec = np.zeros(1000, [("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("on", "?")])
-            for _ in range(3):
-                yield {"stream_id": 0, "events": rec}
-
-    monkeypatch.setattr(aedat, "Decoder", FakeDecoder)
+    rec = np.zeros(1000, [("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("on", "?")])
+    path = fake_aedat4(monkeypatch, tmp_path, [{"stream_id": 0, "events": rec}] * 3)
     monkeypatch.setattr(aedat4, "memory_for", lambda path: 2500 * 16)
-    path = tmp_path / "bomb.aedat4"
-    path.write_bytes(aedat4.MAGIC + b"\r\n")
     fd = os.memfd_create("test")
     try:
         with pytest.raises(NeurofocusError, match="decodes to more than 2,500 events"):
