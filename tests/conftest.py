@@ -56,3 +56,24 @@ def simulated(tmp_path_factory):
                  "--events-format", "evt3"])
     assert code == 0
     return out
+
+
+def fake_aedat4(monkeypatch, tmp_path, packets) -> Path:
+    """An AEDAT 4 file whose decoding (``aedat.Decoder``, patched) yields ``packets`` (dicts as the package yields
+    them), with one 8x4 event stream (id 0)."""
+    import aedat
+
+    class FakeDecoder:
+        def __init__(self, path):
+            pass
+
+        def id_to_stream(self):
+            return {0: {"type": "events", "width": 8, "height": 4}}
+
+        def __iter__(self):
+            yield from packets
+
+    monkeypatch.setattr(aedat, "Decoder", FakeDecoder)
+    path = tmp_path / "fake.aedat4"
+    path.write_bytes(b"#!AER-DAT4.0\r\n")
+    return path

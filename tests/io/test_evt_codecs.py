@@ -4,17 +4,24 @@ import numpy as np
 import pytest
 
 from neurofocus.io import evt2, evt3
+from neurofocus.io.records import BACKWARDS, new_records, new_stats
 
 from ..conftest import random_events
 
 
+def decode(kernel, chunks, capacity, *args):
+    """Run a decoding kernel over ``chunks`` into one record array: (t, x, y, p, state, stats)."""
+    records, out = new_records(capacity)
+    state, stats, n = (evt3 if kernel is evt3.decode else evt2).new_state(), new_stats(), 0
+    for chunk in chunks:
+        n = kernel(chunk, *args[:-2], state, *args[-2:], out, n, stats)
+    records = records[:n]
+    return records["t"], records["x"], records["y"], records["p"], state, stats
+
+
 def decode3(words, width=1280, height=720):
     words = np.asarray(words, np.uint16)
-    state = evt3.new_state()
-    n = evt3.max_events(words)
-    t, x, y, p = np.empty(n, np.int64), np.empty(n, np.uint16), np.empty(n, np.uint16), np.empty(n, np.int8)
-    k = evt3.decode(words, state, width, height, t, x, y, p)
-    return t[:k], x[:k], y[:k], p[:k], state
+    return decode(evt3.decode, [words], evt3.max_events(words), width, height)[:5]
 
 
 def test_evt3_single_events_vectors_and_skipped_words():
@@ -61,14 +68,8 @@ def test_evt3_events_before_time_base_are_dropped_and_wraps_counted():
 def test_evt3_state_carries_across_chunks():
     ev = random_events(5000, (1280, 720), seed=3, t_max=60_000_000)  # spans several 24-bit wraps
     words = evt3.encode(ev.t, ev.x, ev.y, ev.p)
-    state = evt3.new_state()
-    parts = []
-    for chunk in np.array_split(words, 7):
-        n = evt3.max_events(chunk)
-        t, x, y, p = np.empty(n, np.int64), np.empty(n, np.uint16), np.empty(n, np.uint16), np.empty(n, np.int8)
-        k = evt3.decode(chunk, state, 1280, 720, t, x, y, p)
-        parts.append((t[:k], x[:k], y[:k], p[:k]))
-    t, x, y, p = (np.concatenate(c) for c in zip(*parts))
+    t, x, y, p, _, stats = decode(evt3.decode, np.array_split(words, 7), evt3.max_events(words), 1280, 720)
+    assert stats[BACKWARDS] == 0
     assert np.array_equal(t, ev.t) and np.array_equal(x, ev.x) and np.array_equal(y, ev.y)
     assert np.array_equal(p, ev.p)
 
@@ -85,12 +86,10 @@ def test_evt2_words():
     on = (0x1 << 28) | (5 << 22) | (33 << 11) | 17
     off = (0x0 << 28) | (63 << 22) | (639 << 11) | 479
     words = np.array([on, (0x8 << 28) | 1000, on, 0xA << 28, 0xE << 28, off], np.uint32)
-    state = evt2.new_state()
-    t, x, y, p = np.empty(3, np.int64), np.empty(3, np.uint16), np.empty(3, np.uint16), np.empty(3, np.int8)
-    n = evt2.decode_evt2(words, state, 640, 480, t, x, y, p)
-    assert n == 2 and state[evt2.NO_TIME_SLOT] == 1
-    assert t[:2].tolist() == [(1000 << 6) | 5, (1000 << 6) | 63]
-    assert x[:2].tolist() == [33, 639] and y[:2].tolist() == [17, 479] and p[:2].tolist() == [1, -1]
+    t, x, y, p, state, _ = decode(evt2.decode_evt2, [words], len(words), 640, 480)
+    assert len(t) == 2 and state[evt2.NO_TIME_SLOT] == 1
+    assert t.tolist() == [(1000 << 6) | 5, (1000 << 6) | 63]
+    assert x.tolist() == [33, 639] and y.tolist() == [17, 479] and p.tolist() == [1, -1]
 
 
 @pytest.mark.parametrize("legacy", [False, True])
@@ -104,13 +103,10 @@ def test_evt21_words_both_layouts(legacy):
     else:
         raw = [(h << 32) | m for h, m in pairs]
     words = np.array(raw, np.uint64).view(np.int64)
-    state = evt2.new_state()
-    n_max = evt2.max_events_evt21(words, legacy)
-    t, x, y, p = np.empty(n_max, np.int64), np.empty(n_max, np.uint16), np.empty(n_max, np.uint16), np.empty(n_max, np.int8)
-    n = evt2.decode_evt21(words, legacy, state, 1280, 720, t, x, y, p)
-    assert n == 3
-    assert x[:n].tolist() == [64, 67, 95]
-    assert set(t[:n].tolist()) == {(77 << 6) | 9} and set(p[:n].tolist()) == {1} and set(y[:n].tolist()) == {12}
+    assert evt2.max_events_evt21(words, legacy) == 3
+    t, x, y, p, _, _ = decode(evt2.decode_evt21, [words], 3, legacy, 1280, 720)
+    assert x.tolist() == [64, 67, 95]
+    assert set(t.tolist()) == {(77 << 6) | 9} and set(p.tolist()) == {1} and set(y.tolist()) == {12}
 
 
 @pytest.mark.parametrize("encoding", ["evt2", "evt21", "evt21-legacy"])
@@ -120,15 +116,11 @@ def test_evt2_family_round_trip_with_high_time_wrap(encoding):
     t = np.sort(np.concatenate([ev.t[:1500], ev.t[1500:] + (1 << 34) + 12345]))
     if encoding == "evt2":
         words = evt2.encode_evt2(t, ev.x, ev.y, ev.p)
-        state = evt2.new_state()
-        out = [np.empty(len(t), d) for d in (np.int64, np.uint16, np.uint16, np.int8)]
-        n = evt2.decode_evt2(words, state, 640, 480, *out)
+        out = decode(evt2.decode_evt2, np.array_split(words, 3), len(words), 640, 480)
     else:
         legacy = encoding == "evt21-legacy"
         words = evt2.encode_evt21(t, ev.x, ev.y, ev.p, legacy=legacy).view(np.int64)
-        state = evt2.new_state()
-        out = [np.empty(len(t), d) for d in (np.int64, np.uint16, np.uint16, np.int8)]
-        n = evt2.decode_evt21(words, legacy, state, 640, 480, *out)
-    assert n == len(t)
+        out = decode(evt2.decode_evt21, np.array_split(words, 3), len(t), legacy, 640, 480)
+    assert len(out[0]) == len(t) and out[5][BACKWARDS] == 0
     assert np.array_equal(out[0], t) and np.array_equal(out[1], ev.x)
     assert np.array_equal(out[2], ev.y) and np.array_equal(out[3], ev.p)

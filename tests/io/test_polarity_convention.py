@@ -11,6 +11,8 @@ import scipy.io
 from neurofocus.io import load_events
 from neurofocus.simulate import moving_bars_events
 
+from ..conftest import fake_aedat4
+
 
 def _raw(path, header, words, dtype):
     path.write_bytes(header.encode() + np.asarray(words, dtype).tobytes())
@@ -107,22 +109,8 @@ def test_on_event_is_plus_one(tmp_path, name):
 
 
 def test_aedat4_on_flag_is_plus_one(tmp_path, monkeypatch):
-    import aedat
-
-    class FakeDecoder:
-        def __init__(self, path):
-            pass
-
-        def id_to_stream(self):
-            return {0: {"type": "events", "width": 8, "height": 4}}
-
-        def __iter__(self):
-            rec = np.array([(69, 3, 2, True), (70, 3, 2, False)], [("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("on", "?")])
-            yield {"stream_id": 0, "events": rec}
-
-    monkeypatch.setattr(aedat, "Decoder", FakeDecoder)
-    path = tmp_path / "fake.aedat4"
-    path.write_bytes(b"#!AER-DAT4.0\r\n")
+    rec = np.array([(69, 3, 2, True), (70, 3, 2, False)], [("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("on", "?")])
+    path = fake_aedat4(monkeypatch, tmp_path, [{"stream_id": 0, "events": rec}])
     assert load_events(path).p.tolist() == [1, -1]
 
 

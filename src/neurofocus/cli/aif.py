@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -174,24 +175,35 @@ def _ground_truth(folder: Path, shape: tuple) -> np.ndarray | None:
     return truth if truth.shape == shape else None
 
 
+def _png_file(path: Path, image: np.ndarray) -> bytes:
+    """Write ``image`` as the PNG ``path`` (atomically); returns its bytes."""
+    from ..atomic import write_bytes_atomic
+    from ..images import png_bytes
+
+    data = png_bytes(image)
+    write_bytes_atomic(path, data)
+    return data
+
+
 def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
-    """aif.png, the stack, the in-focus (and depth) maps, result.json and report.html; a rerun replaces them."""
-    from ..atomic import OutputFolder, write_bytes_atomic, write_text_atomic
-    from ..images import png_bytes, write_image
+    """aif.png, the stack, the in-focus (and depth) maps, result.json and report.html; a rerun replaces them.
+
+    The images are encoded and the metrics computed in a thread pool (PNG encoding and most of numpy/scipy release
+    the GIL), then result.json and the report are written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..atomic import OutputFolder, write_text_atomic
+    from ..images import write_image
     from ..metrics import evaluate
     from ..viz import save_map
 
     sample = Path(args.image).parent
     out = OutputFolder(args.out, owned=("stack/slice_*.png",))
     image = rig.image_out(result.image)
-    write_image(out.path("aif.png"), image)
-    slices = []
-    for i, (t, slice_image) in enumerate(zip(result.stack_times_us, result.stack)):
-        slices.append(png_bytes(rig.image_out(slice_image)))
-        write_bytes_atomic(out.path(f"stack/slice_{i:03d}_t{int(t)}us.png"), slices[-1])
+    input_image = rig.image_out(sweep.image)
+    truth = _ground_truth(sample, image.shape)
+    schedule = _focus_schedule(sample)
     infocus_ms = rig.map_out(result.infocus_time_us / 1e3)
-    save_map(out.path("infocus_time.png"), infocus_ms, "in-focus time (ms)",
-             "in-focus time of each pixel (slice with the largest focus measure)")
     info = {"image": str(args.image), "signal": str(args.events or args.spikes), "image_time_us": sweep.image_time_us,
             "method": args.method, "modality": result.modality, "times": args.times, "weights": result.weights,
             "stack_times_us": [int(t) for t in result.stack_times_us], "runtime_s": round(seconds, 3),
@@ -199,19 +211,27 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
     if result.contrast is not None:
         info["contrast_threshold"] = {"median": float(np.median(result.contrast)),
                                       "min": float(result.contrast.min()), "max": float(result.contrast.max())}
-    schedule = _focus_schedule(sample)
-    if schedule is not None:
-        depth = np.interp(result.infocus_time_us, *schedule).astype(np.float32)
-        save_map(out.path("depth.png"), rig.map_out(depth), "depth (m)", "depth from the in-focus times",
-                 cmap="magma_r")
-        info["depth"] = "depth.png"
-    if rig.calibration is not None:
-        write_image(out.path("valid.png"), rig.valid_out.astype(np.float32))
-        info["calibration"] = rig.report()
-    input_image = rig.image_out(sweep.image)
-    truth = _ground_truth(sample, image.shape)
-    if truth is not None:
-        info["metrics"] = {"input image": evaluate(input_image, truth), "result": evaluate(image, truth)}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        slices = [pool.submit(_png_file, out.path(f"stack/slice_{i:03d}_t{int(t)}us.png"), rig.image_out(s))
+                  for i, (t, s) in enumerate(zip(result.stack_times_us, result.stack))]
+        jobs = [pool.submit(write_image, out.path("aif.png"), image),
+                pool.submit(save_map, out.path("infocus_time.png"), infocus_ms, "in-focus time (ms)",
+                            "in-focus time of each pixel (slice with the largest focus measure)")]
+        if schedule is not None:
+            depth = np.interp(result.infocus_time_us, *schedule).astype(np.float32)
+            jobs.append(pool.submit(save_map, out.path("depth.png"), rig.map_out(depth), "depth (m)",
+                                    "depth from the in-focus times", cmap="magma_r"))
+            info["depth"] = "depth.png"
+        if rig.calibration is not None:
+            jobs.append(pool.submit(write_image, out.path("valid.png"), rig.valid_out.astype(np.float32)))
+            info["calibration"] = rig.report()
+        metrics = None if truth is None else [pool.submit(evaluate, input_image, truth),
+                                              pool.submit(evaluate, image, truth)]
+        slices = [job.result() for job in slices]
+        for job in jobs:
+            job.result()
+        if metrics is not None:
+            info["metrics"] = {"input image": metrics[0].result(), "result": metrics[1].result()}
     write_text_atomic(out.path("result.json"), json.dumps(info, indent=2) + "\n")
     _write_report(out.path("report.html"), args, sweep, result, info, input_image, image, slices,
                   None if schedule is None else np.interp(np.asarray(result.stack_times_us, np.float64), *schedule),

@@ -7,15 +7,17 @@ has a ``frame`` stream, are available through :func:`read_aedat4_frames`.
 from __future__ import annotations
 
 import dataclasses
+import mmap
 import os
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import NeurofocusError
-from ..types import Events
-from .common import events_from_decoded
+from ..types import EVENT_DTYPE, Events
+from .common import events_from_records
 from .isolated import call_isolated, memory_for
+from .records import BACKWARDS, LAST_T, MAX_X, MAX_Y, new_stats
 
 MAGIC = b"#!AER-DAT4.0"
 
@@ -67,8 +69,73 @@ def _packets(decoder):
         raise NeurofocusError(f"corrupt AEDAT 4 packet ({' '.join(str(exc).split())})") from None
 
 
-def _decode_events(path) -> tuple[tuple[int, int], np.ndarray]:
-    """(width, height) of the first event stream and its records {t u8, x u2, y u2, on ?}."""
+#: The memory file's records seen as the ``aedat`` package's packed 13 bytes (t u8, x u2, y u2, on) at the start of
+#: each 16-byte record: a packet is copied in whole; its ``on`` byte lands in ``p`` as 0/1 and is made ±1 after.
+_AEDAT_BYTES = np.dtype({"names": ["packet"], "formats": ["V13"], "offsets": [0], "itemsize": EVENT_DTYPE.itemsize})
+_AEDAT_OFFSETS = {"t": 0, "x": 8, "y": 10, "on": 12}
+#: Records converted at a time in a reused buffer (1 MiB, stays in cache), then written to the memory file in one call.
+_BATCH = 1 << 16
+
+
+def _check_layout(dtype: np.dtype) -> None:
+    """Refuse packets whose fields are not ``aedat``'s packed t u8, x u2, y u2, on (13 bytes)."""
+    fields = dtype.fields or {}
+    if dtype.itemsize != 13 or any(fields.get(k, (None, -1))[1] != v for k, v in _AEDAT_OFFSETS.items()):
+        raise NeurofocusError(f"the aedat package returned events of an unknown layout {dtype}")
+
+
+class _RecordWriter:
+    """Writes ``aedat`` packets as :data:`~neurofocus.types.EVENT_DTYPE` records to the memory file ``fd`` (which a
+    parent process maps afterwards, see :func:`_map_records`), with the running statistics of :mod:`.records`
+    (:attr:`stats`). Writing (rather than mapping the file here) spares a page fault per 4 KiB of output. More than
+    ``max_records`` records are refused: the memory file does not count towards the child's memory cap."""
+
+    def __init__(self, fd: int, max_records: int):
+        self.fd, self.n, self.k, self.max_records = fd, 0, 0, max_records
+        self.layout = None  # the packet dtype last checked
+        self.batch = np.zeros(_BATCH, EVENT_DTYPE)
+        self.stats = new_stats()
+
+    def append(self, events: np.ndarray) -> None:
+        """Append an ``aedat`` packet (t u8 µs, x u2, y u2, on bool; shape (K,))."""
+        if events.dtype is not self.layout:
+            _check_layout(events.dtype)
+            self.layout = events.dtype
+        packet = np.ascontiguousarray(events).view("V13")
+        while len(packet):
+            take = min(len(packet), _BATCH - self.k)
+            self.batch[self.k:self.k + take].view(_AEDAT_BYTES)["packet"] = packet[:take]
+            self.k += take
+            packet = packet[take:]
+            if self.k == _BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        """Turn the batch's polarities from 0/1 into ±1, update the stats and write the batch out."""
+        batch = self.batch[:self.k]
+        if not len(batch):
+            return
+        if self.n + self.k > self.max_records:
+            raise NeurofocusError(f"the AEDAT 4 file decodes to more than {self.max_records:,} events, out of all "
+                                  f"proportion to its size: corrupt file")
+        p = batch["p"]
+        np.subtract(p, 1, out=p)
+        np.bitwise_or(p, 1, out=p)  # 0 -> -1 -> -1, 1 -> 0 -> 1
+        t, stats = batch["t"], self.stats
+        stats[BACKWARDS] += np.count_nonzero(t[1:] < t[:-1]) + (t[0] < stats[LAST_T])
+        stats[LAST_T] = t[-1]
+        stats[MAX_X] = max(stats[MAX_X], batch["x"].max())
+        stats[MAX_Y] = max(stats[MAX_Y], batch["y"].max())
+        view = memoryview(batch.view(np.uint8))
+        while len(view):
+            view = view[os.write(self.fd, view):]
+        self.n += self.k
+        self.k = 0
+
+
+def _decode_events(path: str, fd: int) -> tuple[tuple[int, int], int, np.ndarray]:
+    """Decode the first event stream of ``path`` into records in the memory file ``fd``: (width, height) of the
+    stream, number of events, statistics (see :mod:`.records`)."""
     decoder = _decoder(path)
     streams = decoder.id_to_stream()
     event_ids = sorted(i for i, s in streams.items() if s.get("type") == "events")
@@ -76,29 +143,44 @@ def _decode_events(path) -> tuple[tuple[int, int], np.ndarray]:
         raise NeurofocusError("the AEDAT 4 file has no event stream")
     sid = event_ids[0]
     size = (int(streams[sid]["width"]), int(streams[sid]["height"]))
-    parts = [packet["events"] for packet in _packets(decoder)
-             if packet.get("stream_id") == sid and "events" in packet]
-    rec = np.concatenate(parts) if parts else np.empty(0, [("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("on", "?")])
-    return size, rec
+    out = _RecordWriter(fd, memory_for(path) // EVENT_DTYPE.itemsize)
+    for packet in _packets(decoder):
+        if packet.get("stream_id") == sid and "events" in packet:
+            out.append(packet["events"])
+    out.flush()
+    return size, out.n, out.stats
+
+
+def _map_records(fd: int, n: int) -> np.ndarray:
+    """The first ``n`` records of the memory file ``fd``, mapped (not copied)."""
+    if not n:
+        return np.empty(0, EVENT_DTYPE)
+    return np.frombuffer(mmap.mmap(fd, n * EVENT_DTYPE.itemsize), EVENT_DTYPE)
 
 
 def read_aedat4(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = None) -> Events:
     """Read the polarity events of an AEDAT 4 file (first event stream).
 
-    Events outside the sensor (the stream's size, or ``sensor_size``) are an error: they only come from corrupt
-    files.
+    The ``aedat`` package decodes in a forked child (see :mod:`.isolated`), which writes the records into a memory
+    file that this process then maps. Events outside the sensor (the stream's size, or ``sensor_size``) are an error:
+    they only come from corrupt files.
     """
-    stream_size, rec = call_isolated(_decode_events, os.fspath(path), what="the AEDAT 4 decoder",
-                                     memory_bytes=memory_for(path))
+    fd = os.memfd_create("neurofocus-aedat4")
+    try:
+        stream_size, n, stats = call_isolated(_decode_events, os.fspath(path), fd, what="the AEDAT 4 decoder",
+                                              memory_bytes=memory_for(path))
+        records = _map_records(fd, n)
+    finally:
+        os.close(fd)
     size = sensor_size or stream_size
-    if len(rec) and (int(rec["x"].max()) >= size[0] or int(rec["y"].max()) >= size[1]):
-        raise NeurofocusError(f"events lie outside the {size[0]}x{size[1]} sensor (x up to {int(rec['x'].max())}, "
-                              f"y up to {int(rec['y'].max())}): corrupt file")
-    if len(rec) and int(rec["t"].max()) >= 1 << 63:
+    max_x, max_y = int(stats[MAX_X]), int(stats[MAX_Y])
+    if max_x >= size[0] or max_y >= size[1]:
+        raise NeurofocusError(f"events lie outside the {size[0]}x{size[1]} sensor (x up to {max_x}, y up to {max_y}): "
+                              f"corrupt file")
+    t = records["t"]
+    if (stats[BACKWARDS] or (n and t[0] < 0)) and np.any(t < 0):  # a u8 time from 2**63 on reads as negative
         raise NeurofocusError("timestamps overflow int64: corrupt file")
-    on = rec["on"]
-    return events_from_decoded(rec["t"].astype(np.int64), rec["x"], rec["y"],
-                               np.where(on, np.int8(1), np.int8(-1)), size, Path(path).name)
+    return events_from_records(records, int(stats[BACKWARDS]), size, Path(path).name)
 
 
 def read_aedat4_frames(path: str | os.PathLike) -> list[ApsFrame]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from ..atomic import write_text_atomic
 from ..errors import NeurofocusError
-from ..types import EVENT_DTYPE, Events
+from ..types import Events
 
 #: Sensors whose size a reader may assume when a file does not store one (name, width, height), smallest first.
 KNOWN_SENSORS = (
@@ -108,25 +107,37 @@ def fallback_sensor_size(x: np.ndarray, y: np.ndarray, source: str) -> tuple[int
     return need_w, need_h
 
 
-def events_from_decoded(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray, sensor_size,
-                        source: str) -> Events:
-    """Pack decoded vendor data into :class:`Events`, sorting a few out-of-order events (with a note).
+def events_from_records(data: np.ndarray, backwards: int, sensor_size, source: str) -> Events:
+    """Wrap decoded records (:data:`~neurofocus.types.EVENT_DTYPE`, (N,)) in :class:`Events` without copying them, sorting a few
+    out-of-order events (with a note); ``backwards`` is how often time steps back from one record to the next.
 
     Sensors occasionally emit events slightly out of order; a stream that goes backwards often is taken as corrupt.
     """
-    data = np.empty(len(t), EVENT_DTYPE)
-    data["t"], data["x"], data["y"], data["p"] = t, x, y, p
-    if len(t) > 1:
-        backwards = int(np.count_nonzero(t[1:] < t[:-1]))
-        if backwards:
-            if backwards > max(10, len(t) // 1000):
-                raise NeurofocusError(f"time goes backwards {backwards} times in {len(t)} events: the file is "
-                                      f"corrupt or not in the format it claims")
-            note(f"{source}: {backwards} events were out of time order and have been sorted")
-            data = data[np.argsort(data["t"], kind="stable")]
-    if len(t) and data["t"][0] < 0:
+    if backwards:
+        if backwards > max(10, len(data) // 1000):
+            raise NeurofocusError(f"time goes backwards {backwards} times in {len(data)} events: the file is "
+                                  f"corrupt or not in the format it claims")
+        note(f"{source}: {backwards} events were out of time order and have been sorted")
+        data = data[np.argsort(data["t"], kind="stable")]
+    if len(data) and data["t"][0] < 0:
         raise NeurofocusError("negative timestamps")
     return Events(data, sensor_size, validate=False)
+
+
+def map_file(path: str | os.PathLike, offset: int, dtype) -> np.ndarray:
+    """The file from byte ``offset`` to its end as a read-only array of ``dtype`` (shape (N,)), memory-mapped with
+    its pages read in up front (one pass over the page cache, no copy); the size must be a multiple of the item."""
+    import mmap
+
+    dtype = np.dtype(dtype)
+    size = os.path.getsize(path)
+    if size <= offset:
+        return np.empty(0, dtype)
+    start = offset - offset % mmap.ALLOCATIONGRANULARITY
+    with open(path, "rb") as f:
+        mapped = mmap.mmap(f.fileno(), size - start, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0),
+                           prot=mmap.PROT_READ, offset=start)
+    return np.frombuffer(mapped, dtype, offset=offset - start)
 
 
 #: Largest ratio of declared to stored bytes a reader accepts for compressed data (deflate peaks near 1032:1; no codec
@@ -177,30 +188,6 @@ def check_time_span(events: Events, step_us: int, what: str) -> None:
         raise NeurofocusError(f"{len(events):,} events spanning {span / 3.6e9:,.1f} hours would need {steps:,} filler "
                               f"records in {what}: write a shorter window (--t-start-us, --t-end-us) or another "
                               f"format")
-
-
-def decode_chunked(words: np.ndarray, count: Callable, decode: Callable, chunk_words: int, bar) -> tuple:
-    """Run a chunk-wise decoder over ``words``.
-
-    ``count(chunk)`` bounds the events in a chunk; ``decode(chunk, t, x, y, p)`` fills the arrays and returns how
-    many it wrote (keeping its own state between calls). Returns concatenated (t, x, y, p).
-    """
-    parts = []
-    for start in range(0, len(words), chunk_words):
-        chunk = np.ascontiguousarray(words[start:start + chunk_words])
-        cap = count(chunk)
-        t = np.empty(cap, np.int64)
-        x = np.empty(cap, np.uint16)
-        y = np.empty(cap, np.uint16)
-        p = np.empty(cap, np.int8)
-        n = decode(chunk, t, x, y, p)
-        parts.append((t[:n], x[:n], y[:n], p[:n]))
-        bar.update(chunk.nbytes)
-    if not parts:
-        return (np.empty(0, np.int64), np.empty(0, np.uint16), np.empty(0, np.uint16), np.empty(0, np.int8))
-    if len(parts) == 1:
-        return parts[0]
-    return tuple(np.concatenate(col) for col in zip(*parts))
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:

@@ -172,8 +172,9 @@ def _decode(buf, t, x, y, p):
     return n
 
 
-def decode_chunk(chunk: bytes | np.ndarray) -> np.ndarray:
-    """Decode one ECF-compressed chunk into records of :data:`ECF_EVENT_DTYPE` (p in {0, 1}).
+def decode_into(chunk: bytes | np.ndarray, t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray) -> int:
+    """Decode one ECF-compressed chunk into the int64 arrays t (µs), x, y, p (in {0, 1}) of length
+    :data:`MAX_EVENTS`, reusable from chunk to chunk; returns the number of events.
 
     Raises
     ------
@@ -181,14 +182,18 @@ def decode_chunk(chunk: bytes | np.ndarray) -> np.ndarray:
         If the chunk is truncated or malformed.
     """
     buf = np.frombuffer(chunk, np.uint8) if not isinstance(chunk, np.ndarray) else chunk.view(np.uint8).ravel()
-    t = np.empty(MAX_EVENTS, np.int64)
-    x = np.empty(MAX_EVENTS, np.int64)
-    y = np.empty(MAX_EVENTS, np.int64)
-    p = np.empty(MAX_EVENTS, np.int64)
     n = _decode(buf, t, x, y, p)
     if n < 0:
         raise ValueError("truncated or malformed ECF chunk" if n == _TRUNCATED
                          else f"ECF chunk claims more than {MAX_EVENTS} events")
+    return n
+
+
+def decode_chunk(chunk: bytes | np.ndarray) -> np.ndarray:
+    """Decode one ECF-compressed chunk into records of :data:`ECF_EVENT_DTYPE` (p in {0, 1}); see
+    :func:`decode_into`."""
+    t, x, y, p = (np.empty(MAX_EVENTS, np.int64) for _ in range(4))
+    n = decode_into(chunk, t, x, y, p)
     out = np.empty(n, ECF_EVENT_DTYPE)
     out["t"], out["x"], out["y"], out["p"] = t[:n], x[:n], y[:n], p[:n]
     return out

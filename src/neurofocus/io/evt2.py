@@ -18,6 +18,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .kernels import popcount32, put, put_mask
+from .records import BACKWARDS, LAST_T, OFF, ON
+
 _HIGH, _LOOP, _HAVE_TIME, _NO_TIME, _OUT_OF_RANGE = range(5)
 STATE_SIZE = 5
 NO_TIME_SLOT = _NO_TIME
@@ -30,98 +33,109 @@ def new_state() -> np.ndarray:
     return np.zeros(STATE_SIZE, np.int64)
 
 
-@numba.njit(cache=True, nogil=True)
-def _time_high(value, state):
-    """Apply a TIME_HIGH value (28 bits) to ``state``, counting wraps."""
-    if state[_HAVE_TIME] and value < state[_HIGH] and state[_HIGH] - value >= (1 << (_HIGH_BITS - 1)):
-        state[_LOOP] += 1
-    state[_HIGH] = value
-    state[_HAVE_TIME] = 1
+@numba.njit(cache=True, nogil=True, inline="always")
+def _time_high(value, high, loop, have_time):
+    """(high, wrap count, time base in µs) after a TIME_HIGH ``value`` (28 bits) that follows ``high``."""
+    if have_time and value < high and high - value >= (1 << (_HIGH_BITS - 1)):
+        loop += 1
+    return value, loop, ((loop << _HIGH_BITS) | value) << 6
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _load(state, stats):
+    """The decoder's state and statistics as locals: high, loop, have_time, no_time, out_of_range, backwards,
+    last_t, time base (µs)."""
+    high, loop = state[_HIGH], state[_LOOP]
+    return (high, loop, state[_HAVE_TIME], state[_NO_TIME], state[_OUT_OF_RANGE], stats[BACKWARDS], stats[LAST_T],
+            ((loop << _HIGH_BITS) | high) << 6)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _store(state, stats, high, loop, have_time, no_time, out_of_range, backwards, last_t):
+    """Save the locals of :func:`_load` back (the time base is derived)."""
+    state[_HIGH], state[_LOOP], state[_HAVE_TIME] = high, loop, have_time
+    state[_NO_TIME], state[_OUT_OF_RANGE] = no_time, out_of_range
+    stats[BACKWARDS], stats[LAST_T] = backwards, last_t
 
 
 @numba.njit(cache=True, nogil=True)
-def max_events_evt2(words):
-    """Upper bound of the events in a chunk of EVT 2.0 words."""
-    n = 0
-    for w in words:
-        if (w >> 28) <= 1:
-            n += 1
-    return n
-
-
-@numba.njit(cache=True, nogil=True)
-def decode_evt2(words, state, width, height, t, x, y, p):
-    """Decode EVT 2.0 ``words`` (uint32) into the output arrays; returns the number of events written."""
-    n = 0
-    for w in words:
+def decode_evt2(words, state, width, height, out, n, stats):
+    """Decode EVT 2.0 ``words`` (uint32) into the records ``out`` (int64 (N, 2) view, see :mod:`.records`) from
+    index ``n``; returns the new count. ``state`` carries the decoder between chunks; ``stats`` gets the time steps
+    back and the last time. ``out`` must hold ``n + len(words)`` records (at most one event per word)."""
+    high, loop, have_time, no_time, out_of_range, backwards, last_t, base = _load(state, stats)
+    for i in range(len(words)):
+        w = np.int64(words[i])
         kind = w >> 28
         if kind <= 1:
-            if not state[_HAVE_TIME]:
-                state[_NO_TIME] += 1
+            if not have_time:
+                no_time += 1
                 continue
             xx = (w >> 11) & 0x7FF
             yy = w & 0x7FF
             if xx >= width or yy >= height:
-                state[_OUT_OF_RANGE] += 1
+                out_of_range += 1
                 continue
-            t[n] = (((state[_LOOP] << _HIGH_BITS) | state[_HIGH]) << 6) | ((w >> 22) & 0x3F)
-            x[n] = xx
-            y[n] = yy
-            p[n] = 1 if kind == 1 else -1
+            tt = base | ((w >> 22) & 0x3F)
+            backwards += tt < last_t
+            last_t = tt
+            put(out, n, tt, xx, yy, ON if kind == 1 else OFF)
             n += 1
         elif kind == 0x8:
-            _time_high(np.int64(w & 0x0FFFFFFF), state)
+            high, loop, base = _time_high(w & 0x0FFFFFFF, high, loop, have_time)
+            have_time = 1
+    _store(state, stats, high, loop, have_time, no_time, out_of_range, backwards, last_t)
     return n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _split21(w, legacy):
+    """(header, mask) halves of an EVT 2.1 word (int64)."""
+    lo = w & 0xFFFFFFFF
+    hi = (w >> 32) & 0xFFFFFFFF
+    return (lo, hi) if legacy else (hi, lo)
 
 
 @numba.njit(cache=True, nogil=True)
 def max_events_evt21(words, legacy):
-    """Upper bound of the events in a chunk of EVT 2.1 words (given as an int64 view)."""
+    """Upper bound of the events in EVT 2.1 ``words`` (an int64 view): the set mask bits of event words."""
     n = 0
-    for w in words:
-        lo = w & 0xFFFFFFFF
-        hi = (w >> 32) & 0xFFFFFFFF
-        head = lo if legacy else hi
+    for i in range(len(words)):
+        head, mask = _split21(words[i], legacy)
         if (head >> 28) <= 1:
-            m = hi if legacy else lo
-            while m:
-                m &= m - 1
-                n += 1
+            n += popcount32(mask)
     return n
 
 
 @numba.njit(cache=True, nogil=True)
-def decode_evt21(words, legacy, state, width, height, t, x, y, p):
-    """Decode EVT 2.1 ``words`` (an int64 view of the u64 words) into the output arrays; returns the count."""
-    n = 0
-    for w in words:
-        lo = w & 0xFFFFFFFF
-        hi = (w >> 32) & 0xFFFFFFFF
-        head = lo if legacy else hi
-        mask = hi if legacy else lo
+def decode_evt21(words, legacy, state, width, height, out, n, stats):
+    """Decode EVT 2.1 ``words`` (an int64 view of the u64 words) into the records ``out`` from index ``n``, as
+    :func:`decode_evt2`; ``out`` must hold ``n + max_events_evt21(words)`` records. Returns the new count."""
+    high, loop, have_time, no_time, out_of_range, backwards, last_t, base = _load(state, stats)
+    for i in range(len(words)):
+        head, mask = _split21(words[i], legacy)
         kind = head >> 28
         if kind <= 1:
-            if not state[_HAVE_TIME]:
-                m = mask
-                while m:
-                    m &= m - 1
-                    state[_NO_TIME] += 1
+            if not have_time:
+                no_time += popcount32(mask)
                 continue
-            tt = (((state[_LOOP] << _HIGH_BITS) | state[_HIGH]) << 6) | ((head >> 22) & 0x3F)
+            tt = base | ((head >> 22) & 0x3F)
             x0 = (head >> 11) & 0x7FF
             yy = head & 0x7FF
-            for i in range(32):
-                if (mask >> i) & 1:
-                    if x0 + i < width and yy < height:
-                        t[n] = tt
-                        x[n] = x0 + i
-                        y[n] = yy
-                        p[n] = 1 if kind == 1 else -1
-                        n += 1
-                    else:
-                        state[_OUT_OF_RANGE] += 1
+            pbits = ON if kind == 1 else OFF
+            if yy >= height:
+                out_of_range += popcount32(mask)
+                continue
+            first = n
+            n, outside = put_mask(out, n, tt, x0, yy, pbits, mask, width)
+            out_of_range += outside
+            if n > first:
+                backwards += tt < last_t
+                last_t = tt
         elif kind == 0x8:
-            _time_high(head & 0x0FFFFFFF, state)
+            high, loop, base = _time_high(head & 0x0FFFFFFF, high, loop, have_time)
+            have_time = 1
+    _store(state, stats, high, loop, have_time, no_time, out_of_range, backwards, last_t)
     return n
 
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .kernels import popcount32, put, put_mask
+from .records import BACKWARDS, LAST_T, OFF, ON
+
 # decoder state slots (int64 array carried from one chunk to the next)
 _Y, _HIGH, _LOW, _LOOP, _BASE_X, _VECT_P, _HAVE_TIME, _NO_TIME, _OUT_OF_RANGE = range(9)
 STATE_SIZE = 9
@@ -29,95 +32,83 @@ def new_state() -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def max_events(words):
-    """Upper bound of the events a chunk of EVT 3.0 words can hold."""
+    """Upper bound of the events a chunk of EVT 3.0 words (uint16) can hold."""
     n = 0
-    for w in words:
+    for i in range(len(words)):
+        w = np.int64(words[i])
         kind = w >> 12
         if kind == 0x2:
             n += 1
         elif kind == 0x4:
-            m = w & 0xFFF
-            while m:
-                m &= m - 1
-                n += 1
+            n += popcount32(w & 0xFFF)
         elif kind == 0x5:
-            m = w & 0xFF
-            while m:
-                m &= m - 1
-                n += 1
+            n += popcount32(w & 0xFF)
     return n
 
 
 @numba.njit(cache=True, nogil=True)
-def decode(words, state, width, height, t, x, y, p):
-    """Decode EVT 3.0 ``words`` (uint16) into the output arrays; returns the number of events written.
+def decode(words, state, width, height, out, n, stats):
+    """Decode EVT 3.0 ``words`` (uint16) into the records ``out`` (int64 (N, 2) view, see :mod:`.records`) from
+    index ``n``; returns the new count. ``out`` must hold ``n + max_events(words)`` records.
 
-    ``state`` (int64, :data:`STATE_SIZE`) carries the decoder state between chunks and is updated in place.
+    ``state`` (int64, :data:`STATE_SIZE`) carries the decoder state between chunks and is updated in place;
+    ``stats`` gets the time steps back and the last time.
     """
-    cur_y = state[_Y]
-    high = state[_HIGH]
-    low = state[_LOW]
-    loop = state[_LOOP]
-    base_x = state[_BASE_X]
-    vect_p = state[_VECT_P]
-    have_time = state[_HAVE_TIME]
-    no_time = state[_NO_TIME]
-    out_of_range = state[_OUT_OF_RANGE]
-    n = 0
-    for w in words:
+    cur_y, high, low, loop = state[_Y], state[_HIGH], state[_LOW], state[_LOOP]
+    base_x, vect_p, have_time = state[_BASE_X], state[_VECT_P], state[_HAVE_TIME]
+    no_time, out_of_range = state[_NO_TIME], state[_OUT_OF_RANGE]
+    backwards, last_t = stats[BACKWARDS], stats[LAST_T]
+    tt = (loop << 24) | (high << 12) | low
+    for i in range(len(words)):
+        w = np.int64(words[i])
         kind = w >> 12
         if kind == 0x0:  # EVT_ADDR_Y
             cur_y = w & 0x7FF
         elif kind == 0x2:  # EVT_ADDR_X
             if not have_time:
                 no_time += 1
+                continue
+            xx = w & 0x7FF
+            if xx < width and cur_y < height:
+                backwards += tt < last_t
+                last_t = tt
+                put(out, n, tt, xx, cur_y, ON if (w >> 11) & 1 else OFF)
+                n += 1
             else:
-                xx = w & 0x7FF
-                if xx < width and cur_y < height:
-                    t[n] = (loop << 24) | (high << 12) | low
-                    x[n] = xx
-                    y[n] = cur_y
-                    p[n] = 1 if (w >> 11) & 1 else -1
-                    n += 1
-                else:
-                    out_of_range += 1
+                out_of_range += 1
         elif kind == 0x3:  # VECT_BASE_X
             base_x = w & 0x7FF
             vect_p = (w >> 11) & 1
         elif kind == 0x4 or kind == 0x5:  # VECT_12 / VECT_8
             nbits = 12 if kind == 0x4 else 8
             mask = w & ((1 << nbits) - 1)
-            for i in range(nbits):
-                if (mask >> i) & 1:
-                    if not have_time:
-                        no_time += 1
-                    elif base_x + i < width and cur_y < height:
-                        t[n] = (loop << 24) | (high << 12) | low
-                        x[n] = base_x + i
-                        y[n] = cur_y
-                        p[n] = 1 if vect_p else -1
-                        n += 1
-                    else:
-                        out_of_range += 1
+            if not have_time:
+                no_time += popcount32(mask)
+            elif cur_y >= height:
+                out_of_range += popcount32(mask)
+            else:
+                first = n
+                n, outside = put_mask(out, n, tt, base_x, cur_y, ON if vect_p else OFF, mask, width)
+                out_of_range += outside
+                if n > first:
+                    backwards += tt < last_t
+                    last_t = tt
             base_x += nbits
         elif kind == 0x6:  # EVT_TIME_LOW
             low = w & 0xFFF
+            tt = (loop << 24) | (high << 12) | low
         elif kind == 0x8:  # EVT_TIME_HIGH
             new_high = w & 0xFFF
             if have_time and new_high < high and high - new_high >= (1 << 11):
                 loop += 1
             high = new_high
             have_time = 1
+            tt = (loop << 24) | (high << 12) | low
         # 0x7 CONTINUED_4, 0xA EXT_TRIGGER, 0xE OTHERS, 0xF CONTINUED_12: no CD events
-    state[_Y] = cur_y
-    state[_HIGH] = high
-    state[_LOW] = low
-    state[_LOOP] = loop
-    state[_BASE_X] = base_x
-    state[_VECT_P] = vect_p
-    state[_HAVE_TIME] = have_time
-    state[_NO_TIME] = no_time
-    state[_OUT_OF_RANGE] = out_of_range
+    state[_Y], state[_HIGH], state[_LOW], state[_LOOP] = cur_y, high, low, loop
+    state[_BASE_X], state[_VECT_P], state[_HAVE_TIME] = base_x, vect_p, have_time
+    state[_NO_TIME], state[_OUT_OF_RANGE] = no_time, out_of_range
+    stats[BACKWARDS], stats[LAST_T] = backwards, last_t
     return n
 
 

@@ -16,14 +16,17 @@ import os
 from pathlib import Path
 
 import h5py
+import numba
 import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from . import ecf
-from .common import (MAX_COMPRESSION, check_declared_size, check_time_span, events_from_decoded,
-                     fallback_sensor_size, parse_size, byte_progress, relative_clock)
+from .common import (MAX_COMPRESSION, byte_progress, check_declared_size, check_time_span, events_from_records,
+                     fallback_sensor_size, parse_size, relative_clock)
+from .kernels import put
+from .records import BACKWARDS, LAST_T, MAX_X, MAX_Y, OFF, ON, new_records, new_stats
 from .isolated import call_isolated
 
 PROPHESEE_CHUNK = 16384
@@ -69,14 +72,37 @@ def _filter_ids(dset: h5py.Dataset) -> list[int]:
     return [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
 
 
-def _read_ecf_dataset(dset: h5py.Dataset, progress: bool | None, name: str) -> np.ndarray:
-    """Decode an ECF-compressed 1-D compound dataset chunk by chunk."""
+@numba.njit(cache=True, nogil=True)
+def _put_fields(t, x, y, p, count, out, start, stats):
+    """Write ``count`` events of the field arrays (t µs, x, y, p in {0, 1}) into the records ``out`` (int64 (N, 2)
+    view, see :mod:`.records`) from index ``start``, updating ``stats``; returns how many polarities are not 0/1."""
+    backwards, last_t, max_x, max_y = stats[BACKWARDS], stats[LAST_T], stats[MAX_X], stats[MAX_Y]
+    bad = 0
+    for i in range(count):
+        tt = np.int64(t[i])
+        xx = np.int64(x[i]) & 0xFFFF
+        yy = np.int64(y[i]) & 0xFFFF
+        pp = p[i]
+        bad += pp != 0 and pp != 1
+        backwards += tt < last_t
+        last_t = tt
+        max_x = max(max_x, xx)
+        max_y = max(max_y, yy)
+        put(out, start + i, tt, xx, yy, ON if pp > 0 else OFF)
+    stats[BACKWARDS], stats[LAST_T], stats[MAX_X], stats[MAX_Y] = backwards, last_t, max_x, max_y
+    return bad
+
+
+def _read_ecf_dataset(dset: h5py.Dataset, out: np.ndarray, stats: np.ndarray, progress: bool | None,
+                      name: str) -> int:
+    """Decode an ECF-compressed 1-D compound dataset chunk by chunk into the records ``out`` (int64 (N, 2) view);
+    returns the number of polarities other than 0/1."""
     n_total = dset.shape[0]
-    out = np.empty(n_total, ecf.ECF_EVENT_DTYPE)
     chunk_len = dset.chunks[0]
     n_chunks = dset.id.get_num_chunks()
     infos = sorted((dset.id.get_chunk_info(i) for i in range(n_chunks)), key=lambda s: s.chunk_offset[0])
-    filled = 0
+    scratch = [np.empty(ecf.MAX_EVENTS, np.int64) for _ in range(4)]
+    filled = bad = 0
     with byte_progress(sum(s.size for s in infos), f"decoding {name}", progress) as bar:
         for info in infos:
             start = info.chunk_offset[0]
@@ -88,19 +114,21 @@ def _read_ecf_dataset(dset: h5py.Dataset, progress: bool | None, name: str) -> n
             filter_mask, raw = dset.id.read_direct_chunk(info.chunk_offset)
             if filter_mask & 1:  # the filter was skipped for this chunk: raw records
                 records = np.frombuffer(raw, ecf.ECF_EVENT_DTYPE)
+                fields, have = [records[k] for k in ("t", "x", "y", "p")], len(records)
             else:
                 try:
-                    records = ecf.decode_chunk(raw)
+                    have = ecf.decode_into(raw, *scratch)
                 except ValueError as exc:
                     raise NeurofocusError(f"ECF chunk at event {start} is corrupt ({exc})") from None
-            if len(records) < want:
-                raise NeurofocusError(f"ECF chunk at event {start} holds {len(records)} events, expected {want}")
-            out[start:start + want] = records[:want]
+                fields = scratch
+            if have < want:
+                raise NeurofocusError(f"ECF chunk at event {start} holds {have} events, expected {want}")
+            bad += _put_fields(*fields, want, out, start, stats)
             filled = start + want
             bar.update(info.size)
     if filled != n_total:
         raise NeurofocusError(f"ECF dataset ends after {filled} of {n_total} events (missing chunks)")
-    return out
+    return bad
 
 
 def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = None,
@@ -115,30 +143,30 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
         if missing:
             raise NeurofocusError(f"/CD/events lacks the fields {sorted(missing)}")
         check_dataset_size(dset)
+        size = sensor_size
+        if size is None and "geometry" in f.attrs:  # before decoding: the child forks from a smaller process
+            size = parse_size(call_isolated(_geometry_text, os.fspath(path), what="reading the geometry attribute",
+                                            timeout_s=_ATTRIBUTE_TIMEOUT_S), "WxH")
         filters = _filter_ids(dset) if dset.chunks else []
+        records, out = new_records(dset.shape[0])
+        stats = new_stats()
         if ecf.FILTER_ID in filters:
             if filters != [ecf.FILTER_ID]:
                 raise NeurofocusError(f"/CD/events combines ECF with other filters {filters}: not supported")
-            rec = _read_ecf_dataset(dset, progress, name)
+            bad = _read_ecf_dataset(dset, out, stats, progress, name)
         else:
             try:
                 rec = dset[()]
             except OSError as exc:
                 raise NeurofocusError(f"cannot read /CD/events ({' '.join(str(exc).split())})") from None
-        size = sensor_size
-        if size is None and "geometry" in f.attrs:
-            size = parse_size(call_isolated(_geometry_text, os.fspath(path), what="reading the geometry attribute",
-                                            timeout_s=_ATTRIBUTE_TIMEOUT_S), "WxH")
+            bad = _put_fields(rec["t"], rec["x"], rec["y"], rec["p"], len(rec), out, 0, stats)
     if size is None:
-        size = fallback_sensor_size(rec["x"], rec["y"], f"{name} (no geometry attribute)")
-    x, y = rec["x"], rec["y"]
-    if len(rec) and (int(x.max()) >= size[0] or int(y.max()) >= size[1]):
+        size = fallback_sensor_size(records["x"], records["y"], f"{name} (no geometry attribute)")
+    if int(stats[MAX_X]) >= size[0] or int(stats[MAX_Y]) >= size[1]:
         raise NeurofocusError(f"events lie outside the {size[0]}x{size[1]} sensor: corrupt file or wrong geometry")
-    p = rec["p"]
-    if len(p) and not np.all((p == 0) | (p == 1)):
+    if bad:
         raise NeurofocusError("polarity values other than 0/1 in /CD/events: corrupt file")
-    return events_from_decoded(rec["t"].astype(np.int64), x, y, np.where(p > 0, np.int8(1), np.int8(-1)), size,
-                               name)
+    return events_from_records(records, int(stats[BACKWARDS]), size, name)
 
 
 def write_prophesee_hdf5(path: str | os.PathLike, events: Events) -> None:

@@ -7,9 +7,11 @@ allocations, scipy's loadmat) or to hang in C (HDF5 on a corrupt variable-length
 from __future__ import annotations
 
 import faulthandler
-import multiprocessing
 import os
+import pickle
 import resource
+import select
+import signal
 from collections.abc import Callable
 
 from ..errors import NeurofocusError
@@ -28,19 +30,24 @@ def _limit_address_space(extra_bytes: int) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _child(conn, fn, args, memory_bytes) -> None:
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)  # Rust panics and C libraries print to fd 2; the parent reports in one line instead
-    os.close(devnull)
-    faulthandler.disable()  # its dump (to a copy of the old fd 2) would bypass that
-    if memory_bytes is not None:
-        _limit_address_space(memory_bytes)
+def _child(write_fd: int, fn, args, memory_bytes) -> None:
+    """Run ``fn(*args)`` in the forked child and send (ok, value or exception) to ``write_fd``; never returns."""
     try:
-        conn.send((True, fn(*args)))
-    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which re-raises or reports it
-        conn.send((False, exc if isinstance(exc, Exception) else RuntimeError(f"{type(exc).__name__}: {exc}")))
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)  # Rust panics and C libraries print to fd 2; the parent reports in one line instead
+        os.close(devnull)
+        faulthandler.disable()  # its dump (to a copy of the old fd 2) would bypass that
+        if memory_bytes is not None:
+            _limit_address_space(memory_bytes)
+        try:
+            message = pickle.dumps((True, fn(*args)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, which re-raises or reports it
+            message = pickle.dumps((False, exc if isinstance(exc, Exception)
+                                    else RuntimeError(f"{type(exc).__name__}: {exc}")))
+        with os.fdopen(write_fd, "wb") as f:
+            f.write(message)
     finally:
-        conn.close()
+        os._exit(0)
 
 
 def memory_for(path, per_byte: int = 64, floor: int = 1 << 30) -> int:
@@ -59,24 +66,26 @@ def call_isolated(fn: Callable, *args, what: str, timeout_s: float | None = None
     NeurofocusError
         If the child dies (``what`` crashed) or runs past ``timeout_s`` seconds.
     """
-    ctx = multiprocessing.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(send, fn, args, memory_bytes), daemon=True)
-    child.start()
-    send.close()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(write_fd, fn, args, memory_bytes)
+    os.close(write_fd)
+    message = b""
     try:
-        if not receive.poll(timeout_s):
-            raise NeurofocusError(f"{what} did not finish in {timeout_s:g} s: corrupt file")
-        try:
-            ok, value = receive.recv()
-        except EOFError:
-            child.join()
-            raise NeurofocusError(f"{what} crashed on this file (exit status {child.exitcode}): corrupt file") from None
+        with os.fdopen(read_fd, "rb") as f:
+            if not select.select([f], [], [], timeout_s)[0]:
+                raise NeurofocusError(f"{what} did not finish in {timeout_s:g} s: corrupt file")
+            message = f.read()
     finally:
-        receive.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
+        if not message:  # hung, crashed or interrupted: make sure it is gone
+            os.kill(pid, signal.SIGKILL)  # a child that already died is a zombie until waited for: no error
+        status = os.waitpid(pid, 0)[1]
+    if not message:
+        raise NeurofocusError(f"{what} crashed on this file (exit status {os.waitstatus_to_exitcode(status)}): "
+                              f"corrupt file")
+    ok, value = pickle.loads(message)
     if not ok:
         raise value
     return value

@@ -8,12 +8,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
-from .common import events_from_decoded, fallback_sensor_size, read_percent_header, relative_clock
+from .common import events_from_records, fallback_sensor_size, map_file, read_percent_header, relative_clock
+from .kernels import put
+from .records import BACKWARDS, LAST_T, MAX_X, MAX_Y, OFF, ON, new_records, new_stats
 
 _CD_TYPE = 12
 _RECORD = np.dtype([("t", "<u4"), ("data", "<u4")])
@@ -58,15 +61,10 @@ def read_dat(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
     nbytes = os.path.getsize(path) - offset - 2
     if nbytes % 8:
         raise NeurofocusError(f"truncated DAT data: {nbytes % 8} stray byte(s) after the last whole 8-byte event")
-    rec = np.fromfile(path, dtype=_RECORD, offset=offset + 2)
-    t = rec["t"].astype(np.int64)
-    if len(t) > 1:
-        wraps = np.concatenate([[0], np.cumsum(np.diff(t) < -(1 << 31))])
-        t += wraps << 32
-    data = rec["data"]
-    x = (data & 0x3FFF).astype(np.uint16)
-    y = ((data >> 14) & 0x3FFF).astype(np.uint16)
-    p = np.where((data >> 28) & 1, np.int8(1), np.int8(-1))
+    words = map_file(path, offset + 2, np.uint32)
+    records, out = new_records(len(words) // 2)  # exactly one event per 8 bytes
+    stats = new_stats()
+    _decode(words, out, stats)
     size = sensor_size
     if size is None and "width" in header and "height" in header:
         try:
@@ -74,11 +72,37 @@ def read_dat(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
         except ValueError:
             raise NeurofocusError(f"bad Width/Height in the DAT header ({header['width']!r}, {header['height']!r})") from None
     if size is None:
-        size = fallback_sensor_size(x, y, f"{Path(path).name} (DAT header without Width/Height)")
-    if len(x) and (int(x.max()) >= size[0] or int(y.max()) >= size[1]):
-        raise NeurofocusError(f"events lie outside the {size[0]}x{size[1]} sensor (max x {int(x.max())}, "
-                              f"max y {int(y.max())}): corrupt file or wrong size")
-    return events_from_decoded(t, x, y, p, size, Path(path).name)
+        size = fallback_sensor_size(records["x"], records["y"], f"{Path(path).name} (DAT header without Width/Height)")
+    max_x, max_y = int(stats[MAX_X]), int(stats[MAX_Y])
+    if max_x >= size[0] or max_y >= size[1]:
+        raise NeurofocusError(f"events lie outside the {size[0]}x{size[1]} sensor (max x {max_x}, max y {max_y}): "
+                              f"corrupt file or wrong size")
+    return events_from_records(records, int(stats[BACKWARDS]), size, Path(path).name)
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(words, out, stats):
+    """Decode DAT records (``words``: uint32 pairs t, packed x/y/p) into the records ``out`` (int64 (N, 2) view, see
+    :mod:`.records`), unrolling 32-bit time wraps (a fall by more than 2**31 µs); ``stats`` gets the time steps back
+    and the largest x and y."""
+    backwards, last_t, max_x, max_y = stats[BACKWARDS], stats[LAST_T], stats[MAX_X], stats[MAX_Y]
+    loop = np.int64(0)
+    prev = np.int64(0)
+    for i in range(len(words) // 2):
+        raw = np.int64(words[2 * i])
+        if i and raw - prev < -(1 << 31):
+            loop += 1 << 32
+        prev = raw
+        t = raw + loop
+        backwards += t < last_t
+        last_t = t
+        data = np.int64(words[2 * i + 1])
+        x = data & 0x3FFF
+        y = (data >> 14) & 0x3FFF
+        max_x = max(max_x, x)
+        max_y = max(max_y, y)
+        put(out, i, t, x, y, ON if (data >> 28) & 1 else OFF)
+    stats[BACKWARDS], stats[LAST_T], stats[MAX_X], stats[MAX_Y] = backwards, last_t, max_x, max_y
 
 
 def write_dat(path: str | os.PathLike, events: Events) -> None:

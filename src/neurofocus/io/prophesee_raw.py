@@ -18,8 +18,9 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from . import evt2, evt3
-from .common import (check_time_span, decode_chunked, events_from_decoded, fallback_sensor_size, note, byte_progress,
+from .common import (byte_progress, check_time_span, events_from_records, fallback_sensor_size, map_file, note,
                      read_percent_header, relative_clock)
+from .records import BACKWARDS, new_records, new_stats
 
 ENCODINGS = ("evt2", "evt21", "evt3")
 _WORD_DTYPE = {"evt2": np.dtype("<u4"), "evt21": np.dtype("<u8"), "evt3": np.dtype("<u2")}
@@ -109,41 +110,47 @@ def read_raw(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
     if nbytes % dtype.itemsize:
         raise NeurofocusError(f"truncated {_LABEL[encoding]} data: {nbytes % dtype.itemsize} stray byte(s) after the "
                               f"last whole {8 * dtype.itemsize}-bit word")
-    words = (np.memmap(path, dtype=dtype, mode="r", offset=offset) if nbytes else np.empty(0, dtype))
+    words = map_file(path, offset, dtype)
     width, height = size if size is not None else (_MAX_SIDE, _MAX_SIDE)
-
+    stats = new_stats()
     if encoding == "evt3":
         state = evt3.new_state()
-        count = evt3.max_events
-        decode = lambda w, t, x, y, p: evt3.decode(w, state, width, height, t, x, y, p)  # noqa: E731
+        capacity = evt3.max_events(words)
+        decode = lambda w, out, n: evt3.decode(w, state, width, height, out, n, stats)  # noqa: E731
         slots = evt3.NO_TIME_SLOT, evt3.OUT_OF_RANGE_SLOT
     elif encoding == "evt2":
         state = evt2.new_state()
-        count = evt2.max_events_evt2
-        decode = lambda w, t, x, y, p: evt2.decode_evt2(w, state, width, height, t, x, y, p)  # noqa: E731
+        capacity = len(words)  # at most one event per word
+        decode = lambda w, out, n: evt2.decode_evt2(w, state, width, height, out, n, stats)  # noqa: E731
         slots = evt2.NO_TIME_SLOT, evt2.OUT_OF_RANGE_SLOT
     else:
         words = words.view(np.int64)
         state = evt2.new_state()
-        count = lambda w: evt2.max_events_evt21(w, legacy)  # noqa: E731
-        decode = lambda w, t, x, y, p: evt2.decode_evt21(w, legacy, state, width, height, t, x, y, p)  # noqa: E731
+        capacity = evt2.max_events_evt21(words, legacy)
+        decode = lambda w, out, n: evt2.decode_evt21(w, legacy, state, width, height, out, n, stats)  # noqa: E731
         slots = evt2.NO_TIME_SLOT, evt2.OUT_OF_RANGE_SLOT
 
+    records, out = new_records(capacity)
+    n = 0
     with byte_progress(nbytes, f"decoding {Path(path).name}", progress) as bar:
-        t, x, y, p = decode_chunked(words, count, decode, _CHUNK_WORDS, bar)
+        for start in range(0, len(words), _CHUNK_WORDS):
+            chunk = words[start:start + _CHUNK_WORDS]
+            n = decode(chunk, out, n)
+            bar.update(chunk.nbytes)
+    records = records[:n]
     no_time, out_of_range = (int(state[s]) for s in slots)
-    if size is not None and out_of_range > max(16, (len(t) + out_of_range) // 100):
-        raise NeurofocusError(f"{out_of_range} of {len(t) + out_of_range} {_LABEL[encoding]} events lie outside the "
+    if size is not None and out_of_range > max(16, (n + out_of_range) // 100):
+        raise NeurofocusError(f"{out_of_range} of {n + out_of_range} {_LABEL[encoding]} events lie outside the "
                               f"{width}x{height} sensor: the file is corrupt or its geometry is wrong")
-    if no_time and not len(t):
+    if no_time and not n:
         raise NeurofocusError(f"no {_LABEL[encoding]} time base (TIME_HIGH word) found: corrupt or not a RAW file")
     if size is None:
-        size = fallback_sensor_size(x, y, f"{Path(path).name} (RAW header without geometry)")
-    events = events_from_decoded(t, x, y, p, size, Path(path).name)
+        size = fallback_sensor_size(records["x"], records["y"], f"{Path(path).name} (RAW header without geometry)")
+    events = events_from_records(records, int(stats[BACKWARDS]), size, Path(path).name)
     dropped = ([f"{out_of_range:,} outside the {width}x{height} sensor"] if out_of_range else []) + (
         [f"{no_time:,} before the first time base (TIME_HIGH word)"] if no_time else [])
     if dropped:
-        note(f"{Path(path).name}: dropped {' and '.join(dropped)} of {len(t) + out_of_range + no_time:,} "
+        note(f"{Path(path).name}: dropped {' and '.join(dropped)} of {n + out_of_range + no_time:,} "
              f"{_LABEL[encoding]} events")
     return events
 

@@ -6,16 +6,20 @@ Main entry points: :func:`~.scene.random_scene`, :class:`~.focal_sweep.SceneSwee
 :class:`~.spikes.SpikeSimulator`, and :func:`~.dataset.synthesize`.
 """
 
-from .dvs_voltmeter import DvsVoltmeter, VoltmeterParams, simulate_dvs_voltmeter
-from .focal_sweep import SceneSweep, SensorSetup, SimulatedSweep, simulate_focal_sweep
-from .ideal_events import IdealEventSimulator, IdealParams, simulate_ideal_events
-from .optics import ThinLens
-from .patterns import moving_bars_events
-from .scene import Scene, random_scene
-from .spikes import SpikeParams, SpikeSimulator, simulate_spikes
-from .sweep import FocusSchedule, SweepSpec, focus_schedule
+_EXPORTS = {"DvsVoltmeter": "dvs_voltmeter", "VoltmeterParams": "dvs_voltmeter", "simulate_dvs_voltmeter": "dvs_voltmeter",
+            "SceneSweep": "focal_sweep", "SensorSetup": "focal_sweep", "SimulatedSweep": "focal_sweep",
+            "simulate_focal_sweep": "focal_sweep", "IdealEventSimulator": "ideal_events", "IdealParams": "ideal_events",
+            "simulate_ideal_events": "ideal_events", "ThinLens": "optics", "moving_bars_events": "patterns",
+            "Scene": "scene", "random_scene": "scene", "SpikeParams": "spikes", "SpikeSimulator": "spikes",
+            "simulate_spikes": "spikes", "FocusSchedule": "sweep", "SweepSpec": "sweep", "focus_schedule": "sweep"}
 
-__all__ = ["DvsVoltmeter", "FocusSchedule", "IdealEventSimulator", "IdealParams", "Scene", "SceneSweep",
-           "SensorSetup", "SimulatedSweep", "SpikeParams", "SpikeSimulator", "SweepSpec", "ThinLens",
-           "VoltmeterParams", "focus_schedule", "moving_bars_events", "random_scene", "simulate_dvs_voltmeter",
-           "simulate_focal_sweep", "simulate_ideal_events", "simulate_spikes"]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """The names above, each imported on first use (``simulate-events`` needs neither the renderer nor scipy)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
