@@ -117,7 +117,7 @@ def test_bad_inputs_give_one_line_and_exit_2(capsys, tmp_path):
     code, _, err = run(capsys, "info", noise)
     one_line_error(code, err, noise)
     assert "--spike-size" in err
-    code, _, err = run(capsys, "info", noise, "--spike-size", "250x400")
+    code, _, err = run(capsys, "info", noise, "--spike-size", "400x250")
     one_line_error(code, err, noise)
     assert "trailing bytes" in err
     raw = shared("events/prophesee/evt3_sample.raw").read_bytes()
@@ -156,3 +156,26 @@ def test_closed_pipe_ends_quietly(tmp_path):
         os.close(write_end)
     assert proc.stderr == ""
     assert proc.returncode == 141
+
+
+def _every_parser(parser):
+    """``parser`` and all its sub-command parsers, depth first."""
+    import argparse
+
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _every_parser(sub)
+
+
+def test_every_size_flag_reads_width_first():
+    from neurofocus.cli import build_parser
+
+    size_flags = {}
+    for parser in _every_parser(build_parser()):
+        for action in parser._actions:
+            spatial = any(s.endswith("-size") for s in action.option_strings) and action.type is not int
+            if action.metavar in ("WxH", "HxW") or spatial:  # (--stack-size counts slices)
+                size_flags[(parser.prog, action.option_strings[0])] = action.metavar
+    assert size_flags and all(metavar == "WxH" for metavar in size_flags.values()), size_flags

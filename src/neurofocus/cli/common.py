@@ -12,14 +12,16 @@ from ..types import Events, Spikes
 
 def size_wxh(text: str) -> tuple[int, int]:
     try:
-        return parse_size(text, "WxH")
+        return parse_size(text)
     except NeurofocusError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def size_hxw(text: str) -> tuple[int, int]:
+def frame_size_wxh(text: str) -> tuple[int, int]:
+    """A spike frame size given as WxH, like every size on the command line, as (height, width) for
+    :func:`neurofocus.io.load_spikes`."""
     try:
-        w, h = parse_size(text, "HxW")
+        w, h = parse_size(text)
     except NeurofocusError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return h, w
@@ -52,7 +54,8 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                        help="event sensor size, for files that do not store it")
     group.add_argument("--columns", metavar="ORDER",
                        help="column order of plain (N,4) .npy/.mat arrays (default t,x,y,p: t in µs, p in {0,1})")
-    group.add_argument("--spike-size", type=size_hxw, metavar="HxW", help="frame size of a spike .dat (e.g. 250x400)")
+    group.add_argument("--spike-size", type=frame_size_wxh, metavar="WxH",
+                       help="frame size of a spike .dat (e.g. 400x250)")
     group.add_argument("--tick-us", type=positive_float, metavar="T", help="spike readout interval in µs")
     group.add_argument("--spike-extra-columns", type=non_negative_int, metavar="N",
                        help="columns per stored .dat row beyond the frame width, dropped (16 for 416-column files)")

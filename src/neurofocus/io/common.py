@@ -80,15 +80,15 @@ def read_percent_header(path: str | os.PathLike, max_bytes: int = 1 << 20) -> tu
     return header, offset
 
 
-def parse_size(text: str, order: str = "WxH") -> tuple[int, int]:
-    """Parse ``"640x480"`` into (width, height) (``order="HxW"`` for height-first strings)."""
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse ``"640x480"`` (width x height, the one order of every size the project reads) into (width, height)."""
     try:
-        a, b = (int(v) for v in text.lower().replace("*", "x").split("x"))
+        w, h = (int(v) for v in text.lower().replace("*", "x").split("x"))
     except (ValueError, AttributeError):
-        raise NeurofocusError(f"size {text!r} is not of the form {order} (e.g. {'640x480' if order == 'WxH' else '250x400'})") from None
-    if a <= 0 or b <= 0:
+        raise NeurofocusError(f"size {text!r} is not of the form WxH (e.g. 640x480)") from None
+    if w <= 0 or h <= 0:
         raise NeurofocusError(f"size {text!r} must be positive")
-    return (a, b) if order == "WxH" else (b, a)
+    return w, h
 
 
 def fallback_sensor_size(x: np.ndarray, y: np.ndarray, source: str) -> tuple[int, int]:

@@ -146,7 +146,7 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
         size = sensor_size
         if size is None and "geometry" in f.attrs:  # before decoding: the child forks from a smaller process
             size = parse_size(call_isolated(_geometry_text, os.fspath(path), what="reading the geometry attribute",
-                                            timeout_s=_ATTRIBUTE_TIMEOUT_S), "WxH")
+                                            timeout_s=_ATTRIBUTE_TIMEOUT_S))
         filters = _filter_ids(dset) if dset.chunks else []
         records, out = new_records(dset.shape[0])
         stats = new_stats()

@@ -68,7 +68,7 @@ def read_vidar_dat(path: str | os.PathLike, *, size: tuple[int, int] | None = No
     """
     (size, tick_us, start_us, extra_columns) = _meta(path, size, tick_us, start_us, extra_columns)
     if size is None:
-        raise NeurofocusError("a spike .dat does not store its frame size: give it (--spike-size HxW, e.g. 250x400) "
+        raise NeurofocusError("a spike .dat does not store its frame size: give it (--spike-size WxH, e.g. 400x250) "
                               "or write a sidecar JSON with height and width")
     height, width = int(size[0]), int(size[1])
     if height <= 0 or width <= 0:
