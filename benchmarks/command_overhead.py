@@ -10,7 +10,7 @@ Rows (minimum wall time over ``--repeat`` runs, each a fresh process, interleave
 * ``neurofocus aif`` on a simulated 346×260 sweep (``neurofocus simulate`` output, made once), beside the pipeline's
   own time as the command reports it in ``result.json`` (``runtime_s``: the computation, without imports and
   output writing);
-* ``neurofocus simulate-events --model dvs-voltmeter`` on 200 frames of 346×260 textured motion (PNG files), beside
+* ``neurofocus simulate-events --event-model dvs-voltmeter`` on 200 frames of 346×260 textured motion (PNG files), beside
   the same simulation in this warm process and beside the vectorised-numpy transcription of the published
   DVS-Voltmeter algorithm (``reference_dvs_voltmeter``, in process, on frames already in memory).
 
@@ -75,7 +75,7 @@ def run(repeat: int, sample: Path = SAMPLE) -> None:
     cli = [sys.executable, "-m", "neurofocus.cli", "--quiet"]
     with tempfile.TemporaryDirectory() as tmp:
         sim, out, frames_dir = Path(tmp) / "sim", Path(tmp) / "out", Path(tmp) / "frames"
-        subprocess.run(cli + ["simulate", "--out", str(sim), "--events", "ideal"], check=True,
+        subprocess.run(cli + ["simulate", "--out", str(sim), "--event-model", "ideal"], check=True,
                        stdout=subprocess.DEVNULL, env=ENV)
         frames = textured_motion(frames_dir)
         runs = {"info": cli + ["info", str(sample)], "peer": [sys.executable, "-c", PEER, str(sample)],
@@ -83,7 +83,7 @@ def run(repeat: int, sample: Path = SAMPLE) -> None:
                 "aif": cli + ["aif", "--image", str(sim / "image.png"), "--events", str(sim / "events.raw"),
                               "--out", str(out)],
                 "simulate-events": cli + ["simulate-events", "--frames", str(frames_dir), "--fps", "1000",
-                                          "--model", "dvs-voltmeter", "--preset", "DVS346",
+                                          "--event-model", "dvs-voltmeter", "--preset", "DVS346",
                                           "--out", str(Path(tmp) / "simulated.raw")]}
         for argv in runs.values():
             wall(argv)  # compiles and caches the kernels once

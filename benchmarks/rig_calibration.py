@@ -29,9 +29,9 @@ from neurofocus.calib.estimate import load_calibration
 from neurofocus.cli import main as cli
 from neurofocus.images import read_image
 
-SENSORS = {"DVS346 events": (["--events", "dvs-voltmeter"], "events"),
-           "ideal events": (["--events", "ideal"], "events"),
-           "spikes": (["--events", "none", "--spikes"], "spikes")}
+SENSORS = {"DVS346 events": (["--event-model", "dvs-voltmeter"], "events"),
+           "ideal events": (["--event-model", "ideal"], "events"),
+           "spikes": (["--event-model", "none", "--spikes"], "spikes")}
 
 
 def quiet(*argv) -> None:

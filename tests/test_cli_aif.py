@@ -134,7 +134,7 @@ def test_aif_learned_method_with_weight_files(capsys, tmp_path, simulated):
     # an untrained refocus network returns its input, so the merged image is the input image
     assert np.abs(read_image(tmp_path / "out" / "aif.png") - read_image(simulated / "image.png")).max() <= 1 / 255
     code, _, err = run(capsys, *args, "--refocus-weights", tmp_path / "r.safetensors", "--merge", "handcrafted",
-                       "--weights", "gradient", "--out", tmp_path / "hand")
+                       "--focus-measure", "gradient", "--out", tmp_path / "hand")
     assert code == 0, err
     assert json.loads((tmp_path / "hand" / "result.json").read_text())["weights"] == "gradient"
     assert np.abs(read_image(tmp_path / "hand" / "aif.png") - read_image(simulated / "image.png")).max() <= 1 / 255

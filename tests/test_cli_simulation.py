@@ -43,7 +43,7 @@ def test_simulate_from_image_and_depth(capsys, tmp_path):
     write_image(tmp_path / "img.png", image)
     np.save(tmp_path / "depth.npy", depth)
     code, _, err = run(capsys, "simulate", "--out", tmp_path / "sim", "--image", tmp_path / "img.png", "--depth",
-                       tmp_path / "depth.npy", "--frames", 16, "--events", "ideal")
+                       tmp_path / "depth.npy", "--frames", 16, "--event-model", "ideal")
     assert code == 0, err
     sample = load_sample(tmp_path / "sim")
     infocus = sample.sweep.ground_truth.infocus_time_us
@@ -56,7 +56,7 @@ def test_simulate_from_image_and_depth(capsys, tmp_path):
 def test_simulate_light_field(capsys, tmp_path):
     folder = shared("lightfield/hci-backgammon")
     code, _, err = run(capsys, "simulate", "--out", tmp_path / "lf", "--light-field", folder, "--frames", 6,
-                       "--events", "ideal")
+                       "--event-model", "ideal")
     assert code == 0, err
     sample = load_sample(tmp_path / "lf")
     assert sample.sweep.image.shape == (512, 512, 3) and sample.sweep.ground_truth.depth_m is None
@@ -74,7 +74,7 @@ def make_frames(folder, n=8, shape=(30, 40)):
 
 def test_simulate_events_and_spikes_from_frames(capsys, tmp_path):
     frames = make_frames(tmp_path / "frames")
-    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--fps", 1000, "--model",
+    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--fps", 1000, "--event-model",
                        "dvs-voltmeter", "--preset", "DVS240", "--seed", 3, "--out", tmp_path / "ev.txt")
     assert code == 0, err
     got = load_events(tmp_path / "ev.txt")
@@ -83,7 +83,7 @@ def test_simulate_events_and_spikes_from_frames(capsys, tmp_path):
     assert got == expected and len(got) > 0 and np.all(got.p == 1)  # brightening frames: ON events
     (tmp_path / "times.txt").write_text("\n".join(str(1000 * k * k) for k in range(1, 9)))
     code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--timestamps",
-                       tmp_path / "times.txt", "--model", "ideal", "--out", tmp_path / "ev.npy")
+                       tmp_path / "times.txt", "--event-model", "ideal", "--out", tmp_path / "ev.npy")
     assert code == 0, err
     assert load_events(tmp_path / "ev.npy").t.max() <= 64000
     code, _, err = run(capsys, "simulate-spikes", "--frames", tmp_path / "frames", "--fps", 100, "--tick-us", 100,
@@ -95,14 +95,14 @@ def test_simulate_events_and_spikes_from_frames(capsys, tmp_path):
 
 def test_frame_errors(capsys, tmp_path):
     make_frames(tmp_path / "frames", n=3)
-    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--model", "ideal", "--out",
+    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--event-model", "ideal", "--out",
                        tmp_path / "e.npz")
     assert code == 2 and "--fps" in err
     (tmp_path / "t.txt").write_text("1\n2\n")
     code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--timestamps", tmp_path / "t.txt",
-                       "--model", "ideal", "--out", tmp_path / "e.npz")
+                       "--event-model", "ideal", "--out", tmp_path / "e.npz")
     assert code == 2 and "3 frames but 2 timestamps" in err
-    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "nothing", "--fps", 10, "--model", "ideal",
+    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "nothing", "--fps", 10, "--event-model", "ideal",
                        "--out", tmp_path / "e.npz")
     assert code == 2 and "no such file" in err
 
@@ -125,7 +125,7 @@ def test_simulate_from_a_scene_description(capsys, tmp_path):
                                 "texture": [0.9, 0.2, 0.2], "tilt": [0.0004, 0.0]}]}
     (tmp_path / "scene.json").write_text(json.dumps(description))
     code, _, err = run(capsys, "simulate", "--out", tmp_path / "sim", "--scene", tmp_path / "scene.json",
-                       "--frames", 20, "--events", "ideal")
+                       "--frames", 20, "--event-model", "ideal")
     assert code == 0, err
     truth = load_sample(tmp_path / "sim").sweep.ground_truth
     assert truth.depth_m[30, 25] == np.float32(1.9) and truth.depth_m[5, 5] == np.float32(2.4)
@@ -141,7 +141,7 @@ def test_simulate_events_from_a_video(capsys, tmp_path):
     pytest.importorskip("imageio_ffmpeg")
     frames = (np.random.default_rng(0).random((10, 32, 48, 3)) * np.linspace(0.3, 1, 10)[:, None, None, None] * 255)
     iio.imwrite(tmp_path / "clip.mp4", frames.astype(np.uint8), fps=25)
-    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "clip.mp4", "--fps", 25, "--model", "ideal",
+    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "clip.mp4", "--fps", 25, "--event-model", "ideal",
                        "--out", tmp_path / "ev.npz")
     assert code == 0, err
     events = load_events(tmp_path / "ev.npz")
@@ -153,7 +153,7 @@ def test_frames_with_nan_values_are_rejected(capsys, tmp_path):
 
     make_frames(tmp_path / "frames", n=3)
     Image.fromarray(np.full((30, 40), np.nan, np.float32), mode="F").save(tmp_path / "frames" / "frame_001b.tif")
-    for command, extra in (("simulate-events", ["--model", "ideal"]), ("simulate-spikes", [])):
+    for command, extra in (("simulate-events", ["--event-model", "ideal"]), ("simulate-spikes", [])):
         code, _, err = run(capsys, command, "--frames", tmp_path / "frames", "--fps", 100, *extra, "--out",
                            tmp_path / "out.npz")
         assert code == 2 and len(err.splitlines()) == 1 and "NaN or infinite" in err, err

@@ -264,7 +264,7 @@ def test_bad_settings_are_one_line_errors(dataset, tmp_path):
 
 def test_synth_command_makes_defocus_videos(capsys, tmp_path):
     code, text, err = run_cli(capsys, "synth", "--kind", "defocus-video", "--scenes", 1, "--out", tmp_path / "v",
-                              "--size", "40x30", "--frames", 4, "--fps", 50, "--events", "ideal", "--sharp-events",
+                              "--size", "40x30", "--frames", 4, "--fps", 50, "--event-model", "ideal", "--sharp-events",
                               "--blur", "2,5", "--focus", "sweep", "--workers", 1)
     assert code == 0, err
     assert "1 of 1 sequences complete" in text
@@ -336,7 +336,7 @@ def test_photo_textures_fill_every_surface_and_are_seeded(photos, tmp_path):
 
 def test_synth_textures_flag_and_its_errors(capsys, photos, tmp_path):
     code, text, err = run_cli(capsys, "synth", "--kind", "defocus-video", "--scenes", 1, "--out", tmp_path / "v",
-                              "--size", "40x30", "--frames", 3, "--events", "none", "--textures", photos,
+                              "--size", "40x30", "--frames", 3, "--event-model", "none", "--textures", photos,
                               "--workers", 1)
     assert code == 0, err
     assert load_video_sample(tmp_path / "v" / "seq_00000").info["layers"][0]["texture"]["photo"].startswith("photo")

@@ -19,7 +19,7 @@ from neurofocus.train.losses import SequenceLoss, temporal_consistency, warp_by_
 from neurofocus.train.video import VideoScene, VideoSequences, list_sequences
 
 VIDEO_ARGS = ("--kind", "defocus-video", "--scenes", "3", "--size", "192x96", "--frames", "16", "--sharp-events",
-              "--events", "ideal", "--workers", "1")
+              "--event-model", "ideal", "--workers", "1")
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ def _check_image_time(sweep, signal_path) -> None:
 def _config(args):
     from ..aif import AifConfig
 
-    return AifConfig(modality="events" if args.events else "spikes", times=args.times, weights=args.weights,
+    return AifConfig(modality="events" if args.events else "spikes", times=args.times, weights=args.focus_measure,
                      grid=args.grid, contrast=args.contrast, num_uniform=args.num_uniform)
 
 
@@ -357,7 +357,7 @@ def register(sub) -> None:
     p.add_argument("--times", choices=["robust", "golden", "uniform"], default="robust",
                    help="refocusing-time selection (default robust: coarse scan + golden section)")
     p.add_argument("--num-uniform", type=int, default=16, help="slices for --times uniform (16)")
-    p.add_argument("--weights", choices=["symmetry", "spike-variance", "gradient"],
+    p.add_argument("--focus-measure", choices=["symmetry", "spike-variance", "gradient"],
                    help="focus measure (default: symmetry for events, spike-variance for spikes)")
     p.add_argument("--grid", type=int, default=8, help="patches per side (8)")
     p.add_argument("--contrast", type=positive_float, help="event contrast threshold (default: estimated)")

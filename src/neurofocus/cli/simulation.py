@@ -23,10 +23,11 @@ _EVENT_EXTENSIONS = {"evt3": ".raw", "evt2": ".raw", "evt21": ".raw", "dat": ".d
 def _add_event_model_options(p, default_model: str | None) -> None:
     g = p.add_argument_group("event sensor")
     if default_model is None:
-        g.add_argument("--model", choices=["dvs-voltmeter", "ideal"], required=True, help="event simulator")
+        g.add_argument("--event-model", dest="model", choices=["dvs-voltmeter", "ideal"], required=True,
+                       help="event simulator")
     else:
-        g.add_argument("--events", dest="model", choices=["dvs-voltmeter", "ideal", "none"], default=default_model,
-                       help=f"event simulator (default {default_model})")
+        g.add_argument("--event-model", dest="model", choices=["dvs-voltmeter", "ideal", "none"],
+                       default=default_model, help=f"event simulator (default {default_model})")
     g.add_argument("--preset", default="DVS346", help="DVS-Voltmeter preset: DVS346 or DVS240 (default DVS346)")
     g.add_argument("--k", metavar="K1,..,K6", help="DVS-Voltmeter parameters k1..k6 instead of a preset")
     g.add_argument("--random-k", action="store_true", help="draw k1..k6 from the papers' ranges (seeded)")
@@ -175,7 +176,7 @@ def cmd_simulate(args) -> int:
     setup = SensorSetup(voltmeter=voltmeter, ideal=ideal, spikes=_spike_params(args) if args.spikes else None,
                         tick_us=args.tick_us)
     if voltmeter is None and ideal is None and setup.spikes is None:
-        raise NeurofocusError("nothing to simulate: --events none and no --spikes")
+        raise NeurofocusError("nothing to simulate: --event-model none and no --spikes")
     t0 = time.perf_counter()
     source = _source(args, lens, spec, np.random.default_rng([args.scene_seed, 1]))
     rig = _rig(args, source) if args.rig else None
@@ -414,7 +415,8 @@ def register(sub) -> None:
     p.add_argument("--frames", type=int, help="frames per scene (focal sweep 480, video 100)")
     p.add_argument("--frame-rate", "--fps", dest="frame_rate", type=positive_float,
                    help="frames per second (focal sweep 480, video 200)")
-    p.add_argument("--events", choices=["dvs-voltmeter", "ideal", "none"], default="dvs-voltmeter")
+    p.add_argument("--event-model", dest="events", choices=["dvs-voltmeter", "ideal", "none"], default="dvs-voltmeter",
+                   help="event simulator (default dvs-voltmeter)")
     g = p.add_argument_group("focal sweeps")
     g.add_argument("--speed", choices=["constant", "hand", "mixed"], help="sweep speed (mixed)")
     g.add_argument("--direction", choices=["near_to_far", "far_to_near", "random"], help="(near_to_far)")
