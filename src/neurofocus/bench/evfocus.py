@@ -109,15 +109,16 @@ def level_of(blur_px: np.ndarray, edges=BLUR_EDGES) -> np.ndarray:
 
 
 def _integrate_all(events, windows) -> tuple[np.ndarray, float]:
-    """(images float32 (N, H, W), seconds) of the leaky integrator run over ``windows`` from a zero state."""
-    from ..represent.leaky_integration import LeakyIntegrator
+    """(images float32 (N, H, W), seconds) of the leaky integrator run over ``windows`` from a zero state, each
+    event integrated once (overlapping windows too): the integrator input of the networks
+    (:class:`~neurofocus.models.recurrent.WindowInputs`)."""
+    from ..models.recurrent import VoxelGrid
 
-    integrator = LeakyIntegrator(events.width, events.height)
+    inputs = VoxelGrid(integrator=True).stream(events)
     images, seconds = [], 0.0
-    for start, stop, t_us in windows:
+    for _, stop, t_us in windows:
         t0 = time.perf_counter()
-        integrator.update(events[start:stop])
-        images.append(integrator.image(t_us))
+        images.append(inputs.integrated(stop, t_us))
         seconds += time.perf_counter() - t0
     return np.stack(images), seconds
 
@@ -128,14 +129,14 @@ def _forward_all(model, events, windows, device) -> tuple[np.ndarray, float]:
         return _integrate_all(events, windows)
     import torch
 
-    from ..models.recurrent import VoxelGrid
+    from ..models.recurrent import model_grid
 
-    grid = VoxelGrid(model.config.num_bins)
+    inputs = model_grid(model).stream(events)
     model.to(device).eval()
     images, seconds, state = [], 0.0, None
     with torch.inference_mode():
-        for start, stop, _ in windows:
-            voxel = torch.from_numpy(grid(events[start:stop]))[None].to(device)
+        for start, stop, t_us in windows:
+            voxel = torch.from_numpy(inputs(start, stop, t_us))[None].to(device)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             t0 = time.perf_counter()
