@@ -192,6 +192,8 @@ class SequenceLoss(nn.Module):
 
         L = LPIPS(image, sharp) + w_TC · L_TC(image)       (w_TC = 2, LPIPS-VGG)
 
+    Either loss plus ``l1_weight`` · mean |image − sharp| when ``l1_weight`` > 0 (not in the papers; column ``l1``).
+
     Parameters
     ----------
     task : {"evfocus", "e2vid"}
@@ -206,6 +208,8 @@ class SequenceLoss(nn.Module):
         L0: temporal pairs (i − 1, i) with i >= max(L0, 1) count.
     tc_alpha : float
         α of :func:`temporal_consistency`.
+    l1_weight : float
+        Weight of the added L1 term (0: the papers' losses).
 
     ``forward(outputs, batch)``: ``outputs`` a dict of (B, L, 1, h, w) tensors (``image``, and for EvFocus
     ``aligned``, ``blurred``, ``redefocused``), ``batch`` the :class:`~.video.VideoSequences` batch (``sharp``,
@@ -216,7 +220,7 @@ class SequenceLoss(nn.Module):
 
     def __init__(self, task: str, *, lpips_net: str = "alex", evfocus_weights=EVFOCUS_WEIGHTS,
                  tcp_weight: float = TCP_WEIGHT, tc_weight: float = 1.0, tc_start: int = 2,
-                 tc_alpha: float = TC_ALPHA):
+                 tc_alpha: float = TC_ALPHA, l1_weight: float = 0.0):
         super().__init__()
         if task not in ("evfocus", "e2vid"):
             raise NeurofocusError(f"SequenceLoss is for evfocus or e2vid, got {task!r}")
@@ -229,13 +233,14 @@ class SequenceLoss(nn.Module):
         self.tc_weight = float(tc_weight)
         self.tc_start = int(tc_start)
         self.tc_alpha = float(tc_alpha)
+        self.l1_weight = float(l1_weight)
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Names of the returned terms, ``loss`` first."""
-        if self.task == "evfocus":
-            return ("loss", "lpips", "lpips_aligned", "lpips_blurred", "tc", "redefocus_l1")
-        return ("loss", "lpips", "tc")
+        columns = ("loss", "lpips", "lpips_aligned", "lpips_blurred", "tc", "redefocus_l1") \
+            if self.task == "evfocus" else ("loss", "lpips", "tc")
+        return columns + (("l1",) if self.l1_weight else ())
 
     def temporal(self, image: torch.Tensor, batch: dict) -> torch.Tensor:
         """Mean temporal consistency of a (B, L, C, h, w) sequence over its pairs from L0 on (0 if none)."""
@@ -262,6 +267,15 @@ class SequenceLoss(nn.Module):
             return _gray3(x.flatten(0, 1))
 
         tc = self.temporal(image, batch)
+        terms = self._paper_terms(image, outputs, batch, tc, flat)
+        if self.l1_weight:
+            l1 = (image - batch["sharp"]).abs().mean()
+            terms["loss"] = terms["loss"] + self.l1_weight * l1
+            terms["l1"] = l1.detach()
+        return terms
+
+    def _paper_terms(self, image, outputs, batch, tc, flat) -> dict[str, torch.Tensor]:
+        """The paper's loss (``loss``) and its unweighted terms."""
         if self.task == "e2vid":
             lp = self.lpips(flat(image), flat(batch["sharp"])).mean()
             loss = lp + self.tc_weight * tc
