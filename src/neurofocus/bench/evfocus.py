@@ -47,6 +47,8 @@ DAVIS346_SIZE = (346, 260)
 #: The DAVIS346 recordings of the shared data (night_run is a DAVIS240 recording and is left out).
 DAVIS346_NAMES = ("keyboard", "toy", "text_cambridge", "badminton", "low_light_model1", "low_light_model2")
 METRICS = ("mse", "ssim", "lpips")
+#: Parameters of the papers' networks (EvFocus Table 4: width 1.0, 5 bins).
+PAPER_PARAMETERS = {"evfocus": 12_110_000, "e2vid": 10_710_000}
 IN_FOCUS = "in-focus events"
 
 
@@ -167,8 +169,9 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
     Returns
     -------
     dict with ``levels`` (column names, "in-focus events" first when used), ``counts`` (frames per column),
-    ``table`` {label: {column: {metric: mean}}}, ``seconds_per_frame`` {label: float}, ``frame_size`` (W, H),
-    ``notes`` (list of str).
+    ``table`` {label: {column: {metric: mean}}}, ``per_sequence`` {label: {sequence: {metric: mean over its
+    frames}}} (defocused events), ``seconds_per_frame`` {label: float}, ``frame_size`` (W, H), ``notes`` (list of
+    str).
     """
     import torch
 
@@ -187,6 +190,7 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
     metric = LPIPS("alex")
     per = {e.label: {name: {m: [] for m in METRICS} for name in [IN_FOCUS, *names]} for e in entries}
     seconds = {e.label: [0.0, 0] for e in entries}
+    per_sequence = {e.label: {} for e in entries}
     counts = {name: 0 for name in [IN_FOCUS, *names]}
     notes, size = [], None
     for folder in sequences:
@@ -207,10 +211,11 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
                 counts[g] += 1
             for e in entries:
                 images, secs = _forward_all(e.model, scene.events, windows, device)
+                scores = frame_scores(fit_gain_offset(images, targets) if fit else images, targets, metric)
                 if column is None:
                     seconds[e.label][0] += secs
                     seconds[e.label][1] += len(frames)
-                scores = frame_scores(fit_gain_offset(images, targets) if fit else images, targets, metric)
+                    per_sequence[e.label][folder.name] = {m: float(np.mean(scores[m])) for m in METRICS}
                 for j, g in enumerate(groups):
                     for m in METRICS:
                         per[e.label][g][m].append(float(scores[m][j]))
@@ -228,7 +233,8 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
     counts["Mean"] = sum(counts[n] for n in names)
     return {"levels": columns, "all_levels": names, "counts": counts, "table": table,
             "seconds_per_frame": {k: s / max(n, 1) for k, (s, n) in seconds.items()}, "frame_size": size,
-            "notes": sorted(set(notes)), "sequences": [s.name for s in sequences], "fit": fit}
+            "notes": sorted(set(notes)), "sequences": [s.name for s in sequences], "fit": fit,
+            "per_sequence": per_sequence}
 
 
 def default_recordings(root: str | Path | None = None) -> list[Path]:
@@ -245,7 +251,8 @@ def default_recordings(root: str | Path | None = None) -> list[Path]:
 
 def evaluate_real(entries: list[Entry], recordings, *, window_events: int = 5000, device="cpu",
                   sensor_size=None) -> dict:
-    """Table 2 numbers: ``table`` {label: {"brisque", "niqe", "frames", "skipped"}}, ``recordings``.
+    """Table 2 numbers: ``table`` {label: {"brisque", "niqe", "frames", "skipped", "ms_per_frame" (the model or
+    integrator alone, at the recordings' size)}}, ``recordings``.
 
     ``sensor_size`` (W, H) is for files that do not store it (the shared DAVIS346 .mat files: 346x260)."""
     import torch
@@ -255,7 +262,7 @@ def evaluate_real(entries: list[Entry], recordings, *, window_events: int = 5000
     from ..models.recurrent import event_windows
 
     device = torch.device(device)
-    out = {e.label: {"brisque": [], "niqe": [], "frames": 0, "skipped": 0} for e in entries}
+    out = {e.label: {"brisque": [], "niqe": [], "frames": 0, "skipped": 0, "seconds": 0.0} for e in entries}
     used = []
     for path in recordings:
         with warnings.catch_warnings():
@@ -266,7 +273,8 @@ def evaluate_real(entries: list[Entry], recordings, *, window_events: int = 5000
         used.append(f"{Path(path).stem} ({len(events):,} events)")
         windows = list(event_windows(events, window_events=window_events))
         for e in entries:
-            images, _ = _forward_all(e.model, events, windows, device)
+            images, seconds = _forward_all(e.model, events, windows, device)
+            out[e.label]["seconds"] += seconds
             for image in images:
                 out[e.label]["frames"] += 1
                 try:
@@ -284,7 +292,8 @@ def evaluate_real(entries: list[Entry], recordings, *, window_events: int = 5000
     for label, r in out.items():
         table[label] = {"brisque": float(np.mean(r["brisque"])) if r["brisque"] else float("nan"),
                         "niqe": float(np.mean(r["niqe"])) if r["niqe"] else float("nan"),
-                        "frames": r["frames"], "skipped": r["skipped"]}
+                        "frames": r["frames"], "skipped": r["skipped"],
+                        "ms_per_frame": 1000 * r["seconds"] / max(r["frames"], 1)}
     return {"table": table, "recordings": used, "window_events": window_events}
 
 
@@ -316,23 +325,34 @@ def format_report(entries: list[Entry], synthetic: dict, real: dict | None) -> s
     for note in synthetic["notes"]:
         lines.append(f"Note: {note} (not held out).")
     lines.append("")
+    lines.append("Per sequence (defocused events, mean over its frames): SSIM ↑")
+    lines.append("")
+    lines.append("| model | " + " | ".join(synthetic["sequences"]) + " |")
+    lines.append("|" + "---|" * (len(synthetic["sequences"]) + 1))
+    for e in entries:
+        scores = synthetic["per_sequence"][e.label]
+        lines.append(f"| {e.label} | " + " | ".join(f"{scores[n]['ssim']:.3f}" for n in synthetic["sequences"])
+                     + " |")
+    lines.append("")
     lines.append(f"### Size and speed ({w}x{h} frames, forward pass only)")
     lines.append("")
-    lines.append("| model | parameters | ms / frame |")
-    lines.append("|---|---|---|")
+    lines.append("| model | parameters | the paper's network (width 1) | ms / frame |")
+    lines.append("|---|---|---|---|")
     for e in entries:
-        lines.append(f"| {e.label} | {e.parameters:,} | {1000 * synthetic['seconds_per_frame'][e.label]:.2f} |")
+        paper = PAPER_PARAMETERS.get(getattr(e.model, "name", None))
+        lines.append(f"| {e.label} | {e.parameters:,} | {f'{paper / 1e6:.2f} M' if paper else '–'} | "
+                     f"{1000 * synthetic['seconds_per_frame'][e.label]:.2f} |")
     if real is not None:
         lines.append("")
         lines.append(f"### Real recordings, no reference: {len(real['recordings'])} recording(s), windows "
                      f"of {real['window_events']:,} events")
         lines.append("")
-        lines.append("| model | BRISQUE ↓ | NIQE ↓ | frames |")
-        lines.append("|---|---|---|---|")
+        lines.append("| model | BRISQUE ↓ | NIQE ↓ | frames | ms / frame (recording size, model alone) |")
+        lines.append("|---|---|---|---|---|")
         for e in entries:
             r = real["table"][e.label]
             frames = f"{r['frames']}" + (f" ({r['skipped']} without statistics, left out)" if r["skipped"] else "")
-            lines.append(f"| {e.label} | {r['brisque']:.3f} | {r['niqe']:.3f} | {frames} |")
+            lines.append(f"| {e.label} | {r['brisque']:.3f} | {r['niqe']:.3f} | {frames} | {r['ms_per_frame']:.1f} |")
         lines.append("")
         lines.append("Recordings: " + (", ".join(real["recordings"]) or "none found") + ".")
     return "\n".join(lines) + "\n"

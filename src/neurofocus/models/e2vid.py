@@ -90,9 +90,10 @@ def voxel_input_spec(model: nn.Module, outputs: tuple[TensorSpec, ...]) -> Input
 class E2VID(nn.Module):
     """The E2VID recurrent U-Net (module docstring). Build it with ``create_model("e2vid", width=..., ...)``.
 
-    ``forward(voxel, state=None) -> (E2VIDOutput, new_state)``: ``voxel`` float32 (B, num_bins [+ 1], H, W), any H, W ≥ 1
-    (zero-padded to a multiple of 8 internally, cropped back); ``state`` None or the state returned by the previous
-    call. ``model.input_spec`` states the contract.
+    ``forward(voxel, state=None) -> (E2VIDOutput, new_state)``: ``voxel`` float32 (B, num_bins [+ 1], H, W) (the
+    integrator image last with ``config.integrator``, :mod:`.recurrent`), any H, W ≥ 1 (zero-padded to a multiple
+    of 8 internally, cropped back); ``state`` None or the state returned by the previous call. ``model.input_spec``
+    states the contract.
     """
 
     def __init__(self, config: E2VIDConfig, name: str = "e2vid"):

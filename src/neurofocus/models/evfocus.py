@@ -61,6 +61,10 @@ Decisions where the paper is silent or ambiguous
     * Initialisation: PyTorch defaults (the paper gives none); α = 1.
     * Input: the normalised E2VID voxel grid with 5 bins (the paper: "5-channel voxel-grids", E2VID-style training
       data after Stoffregen et al.).
+
+Deliberate deviation, off by default: ``config.integrator`` adds the leaky event integrator's image as a sixth
+input channel and makes all four outputs zero-initialised corrections of it (:mod:`.recurrent`, "Integrator
+input"); the paper's network has no such input. The shipped weights use it (see the weights' model card).
 """
 
 from __future__ import annotations
@@ -179,8 +183,8 @@ class EvFocus(nn.Module):
     """EvFocus (module docstring). Build it with ``create_model("evfocus", width=..., ...)``.
 
     ``forward(voxel, state=None) -> (EvFocusOutput, new_state)``: ``voxel`` float32 (B, num_bins [+ 1], H, W), the
-    normalised E2VID voxel grid of one window of events (and the integrator image with ``config.integrator``), any H, W ≥ 1 (zero-padded to a multiple of 8 internally,
-    outputs cropped back); ``state`` None (new sequence) or the state returned by the previous call.
+    normalised E2VID voxel grid of one window of events (and the integrator image with ``config.integrator``), any
+    H, W ≥ 1 (zero-padded to a multiple of 8 internally, outputs cropped back); ``state`` None (new sequence) or the state returned by the previous call.
     ``model.input_spec`` states the contract.
     """
 

@@ -35,7 +35,7 @@ Integrator input (``config.integrator``; not in either paper)
     intensity of static regions). The encoder sees 2·base − 1 in that channel.
 
 :func:`reconstruct_sequence` slices an :class:`~neurofocus.types.Events` stream into windows (fixed event count or
-fixed duration), builds each window's voxel grid and runs a recurrent model over them, carrying its state.
+fixed duration), builds each window's input and runs a recurrent model over them, carrying its state.
 :func:`frame_windows` makes windows that end at given frame times instead (one reconstruction per ground-truth frame:
 training and evaluation on simulated videos), :func:`reconstruct_windows` runs a model over any such windows.
 """
@@ -375,8 +375,9 @@ def reconstruct_sequence(model: nn.Module, events: Events, window_events: int | 
     """Reconstruct intensity images from an event stream with a recurrent model (E2VID, EvFocus).
 
     The stream is cut by :func:`event_windows` (every event in exactly one window, the last partial window
-    included); each window becomes a normalised E2VID voxel grid (:func:`neurofocus.represent.voxel_grid`) and the
-    model runs on it with the state of the previous window.
+    included); each window becomes the model's input (:func:`model_grid`: a normalised E2VID voxel grid, and the
+    integrator image for models with ``config.integrator``) and the model runs on it with the state of the previous
+    window.
 
     Parameters
     ----------
