@@ -87,8 +87,8 @@ def test_items_shapes_windows_and_determinism(videos):
 
 
 def test_integrator_channel_is_the_inference_stream_from_the_sequence_start(videos):
-    """The last input channel of an item is the integrator image that WindowInputs gives at inference, run over the
-    whole sequence from its first window (state carried, each event once although the windows overlap)."""
+    """The last input channel of an item is the integrator's log intensity that WindowInputs gives at inference, run
+    over the whole sequence from its first window (state carried, each event once although the windows overlap)."""
     sequences = list_sequences(videos)
     data = VideoSequences(sequences, integrator=True, sequence_length=3, window_frames=2, crop=40, seed=4,
                           samples_per_scene=5)
@@ -108,7 +108,7 @@ def test_integrator_channel_is_the_inference_stream_from_the_sequence_start(vide
         assert np.array_equal(item["voxel"][i, -1].numpy(), expected)
     once = LeakyIntegrator(scene.events.width, scene.events.height)
     once.update(scene.events[:scene.windows(2)[-1][1]])
-    assert np.array_equal(stream[len(scene) - 1], once.image(int(scene.times_us[-1])))
+    assert np.array_equal(stream[len(scene) - 1], once.log_intensity(int(scene.times_us[-1])).astype(np.float32))
 
 
 def test_flips_move_every_array_and_flip_the_flow_signs(videos):

@@ -61,14 +61,18 @@ class Entry:
     model: object  # a torch model, or None for the leaky event integrator
     train_data: str | None = None
     train_scenes: tuple[str, ...] = ()
+    display: str = "percentile"  # the integrator's image: LeakyIntegrator.image, or sigmoid of its log intensity
 
     @property
     def parameters(self) -> int:
         return 0 if self.model is None else sum(p.numel() for p in self.model.parameters())
 
 
-#: The classical baseline every table shows: leaky integration at the evfocus command's defaults.
-INTEGRATOR = Entry("leaky event integration (no network)", None, None)
+#: The classical baseline every table shows: leaky integration at the evfocus command's defaults, shown as
+#: ``neurofocus evfocus --method integrate`` shows it (robust percentiles), and as sigmoid(L), the image a new
+#: integrator-input network returns (:func:`neurofocus.models.recurrent.integrator_image`).
+INTEGRATORS = (Entry("leaky event integration (no network)", None, None),
+               Entry("leaky event integration, sigmoid(L) (no network)", None, None, display="sigmoid"))
 
 
 def load_entries(paths, labels=None) -> list[Entry]:
@@ -110,25 +114,28 @@ def level_of(blur_px: np.ndarray, edges=BLUR_EDGES) -> np.ndarray:
     return np.searchsorted(np.asarray(edges, np.float64), np.asarray(blur_px, np.float64), side="right")
 
 
-def _integrate_all(events, windows) -> tuple[np.ndarray, float]:
+def _integrate_all(events, windows, display: str) -> tuple[np.ndarray, float]:
     """(images float32 (N, H, W), seconds) of the leaky integrator run over ``windows`` from a zero state, each
-    event integrated once (overlapping windows too): the integrator input of the networks
-    (:class:`~neurofocus.models.recurrent.WindowInputs`)."""
-    from ..models.recurrent import VoxelGrid
+    event integrated once (overlapping windows too; the integrator input of the networks,
+    :class:`~neurofocus.models.recurrent.WindowInputs`), shown by ``display`` ("percentile" or "sigmoid")."""
+    from ..models.recurrent import VoxelGrid, integrator_image
 
     inputs = VoxelGrid(integrator=True).stream(events)
     images, seconds = [], 0.0
     for _, stop, t_us in windows:
         t0 = time.perf_counter()
-        images.append(inputs.integrated(stop, t_us))
+        log_intensity = inputs.integrated(stop, t_us)
+        images.append(integrator_image(log_intensity) if display == "sigmoid" else inputs.integrator.image(t_us))
         seconds += time.perf_counter() - t0
     return np.stack(images), seconds
 
 
-def _forward_all(model, events, windows, device) -> tuple[np.ndarray, float]:
-    """(images float32 (N, H, W), model seconds) of a model (None: the integrator) over ``windows``, zero state."""
+def _forward_all(entry: Entry, events, windows, device) -> tuple[np.ndarray, float]:
+    """(images float32 (N, H, W), model seconds) of an entry's model (or integrator) over ``windows``, zero
+    state."""
+    model = entry.model
     if model is None:
-        return _integrate_all(events, windows)
+        return _integrate_all(events, windows, entry.display)
     import torch
 
     from ..models.recurrent import model_grid
@@ -210,7 +217,7 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
             for g in groups:
                 counts[g] += 1
             for e in entries:
-                images, secs = _forward_all(e.model, scene.events, windows, device)
+                images, secs = _forward_all(e, scene.events, windows, device)
                 scores = frame_scores(fit_gain_offset(images, targets) if fit else images, targets, metric)
                 if column is None:
                     seconds[e.label][0] += secs
@@ -273,7 +280,7 @@ def evaluate_real(entries: list[Entry], recordings, *, window_events: int = 5000
         used.append(f"{Path(path).stem} ({len(events):,} events)")
         windows = list(event_windows(events, window_events=window_events))
         for e in entries:
-            images, seconds = _forward_all(e.model, events, windows, device)
+            images, seconds = _forward_all(e, events, windows, device)
             out[e.label]["seconds"] += seconds
             for image in images:
                 out[e.label]["frames"] += 1
@@ -366,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use only the last N sequences of --data (those a run with val_scenes N held out)")
     p.add_argument("--weights", action="append", default=[], type=Path, metavar="FILE",
                    help="an evfocus or e2vid weight file (repeat for each model); the leaky event integration "
-                        "baseline is always the first row")
+                        "baselines are always the first rows")
     p.add_argument("--label", action="append", help="row label of each --weights, in order")
     p.add_argument("--window-frames", type=int, default=1, help="frames' worth of events per window (1)")
     p.add_argument("--blur-edges", default=",".join(f"{e:g}" for e in BLUR_EDGES),
@@ -407,7 +414,7 @@ def main(argv=None) -> int:
                 raise NeurofocusError(f"--held-out {args.held_out}, but the dataset has {len(sequences)} sequences",
                                       args.data)
             sequences = sequences[-args.held_out:]
-        entries = [INTEGRATOR] + load_entries(args.weights, args.label)
+        entries = [*INTEGRATORS] + load_entries(args.weights, args.label)
         t0 = time.perf_counter()
         synthetic = evaluate_sequences(entries, sequences, window_frames=args.window_frames, blur_edges=edges,
                                        device=args.device, in_focus=False if args.no_in_focus else None,

@@ -36,13 +36,13 @@ from .recurrent import (
     ConvReLU,
     RecurrentEncoder,
     State,
+    base_logit,
     check_state,
     check_voxel,
     input_channels,
     model_grid,
     pad_voxel,
     recurrent_base_channels,
-    split_input,
     to_image,
     zero_init,
 )
@@ -71,11 +71,11 @@ def voxel_input_spec(model: nn.Module, outputs: tuple[TensorSpec, ...]) -> Input
     b, c = model.config.num_bins, input_channels(model.config)
     if model.config.integrator:
         voxel = TensorSpec("voxel", f"(B, {c}, H, W)", f"channels 0..{b - 1}: mean 0, std 1 over the non-zero "
-                           f"voxels; channel {b}: [0, 1]",
+                           f"voxels; channel {b}: relative log intensity (0 = no change)",
                            f"E2VID voxel grid of one window of events (neurofocus.represent.voxel_grid(window, {b}, "
-                           "normalize=True)) and the leaky integrator's image at the window's end, its state "
-                           "carried over the stream (recurrent.VoxelGrid(integrator=True).stream(events)); call "
-                           "once per window in time order")
+                           "normalize=True)) and the leaky integrator's log intensity at the window's end, its "
+                           "state carried over the stream (recurrent.VoxelGrid(integrator=True).stream(events)); "
+                           "call once per window in time order")
     else:
         voxel = TensorSpec("voxel", f"(B, {b}, H, W)", "normalised: mean 0, std 1 over the non-zero voxels",
                            f"E2VID voxel grid of one window of events: neurofocus.represent.voxel_grid(window, {b}, "
@@ -116,10 +116,10 @@ class E2VID(nn.Module):
     def forward(self, voxel: torch.Tensor, state: State | None = None) -> tuple[E2VIDOutput, State]:
         check_voxel(self, voxel)
         h, w = voxel.shape[-2:]
-        x, base_logit = split_input(self, pad_voxel(voxel))
+        x = pad_voxel(voxel)
         state = check_state(self, self.encoder, state, x)
         y, skips, new_state = self.encoder(x, state)
         for k, decoder in enumerate(self.decoders):
             y = decoder(y + skips[NUM_ENCODERS - k])
-        image = to_image(self.pred(y + skips[0]), base_logit)
+        image = to_image(self.pred(y + skips[0]), base_logit(self, x))
         return E2VIDOutput(image[..., :h, :w]), new_state

@@ -81,12 +81,12 @@ from .recurrent import (
     NUM_ENCODERS,
     RecurrentEncoder,
     State,
+    base_logit,
     check_state,
     check_voxel,
     input_channels,
     pad_voxel,
     recurrent_base_channels,
-    split_input,
     to_image,
     zero_init,
 )
@@ -224,7 +224,8 @@ class EvFocus(nn.Module):
     def forward(self, voxel: torch.Tensor, state: State | None = None) -> tuple[EvFocusOutput, State]:
         check_voxel(self, voxel)
         h, w = voxel.shape[-2:]
-        x, base_logit = split_input(self, pad_voxel(voxel))
+        x = pad_voxel(voxel)
+        base = base_logit(self, x)
         state = check_state(self, self.encoder, state, x)
         r, skips, new_state = self.encoder(x, state)
         blur = align = r + skips[NUM_ENCODERS]
@@ -232,8 +233,8 @@ class EvFocus(nn.Module):
             skip = skips[NUM_ENCODERS - 1 - k]
             blur = self.blur_decoder[k](blur) + skip
             align = cross_fusion(self.align_decoder[k](align) + skip, blur)
-        out = EvFocusOutput(image=to_image(self.reconstruction(align), base_logit),
-                            aligned=to_image(self.align_pred(align), base_logit),
-                            blurred=to_image(self.blur_pred(blur), base_logit),
-                            redefocused=to_image(self.redefocus(align), base_logit))
+        out = EvFocusOutput(image=to_image(self.reconstruction(align), base),
+                            aligned=to_image(self.align_pred(align), base),
+                            blurred=to_image(self.blur_pred(blur), base),
+                            redefocused=to_image(self.redefocus(align), base))
         return EvFocusOutput(*(t[..., :h, :w] for t in out)), new_state

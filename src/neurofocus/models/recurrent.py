@@ -23,16 +23,16 @@ Input
     outputs cropped back.
 
 Integrator input (``config.integrator``; not in either paper)
-    The input gets one more channel, last: the image of the classical leaky event integrator
-    (:class:`~neurofocus.represent.leaky_integration.LeakyIntegrator`, contrast :data:`INTEGRATOR_CONTRAST`, cut-off
-    :data:`INTEGRATOR_CUTOFF_HZ`) at the window's end time, in [0, 1], computed on the whole sensor by one integrator
-    that runs over the whole stream: each window integrates the events after the last one already integrated, so
-    overlapping windows count every event once, and its per-pixel state is carried across windows exactly as the
-    network's recurrent state (:class:`WindowInputs`; the same object builds the input at training, validation,
-    evaluation and in ``neurofocus evfocus``). Every output is then ``sigmoid(logit(base) + prediction)`` with base
-    the integrator image (clamped to [ε, 1 − ε], ε = :data:`BASE_EPS`) and zero-initialised prediction layers, so a
-    new network returns the integrator's image and training learns only the correction (deblurring, denoising,
-    intensity of static regions). The encoder sees 2·base − 1 in that channel.
+    The input gets one more channel, last: the relative log intensity L (float32, 0 = no change seen recently) of
+    the classical leaky event integrator (:class:`~neurofocus.represent.leaky_integration.LeakyIntegrator`,
+    contrast :data:`INTEGRATOR_CONTRAST`, cut-off :data:`INTEGRATOR_CUTOFF_HZ`) at the window's end time, computed
+    on the whole sensor by one integrator that runs over the whole stream: each window integrates the events after
+    the last one already integrated, so overlapping windows count every event once, and its per-pixel state is
+    carried across windows exactly as the network's recurrent state (:class:`WindowInputs`; the same object builds
+    the input at training, validation, evaluation and in ``neurofocus evfocus``). Every output is then
+    ``sigmoid(L + prediction)`` with zero-initialised prediction layers, so a new network returns the integrator's
+    image sigmoid(L) (:func:`integrator_image`: mid-grey where nothing changed) and training learns only the
+    correction (deblurring, denoising, intensity of static regions).
 
 :func:`reconstruct_sequence` slices an :class:`~neurofocus.types.Events` stream into windows (fixed event count or
 fixed duration), builds each window's input and runs a recurrent model over them, carrying its state.
@@ -66,8 +66,6 @@ NUM_RESIDUAL_BLOCKS = 2
 #: --method integrate``'s defaults).
 INTEGRATOR_CONTRAST = 0.2
 INTEGRATOR_CUTOFF_HZ = 5.0
-#: The integrator image is clamped to [BASE_EPS, 1 − BASE_EPS] before its logit.
-BASE_EPS = 1e-3
 
 State = tuple[tuple[torch.Tensor, torch.Tensor], ...]
 
@@ -94,7 +92,7 @@ class VoxelGrid:
     normalize : bool
         The E2VID normalisation (always True for these networks: they were defined on normalised grids).
     integrator : bool
-        One more channel, last: the leaky integrator's image (module docstring, "Integrator input").
+        One more channel, last: the leaky integrator's log intensity (module docstring, "Integrator input").
     """
 
     num_bins: int = 5
@@ -121,7 +119,7 @@ class WindowInputs:
     """The inputs of a recurrent model over the windows of one event stream, in time order.
 
     ``inputs(start, stop, t_us)`` → float32 (channels, H, W): the voxel grid of ``events[start:stop]`` and, with
-    the integrator, its image at ``t_us`` after integrating the events up to ``stop`` (each event once, the
+    the integrator, its log intensity at ``t_us`` after integrating the events up to ``stop`` (each event once, the
     per-pixel state carried from the previous call). Windows must come in time order (``stop`` non-decreasing).
     """
 
@@ -135,12 +133,12 @@ class WindowInputs:
         self.done = 0
 
     def integrated(self, stop: int, t_us: int) -> np.ndarray:
-        """float32 (H, W) in [0, 1]: the integrator image at ``t_us`` after the events before index ``stop``."""
+        """float32 (H, W): the integrator's log intensity L at ``t_us`` after the events before index ``stop``."""
         if stop < self.done:
             raise NeurofocusError(f"windows must come in time order (event {stop} after event {self.done})")
         self.integrator.update(self.events[self.done:stop])
         self.done = stop
-        return self.integrator.image(t_us)
+        return self.integrator.log_intensity(t_us).astype(np.float32)
 
     def __call__(self, start: int, stop: int, t_us: int) -> np.ndarray:
         voxel = self.grid(self.events[start:stop])
@@ -267,18 +265,21 @@ def check_voxel(model: nn.Module, voxel) -> torch.Tensor:
     return check_tensor(voxel, "voxel", (None, input_channels(model.config), None, None), model.name)
 
 
-def split_input(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(encoder input, base logit) of a padded input (B, channels, H, W): without the integrator (x, None); with
-    it, the voxel grid with 2·base − 1 as last channel, and logit(base) (B, 1, H, W) clamped to ±logit(1 − ε)."""
-    if not model.config.integrator:
-        return x, None
-    base = x[:, -1:]
-    return torch.cat([x[:, :-1], 2 * base - 1], dim=1), torch.logit(base.clamp(BASE_EPS, 1 - BASE_EPS))
+def base_logit(model: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """The integrator's log intensity L (B, 1, H, W), the last channel of an input (B, channels, H, W), for a model
+    with ``config.integrator``; None for the others."""
+    return x[:, -1:] if model.config.integrator else None
 
 
 def to_image(logits: torch.Tensor, base_logit: torch.Tensor | None) -> torch.Tensor:
-    """The image of a prediction layer's logits: sigmoid(logits [+ logit(base)])."""
+    """The image of a prediction layer's logits: sigmoid(logits [+ L])."""
     return torch.sigmoid(logits if base_logit is None else logits + base_logit)
+
+
+def integrator_image(log_intensity: np.ndarray) -> np.ndarray:
+    """float32 image in [0, 1] of the integrator's log intensity L (any shape): sigmoid(L), what a new
+    integrator-input network returns."""
+    return (1.0 / (1.0 + np.exp(-np.asarray(log_intensity, np.float64)))).astype(np.float32)
 
 
 def zero_init(conv: nn.Conv2d) -> None:
@@ -420,6 +421,6 @@ def _reconstruct(model, events, windows, grid, device):
 
 __all__ = ["ConvLSTMCell", "ConvReLU", "RecurrentEncoder", "ResidualBlock", "State", "VoxelGrid", "WindowInputs",
            "check_state", "check_voxel", "detach_state", "event_windows", "frame_windows", "input_channels",
-           "model_grid", "pad_voxel", "reconstruct_sequence", "reconstruct_windows", "recurrent_base_channels",
-           "split_input", "to_image", "zero_init"]
+           "integrator_image", "model_grid", "pad_voxel", "reconstruct_sequence", "reconstruct_windows", "recurrent_base_channels",
+           "base_logit", "to_image", "zero_init"]
 

@@ -262,8 +262,8 @@ class E2VIDConfig(_Config):
         Normalisation after the convolutions ("none": as the E2VID reference release; "batch": batch norm after every
         convolution but the prediction).
     integrator : bool
-        Not in the paper (False: the paper's network). True: the input carries the leaky event integrator's image of
-        the same window as one more channel and the output is a correction of it (:mod:`.recurrent`, "Integrator
+        Not in the paper (False: the paper's network). True: the input carries the leaky event integrator's log
+        intensity at the window's end as one more channel and the output is a correction of it (:mod:`.recurrent`, "Integrator
         input").
     """
 
@@ -298,8 +298,8 @@ class EvFocusConfig(_Config):
         cascaded" without a number; 2 by default, which puts the parameter count at the paper's 12.1 M). 0 leaves
         only the modules' prediction layers (an ablation).
     integrator : bool
-        Not in the paper (False: the paper's network). True: the input carries the leaky event integrator's image of
-        the same window as one more channel and every output is a correction of it (:mod:`.recurrent`, "Integrator
+        Not in the paper (False: the paper's network). True: the input carries the leaky event integrator's log
+        intensity at the window's end as one more channel and every output is a correction of it (:mod:`.recurrent`, "Integrator
         input").
     """
 

@@ -12,8 +12,8 @@ The pieces the training loop (:mod:`.loop`) uses for the ``evfocus`` and ``e2vid
     on the whole sensor, exactly as at inference, and then cropped. Arrays of an item (h × w the crop):
 
     * ``voxel`` float32 (L, C, h, w): normalised E2VID voxel grids (:class:`~neurofocus.models.recurrent.VoxelGrid`),
-      C = num_bins, plus the integrator image (computed from the sequence start, :meth:`VideoScene.integrated`) as
-      last channel for models with ``config.integrator``;
+      C = num_bins, plus the integrator's log intensity (computed from the sequence start,
+      :meth:`VideoScene.integrated`) as last channel for models with ``config.integrator``;
     * ``sharp``, ``defocused`` float32 (L, 1, h, w): the ground-truth frames as 8-bit gray (the simulator's
       :func:`~neurofocus.simulate.dvs_voltmeter.gray8` of the sRGB frames) / 255;
     * ``flow`` float32 (L − 1, 2, h, w): the exact forward flow (dx, dy) from frame k to k + 1, with its signs flipped
@@ -170,7 +170,7 @@ class VideoScene:
         return frame_windows(self.events, self.times_us, window_frames)
 
     def integrated(self, window_frames: int) -> np.ndarray:
-        """float32 (T, H, W): the integrator image of each frame k >= m's window, from one
+        """float32 (T, H, W): the integrator's log intensity at each frame k >= m's window, from one
         :class:`~neurofocus.models.recurrent.WindowInputs` run over all windows of the sequence in order (the state
         an inference from the sequence start has; rows 0 .. m − 1 are 0). Computed once per m."""
         from ..models.recurrent import VoxelGrid
@@ -185,7 +185,7 @@ class VideoScene:
 
     def inputs(self, k: int, window_frames: int, grid) -> np.ndarray:
         """float32 (grid.channels, H, W): the model input of frame k's window (whole sensor), as
-        ``grid.stream(events)`` gives it at inference (the voxel grid, then the integrator image)."""
+        ``grid.stream(events)`` gives it at inference (the voxel grid, then the integrator's log intensity)."""
         voxel = grid(self.events[int(self.bounds[k - window_frames]):int(self.bounds[k])])
         if not grid.integrator:
             return voxel
@@ -203,7 +203,7 @@ class VideoSequences(_SceneDataset):
     num_bins : int
         Voxel grid bins (the model's ``config.num_bins``).
     integrator : bool
-        Append the integrator image channel (the model's ``config.integrator``; :meth:`VideoScene.integrated`).
+        Append the integrator channel (the model's ``config.integrator``; :meth:`VideoScene.integrated`).
     sequence_length : int
         L.
     window_frames : int
