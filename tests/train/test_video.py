@@ -12,6 +12,7 @@ pytest.importorskip("safetensors")
 
 from neurofocus.cli import main
 from neurofocus.errors import NeurofocusError
+from neurofocus.metrics import ssim
 from neurofocus.models.recurrent import VoxelGrid, frame_windows
 from neurofocus.represent import voxel_grid
 from neurofocus.represent.leaky_integration import LeakyIntegrator
@@ -214,12 +215,19 @@ def test_sequence_loss_terms_and_weights():
     assert float(terms["loss"]) == pytest.approx(float(terms["lpips"] + 2 * terms["tc"]), rel=1e-5)
     # L0 beyond the sequence: no temporal term
     assert float(SequenceLoss("e2vid", tc_start=4)(outputs, batch)["tc"]) == 0
-    # the added L1 term (not in the papers): the paper's loss plus l1_weight · mean |image − sharp|
+    # the added terms (not in the papers): + l1_weight · mean |image − sharp| + ssim_weight · (1 − mean SSIM)
+    flat = [(a[0].numpy(), b[0].numpy()) for a, b in zip(outputs["image"].flatten(0, 1), batch["sharp"].flatten(0, 1))]
+    similarity = np.mean([ssim(a, b) for a, b in flat])
     for task in ("e2vid", "evfocus"):
-        paper, with_l1 = SequenceLoss(task)(outputs, batch), SequenceLoss(task, l1_weight=3.0)(outputs, batch)
+        paper = SequenceLoss(task)(outputs, batch)
+        added = SequenceLoss(task, l1_weight=3.0, ssim_weight=2.0)(outputs, batch)
         l1 = float((outputs["image"] - batch["sharp"]).abs().mean())
-        assert float(with_l1["l1"]) == pytest.approx(l1, rel=1e-6) and "l1" not in paper
-        assert float(with_l1["loss"]) == pytest.approx(float(paper["loss"]) + 3 * l1, rel=1e-5)
+        assert float(added["l1"]) == pytest.approx(l1, rel=1e-6) and "l1" not in paper and "ssim" not in paper
+        assert float(added["ssim"]) == pytest.approx(similarity, abs=1e-5)
+        expected = float(paper["loss"]) + 3 * l1 + 2 * (1 - similarity)
+        assert float(added["loss"]) == pytest.approx(expected, rel=1e-5)
+    perfect_ssim = SequenceLoss("e2vid", ssim_weight=1.0)(dict(outputs, image=batch["sharp"]), batch)
+    assert float(perfect_ssim["ssim"]) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_task_defaults():

@@ -385,8 +385,7 @@ class VideoTask:
         self.frames_per_item = config.sequence_length
         self._columns = ("loss", "lpips", "lpips_aligned", "lpips_blurred", "tc", "redefocus_l1") \
             if config.task == "evfocus" else ("loss", "lpips", "tc")
-        if config.l1_weight:
-            self._columns += ("l1",)
+        self._columns += (("l1",) if config.l1_weight else ()) + (("ssim",) if config.ssim_weight else ())
 
     @property
     def loss_columns(self) -> tuple[str, ...]:
@@ -425,7 +424,7 @@ class VideoTask:
         c = self.config
         return SequenceLoss(c.task, lpips_net=c.lpips_net, evfocus_weights=c.evfocus_weights,
                             tcp_weight=c.tcp_weight, tc_weight=c.tc_weight, tc_start=c.tc_start,
-                            tc_alpha=c.tc_alpha, l1_weight=c.l1_weight).to(device)
+                            tc_alpha=c.tc_alpha, l1_weight=c.l1_weight, ssim_weight=c.ssim_weight).to(device)
 
     def network(self, model) -> nn.Module:
         return SequenceUnroll(model, self.config.bptt_window, self.config.precision)
