@@ -352,9 +352,12 @@ def test_train_command_and_the_evaluation_table(videos, tmp_path, capsys):
     assert header.endswith("Mean MSE | Mean SSIM | Mean LPIPS |")
     rows = [line for line in lines
             if line.startswith(("| evfocus (defocused events, 2 steps)", "| e2vid (sharp events, 2 steps)"))]
-    assert len(rows) == 6  # Table 1, size/speed, no reference
+    assert len(rows) == 8  # Table 1, per sequence, size/speed, no reference
+    assert len(rows[2].split("|")) == 4  # per sequence: the one held-out sequence's SSIM
     baseline = [line for line in lines if line.startswith("| leaky event integration (no network)")]
-    assert len(baseline) == 3 and "| 0 |" in baseline[1]  # every table shows the classical baseline, 0 parameters
+    assert len(baseline) == 4 and "| 0 |" in baseline[2]  # every table shows the classical baseline, 0 parameters
+    sigmoid = [line for line in lines if line.startswith("| leaky event integration, sigmoid(L) (no network)")]
+    assert len(sigmoid) == 4  # and the same integrator shown as sigmoid(L)
     mean_ssim = float(baseline[0].split("|")[-3])
     assert 0.0 < mean_ssim < 1.0
     assert len(rows[0].split("|")) == len(header.split("|"))
