@@ -17,11 +17,16 @@ Run ``python benchmarks/evfocus_eval.py --data DIR --weights A.safetensors --wei
    hold the events of the sharp frames (``synth --sharp-events``), a column "in-focus events" gives every model
    those events instead — the paper's first column ("reconstruction results of clear events and sharp ground
    truth").
-2. Parameter count and mean model time per frame (the forward pass only, on the evaluation device and frame size).
+   The first two rows are the leaky event integrator (no network), shown as ``neurofocus evfocus --method
+   integrate`` shows it and as sigmoid of its log intensity (what an untrained integrator-input network returns);
+   a second table gives each model's mean SSIM per sequence.
+2. Parameter count (beside the paper's network) and mean model time per frame (the forward pass only, on the
+   evaluation device and frame size).
 3. Real recordings (default: the DAVIS346 recordings of ``shared/data/events/davis346-motionblur``, 346x260; their
    blur is from motion, not defocus): windows of ``window_events`` events (:func:`~neurofocus.models.recurrent.
    reconstruct_sequence`), mean BRISQUE and NIQE of the reconstructions (both lower is better; frames on which
-   BRISQUE has no statistics, e.g. flat images, are counted and left out).
+   BRISQUE has no statistics, e.g. flat images, are counted and left out) and the model time per frame at the
+   recordings' size.
 
 Sequences that a model's weight file lists among its training sequences are reported with a note.
 """
