@@ -27,6 +27,7 @@ def step_seconds(task: str, width: float, crop: int, precision: str, *, length: 
     """(seconds per frame-step, parameters) of one training step (module docstring)."""
     import torch
 
+    from neurofocus.models.recurrent import input_channels
     from neurofocus.train import TrainConfig
     from neurofocus.train.loop import build_model, make_task
 
@@ -41,7 +42,7 @@ def step_seconds(task: str, width: float, crop: int, precision: str, *, length: 
     net, criterion = job.network(model), job.criterion("cpu")
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     gen = torch.Generator().manual_seed(0)
-    b, bins = config.batch_size, model.config.num_bins
+    b, bins = config.batch_size, input_channels(model.config)
     batch = {"voxel": torch.randn(b, length, bins, crop, crop, generator=gen),
              "sharp": torch.rand(b, length, 1, crop, crop, generator=gen),
              "defocused": torch.rand(b, length, 1, crop, crop, generator=gen),

@@ -34,8 +34,11 @@ def test_frames_cover_the_stream(capsys, tmp_path, e2vid_weights):
     assert all(f.shape == (29, 37, 3) for f in frames) and all(np.isfinite(f).all() for f in frames)
 
 
-def test_weights_are_required_and_must_match_the_method(capsys, tmp_path, e2vid_weights):
+def test_weights_are_required_and_must_match_the_method(capsys, tmp_path, e2vid_weights, monkeypatch):
+    from neurofocus.cli import evfocus
+
     save_events(tmp_path / "ev.h5", random_events(100, sensor_size=(16, 12)))
+    monkeypatch.setattr(evfocus, "_shipped_weights", lambda method: None)  # a version that ships none
     code, _, err = run(capsys, "evfocus", "--events", tmp_path / "ev.h5", "--out", tmp_path / "o")
     assert code == 2 and "give --weights" in err and "--method integrate" in err
     code, _, err = run(capsys, "evfocus", "--events", tmp_path / "ev.h5", "--weights", e2vid_weights,

@@ -6,7 +6,8 @@ Reads RUN_DIR/model.safetensors (or --weights, e.g. a checkpoint's), and writes 
 in float16 with the run's provenance in the metadata (``user``): the training settings (RUN_DIR/config.json), the
 command, the dataset recipe (--recipe, and the dataset's config.json), the validation rows of RUN_DIR/log.csv, the
 torch version and the sha256 of the float32 source. Prints the file's size and sha256 for the
-model card in src/neurofocus/weights/README.md. NAME must be one of the names in ``neurofocus.aif.learned.SHIPPED``.
+model card in src/neurofocus/weights/README.md. NAME must be one of the names in ``neurofocus.aif.learned.SHIPPED``
+or a network method of ``neurofocus evfocus`` (evfocus, e2vid).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ def sha256(path: Path) -> str:
 
 
 def validation_rows(log: Path) -> list[dict]:
-    """The rows of a run's log.csv that carry a validation PSNR."""
+    """The step, samples, core-seconds and validation columns of the rows of a run's log.csv that carry a
+    validation PSNR."""
     with log.open() as f:
-        return [{k: row[k] for k in ("step", "val_psnr", "val_psnr_handcrafted", "val_psnr_input")}
+        return [{k: v for k, v in row.items() if k in ("step", "samples", "core_seconds") or k.startswith("val_")}
                 for row in csv.DictReader(f) if row.get("val_psnr")]
 
 
@@ -43,9 +45,10 @@ def main() -> None:
     import torch
 
     from neurofocus.aif.learned import SHIPPED
+    from neurofocus.cli.evfocus import METHODS
     from neurofocus.models import load_model, save_weights
 
-    names = {n for pair in SHIPPED.values() for n in pair}
+    names = {n for pair in SHIPPED.values() for n in pair} | {m for m, model in METHODS.items() if model}
     if args.name not in names:
         raise SystemExit(f"{args.name}: not a shipped name ({', '.join(sorted(names))})")
     source = args.weights or args.run / "model.safetensors"

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 from neurofocus.errors import NeurofocusError
 from neurofocus.models import create_model, list_models, load_model, load_weights, recurrent, save_weights
 from neurofocus.models.recurrent import ConvLSTMCell, detach_state, event_windows, reconstruct_sequence
+from neurofocus.represent.leaky_integration import LeakyIntegrator
 from neurofocus.types import Events
 from .conftest import count  # noqa: E402
 
@@ -240,17 +241,60 @@ def test_reconstruct_sequence_matches_manual_loop_and_checks_bins():
         reconstruct_sequence(net, ev)
 
 
+# the integrator input (not in the papers) -----------------------------------------------------------------------
+@pytest.mark.parametrize("name", NAMES)
+def test_new_integrator_network_returns_the_integrator_image_and_learns_a_correction(name):
+    ev = random_events(2_000, size=(21, 14))
+    net = create_model(name, width=TINY, seed=0, integrator=True)
+    plain = create_model(name, width=TINY, seed=0)
+    assert count(net) == count(plain) + 5 * 5 * recurrent.recurrent_base_channels(TINY)  # one more head channel
+    assert net.input_spec.representation == recurrent.VoxelGrid(5, integrator=True)
+    windows = list(event_windows(ev, window_events=300))
+    inputs = net.input_spec.representation.stream(ev)
+    grids = [inputs(*w) for w in windows]
+    assert all(g.shape == (6, 14, 21) for g in grids)
+    base = recurrent.integrator_image(np.stack([g[-1] for g in grids]))
+    assert base.std() > 0.05 and 0 < base.min() and base.max() < 1
+    frames = np.stack([image for _, image in reconstruct_sequence(net, ev, window_events=300)])
+    np.testing.assert_allclose(frames, base, atol=1e-6)
+    out, _ = net(torch.from_numpy(grids[0])[None])
+    for image in out:  # every output of EvFocus starts at the integrator image
+        np.testing.assert_allclose(image[0, 0].detach().numpy(), base[0], atol=1e-6)
+    sum(o.mean() for o in out).backward()
+    heads = ["pred"] if name == "e2vid" else ["blur_pred", "align_pred", "redefocus.2", "reconstruction.2"]
+    params = dict(net.named_parameters())
+    for head in heads:  # zero-initialised, and learning
+        assert not torch.any(params[f"{head}.weight"]) and torch.any(params[f"{head}.weight"].grad != 0)
+    with pytest.raises(NeurofocusError, match="voxel"):
+        net(torch.zeros(1, 5, 8, 8))  # the integrator channel missing
+
+
+def test_integrator_stream_counts_overlapping_windows_once_and_needs_time_order():
+    ev = random_events(1_500, size=(9, 7))
+    times = np.linspace(ev.t[0], ev.t[-1], 12).astype(np.int64)
+    windows = recurrent.frame_windows(ev, times, 3)  # each event in up to three windows
+    inputs = recurrent.VoxelGrid(integrator=True).stream(ev)
+    last = [inputs(*w)[-1] for w in windows][-1]
+    once = LeakyIntegrator(9, 7, recurrent.INTEGRATOR_CONTRAST, recurrent.INTEGRATOR_CUTOFF_HZ)
+    once.update(ev[:windows[-1][1]])
+    assert np.array_equal(last, once.log_intensity(windows[-1][2]).astype(np.float32))
+    with pytest.raises(NeurofocusError, match="time order"):
+        inputs(*windows[0])
+
+
 # weights ---------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name, options", [("e2vid", {"norm": "batch"}), ("evfocus", {"heads": 2})])
+@pytest.mark.parametrize("name, options", [("e2vid", {"norm": "batch"}), ("evfocus", {"heads": 2}),
+                                           ("e2vid", {"integrator": True})])
 def test_weights_round_trip_strict(name, options, tmp_path):
     pytest.importorskip("safetensors")
     net = create_model(name, width=TINY, seed=3, **options)
+    bins = 5 + int(options.get("integrator", False))
     with torch.no_grad():
-        net.train()(voxels(1, b=2, h=16, w=16)[0])  # batch-norm statistics away from their initial values
+        net.train()(voxels(1, b=2, bins=bins, h=16, w=16)[0])  # batch-norm statistics away from their initial values
     net.eval()
     path = save_weights(net, tmp_path / f"{name}.safetensors")
     fresh = load_weights(create_model(name, width=TINY, seed=9, **options), path).eval()
-    v = voxels(2, h=12, w=9, seed=4)
+    v = voxels(2, bins=bins, h=12, w=9, seed=4)
     with torch.no_grad():
         a, sa = net(v[0])
         b, sb = fresh(v[0])

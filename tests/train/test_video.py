@@ -12,8 +12,10 @@ pytest.importorskip("safetensors")
 
 from neurofocus.cli import main
 from neurofocus.errors import NeurofocusError
-from neurofocus.models.recurrent import frame_windows
+from neurofocus.metrics import ssim
+from neurofocus.models.recurrent import VoxelGrid, frame_windows
 from neurofocus.represent import voxel_grid
+from neurofocus.represent.leaky_integration import LeakyIntegrator
 from neurofocus.train import TrainConfig, read_log, train
 from neurofocus.train.losses import SequenceLoss, temporal_consistency, warp_by_flow
 from neurofocus.train.video import VideoScene, VideoSequences, list_sequences
@@ -83,6 +85,31 @@ def test_items_shapes_windows_and_determinism(videos):
     expected_sharp = expected_sharp[:, ::-1] if hflip else expected_sharp
     expected_sharp = expected_sharp[::-1] if vflip else expected_sharp
     assert np.array_equal(item["sharp"][-1, 0].numpy(), expected_sharp)
+
+
+def test_integrator_channel_is_the_inference_stream_from_the_sequence_start(videos):
+    """The last input channel of an item is the integrator's log intensity that WindowInputs gives at inference, run
+    over the whole sequence from its first window (state carried, each event once although the windows overlap)."""
+    sequences = list_sequences(videos)
+    data = VideoSequences(sequences, integrator=True, sequence_length=3, window_frames=2, crop=40, seed=4,
+                          samples_per_scene=5)
+    item = data[(0, 6)]
+    assert item["voxel"].shape == (3, 6, 40, 40)
+    plain = VideoSequences(sequences, sequence_length=3, window_frames=2, crop=40, seed=4, samples_per_scene=5)
+    assert torch.equal(item["voxel"][:, :5], plain[(0, 6)]["voxel"])  # the same voxel grids before it
+    scene = VideoScene(sequences[int(item["scene"])])
+    inputs = VoxelGrid(integrator=True).stream(scene.events)
+    stream = {k: inputs(*window)[-1] for k, window in enumerate(scene.windows(2), start=2)}
+    y0, y1, x0, x1 = item["region"].tolist()
+    hflip, vflip = item["flip"].tolist()
+    for i, k in enumerate(item["frames"].tolist()):
+        expected = stream[k][y0:y1, x0:x1]
+        expected = expected[..., ::-1] if hflip else expected
+        expected = expected[..., ::-1, :] if vflip else expected
+        assert np.array_equal(item["voxel"][i, -1].numpy(), expected)
+    once = LeakyIntegrator(scene.events.width, scene.events.height)
+    once.update(scene.events[:scene.windows(2)[-1][1]])
+    assert np.array_equal(stream[len(scene) - 1], once.log_intensity(int(scene.times_us[-1])).astype(np.float32))
 
 
 def test_flips_move_every_array_and_flip_the_flow_signs(videos):
@@ -188,6 +215,19 @@ def test_sequence_loss_terms_and_weights():
     assert float(terms["loss"]) == pytest.approx(float(terms["lpips"] + 2 * terms["tc"]), rel=1e-5)
     # L0 beyond the sequence: no temporal term
     assert float(SequenceLoss("e2vid", tc_start=4)(outputs, batch)["tc"]) == 0
+    # the added terms (not in the papers): + l1_weight · mean |image − sharp| + ssim_weight · (1 − mean SSIM)
+    flat = [(a[0].numpy(), b[0].numpy()) for a, b in zip(outputs["image"].flatten(0, 1), batch["sharp"].flatten(0, 1))]
+    similarity = np.mean([ssim(a, b) for a, b in flat])
+    for task in ("e2vid", "evfocus"):
+        paper = SequenceLoss(task)(outputs, batch)
+        added = SequenceLoss(task, l1_weight=3.0, ssim_weight=2.0)(outputs, batch)
+        l1 = float((outputs["image"] - batch["sharp"]).abs().mean())
+        assert float(added["l1"]) == pytest.approx(l1, rel=1e-6) and "l1" not in paper and "ssim" not in paper
+        assert float(added["ssim"]) == pytest.approx(similarity, abs=1e-5)
+        expected = float(paper["loss"]) + 3 * l1 + 2 * (1 - similarity)
+        assert float(added["loss"]) == pytest.approx(expected, rel=1e-5)
+    perfect_ssim = SequenceLoss("e2vid", ssim_weight=1.0)(dict(outputs, image=batch["sharp"]), batch)
+    assert float(perfect_ssim["ssim"]) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_task_defaults():
@@ -312,9 +352,12 @@ def test_train_command_and_the_evaluation_table(videos, tmp_path, capsys):
     assert header.endswith("Mean MSE | Mean SSIM | Mean LPIPS |")
     rows = [line for line in lines
             if line.startswith(("| evfocus (defocused events, 2 steps)", "| e2vid (sharp events, 2 steps)"))]
-    assert len(rows) == 6  # Table 1, size/speed, no reference
+    assert len(rows) == 8  # Table 1, per sequence, size/speed, no reference
+    assert len(rows[2].split("|")) == 4  # per sequence: the one held-out sequence's SSIM
     baseline = [line for line in lines if line.startswith("| leaky event integration (no network)")]
-    assert len(baseline) == 3 and "| 0 |" in baseline[1]  # every table shows the classical baseline, 0 parameters
+    assert len(baseline) == 4 and "| 0 |" in baseline[2]  # every table shows the classical baseline, 0 parameters
+    sigmoid = [line for line in lines if line.startswith("| leaky event integration, sigmoid(L) (no network)")]
+    assert len(sigmoid) == 4  # and the same integrator shown as sigmoid(L)
     mean_ssim = float(baseline[0].split("|")[-3])
     assert 0.0 < mean_ssim < 1.0
     assert len(rows[0].split("|")) == len(header.split("|"))

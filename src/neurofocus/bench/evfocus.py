@@ -17,11 +17,16 @@ Run ``python benchmarks/evfocus_eval.py --data DIR --weights A.safetensors --wei
    hold the events of the sharp frames (``synth --sharp-events``), a column "in-focus events" gives every model
    those events instead — the paper's first column ("reconstruction results of clear events and sharp ground
    truth").
-2. Parameter count and mean model time per frame (the forward pass only, on the evaluation device and frame size).
+   The first two rows are the leaky event integrator (no network), shown as ``neurofocus evfocus --method
+   integrate`` shows it and as sigmoid of its log intensity (what an untrained integrator-input network returns);
+   a second table gives each model's mean SSIM per sequence.
+2. Parameter count (beside the paper's network) and mean model time per frame (the forward pass only, on the
+   evaluation device and frame size).
 3. Real recordings (default: the DAVIS346 recordings of ``shared/data/events/davis346-motionblur``, 346x260; their
    blur is from motion, not defocus): windows of ``window_events`` events (:func:`~neurofocus.models.recurrent.
    reconstruct_sequence`), mean BRISQUE and NIQE of the reconstructions (both lower is better; frames on which
-   BRISQUE has no statistics, e.g. flat images, are counted and left out).
+   BRISQUE has no statistics, e.g. flat images, are counted and left out) and the model time per frame at the
+   recordings' size.
 
 Sequences that a model's weight file lists among its training sequences are reported with a note.
 """
@@ -47,6 +52,8 @@ DAVIS346_SIZE = (346, 260)
 #: The DAVIS346 recordings of the shared data (night_run is a DAVIS240 recording and is left out).
 DAVIS346_NAMES = ("keyboard", "toy", "text_cambridge", "badminton", "low_light_model1", "low_light_model2")
 METRICS = ("mse", "ssim", "lpips")
+#: Parameters of the papers' networks (EvFocus Table 4: width 1.0, 5 bins).
+PAPER_PARAMETERS = {"evfocus": 12_110_000, "e2vid": 10_710_000}
 IN_FOCUS = "in-focus events"
 
 
@@ -59,14 +66,18 @@ class Entry:
     model: object  # a torch model, or None for the leaky event integrator
     train_data: str | None = None
     train_scenes: tuple[str, ...] = ()
+    display: str = "percentile"  # the integrator's image: LeakyIntegrator.image, or sigmoid of its log intensity
 
     @property
     def parameters(self) -> int:
         return 0 if self.model is None else sum(p.numel() for p in self.model.parameters())
 
 
-#: The classical baseline every table shows: leaky integration at the evfocus command's defaults.
-INTEGRATOR = Entry("leaky event integration (no network)", None, None)
+#: The classical baseline every table shows: leaky integration at the evfocus command's defaults, shown as
+#: ``neurofocus evfocus --method integrate`` shows it (robust percentiles), and as sigmoid(L), the image a new
+#: integrator-input network returns (:func:`neurofocus.models.recurrent.integrator_image`).
+INTEGRATORS = (Entry("leaky event integration (no network)", None, None),
+               Entry("leaky event integration, sigmoid(L) (no network)", None, None, display="sigmoid"))
 
 
 def load_entries(paths, labels=None) -> list[Entry]:
@@ -108,34 +119,38 @@ def level_of(blur_px: np.ndarray, edges=BLUR_EDGES) -> np.ndarray:
     return np.searchsorted(np.asarray(edges, np.float64), np.asarray(blur_px, np.float64), side="right")
 
 
-def _integrate_all(events, windows) -> tuple[np.ndarray, float]:
-    """(images float32 (N, H, W), seconds) of the leaky integrator run over ``windows`` from a zero state."""
-    from ..represent.leaky_integration import LeakyIntegrator
+def _integrate_all(events, windows, display: str) -> tuple[np.ndarray, float]:
+    """(images float32 (N, H, W), seconds) of the leaky integrator run over ``windows`` from a zero state, each
+    event integrated once (overlapping windows too; the integrator input of the networks,
+    :class:`~neurofocus.models.recurrent.WindowInputs`), shown by ``display`` ("percentile" or "sigmoid")."""
+    from ..models.recurrent import VoxelGrid, integrator_image
 
-    integrator = LeakyIntegrator(events.width, events.height)
+    inputs = VoxelGrid(integrator=True).stream(events)
     images, seconds = [], 0.0
-    for start, stop, t_us in windows:
+    for _, stop, t_us in windows:
         t0 = time.perf_counter()
-        integrator.update(events[start:stop])
-        images.append(integrator.image(t_us))
+        log_intensity = inputs.integrated(stop, t_us)
+        images.append(integrator_image(log_intensity) if display == "sigmoid" else inputs.integrator.image(t_us))
         seconds += time.perf_counter() - t0
     return np.stack(images), seconds
 
 
-def _forward_all(model, events, windows, device) -> tuple[np.ndarray, float]:
-    """(images float32 (N, H, W), model seconds) of a model (None: the integrator) over ``windows``, zero state."""
+def _forward_all(entry: Entry, events, windows, device) -> tuple[np.ndarray, float]:
+    """(images float32 (N, H, W), model seconds) of an entry's model (or integrator) over ``windows``, zero
+    state."""
+    model = entry.model
     if model is None:
-        return _integrate_all(events, windows)
+        return _integrate_all(events, windows, entry.display)
     import torch
 
-    from ..models.recurrent import VoxelGrid
+    from ..models.recurrent import model_grid
 
-    grid = VoxelGrid(model.config.num_bins)
+    inputs = model_grid(model).stream(events)
     model.to(device).eval()
     images, seconds, state = [], 0.0, None
     with torch.inference_mode():
-        for start, stop, _ in windows:
-            voxel = torch.from_numpy(grid(events[start:stop]))[None].to(device)
+        for start, stop, t_us in windows:
+            voxel = torch.from_numpy(inputs(start, stop, t_us))[None].to(device)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             t0 = time.perf_counter()
@@ -166,8 +181,9 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
     Returns
     -------
     dict with ``levels`` (column names, "in-focus events" first when used), ``counts`` (frames per column),
-    ``table`` {label: {column: {metric: mean}}}, ``seconds_per_frame`` {label: float}, ``frame_size`` (W, H),
-    ``notes`` (list of str).
+    ``table`` {label: {column: {metric: mean}}}, ``per_sequence`` {label: {sequence: {metric: mean over its
+    frames}}} (defocused events), ``seconds_per_frame`` {label: float}, ``frame_size`` (W, H), ``notes`` (list of
+    str).
     """
     import torch
 
@@ -186,6 +202,7 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
     metric = LPIPS("alex")
     per = {e.label: {name: {m: [] for m in METRICS} for name in [IN_FOCUS, *names]} for e in entries}
     seconds = {e.label: [0.0, 0] for e in entries}
+    per_sequence = {e.label: {} for e in entries}
     counts = {name: 0 for name in [IN_FOCUS, *names]}
     notes, size = [], None
     for folder in sequences:
@@ -205,11 +222,12 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
             for g in groups:
                 counts[g] += 1
             for e in entries:
-                images, secs = _forward_all(e.model, scene.events, windows, device)
+                images, secs = _forward_all(e, scene.events, windows, device)
+                scores = frame_scores(fit_gain_offset(images, targets) if fit else images, targets, metric)
                 if column is None:
                     seconds[e.label][0] += secs
                     seconds[e.label][1] += len(frames)
-                scores = frame_scores(fit_gain_offset(images, targets) if fit else images, targets, metric)
+                    per_sequence[e.label][folder.name] = {m: float(np.mean(scores[m])) for m in METRICS}
                 for j, g in enumerate(groups):
                     for m in METRICS:
                         per[e.label][g][m].append(float(scores[m][j]))
@@ -227,7 +245,8 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
     counts["Mean"] = sum(counts[n] for n in names)
     return {"levels": columns, "all_levels": names, "counts": counts, "table": table,
             "seconds_per_frame": {k: s / max(n, 1) for k, (s, n) in seconds.items()}, "frame_size": size,
-            "notes": sorted(set(notes)), "sequences": [s.name for s in sequences], "fit": fit}
+            "notes": sorted(set(notes)), "sequences": [s.name for s in sequences], "fit": fit,
+            "per_sequence": per_sequence}
 
 
 def default_recordings(root: str | Path | None = None) -> list[Path]:
@@ -244,7 +263,8 @@ def default_recordings(root: str | Path | None = None) -> list[Path]:
 
 def evaluate_real(entries: list[Entry], recordings, *, window_events: int = 5000, device="cpu",
                   sensor_size=None) -> dict:
-    """Table 2 numbers: ``table`` {label: {"brisque", "niqe", "frames", "skipped"}}, ``recordings``.
+    """Table 2 numbers: ``table`` {label: {"brisque", "niqe", "frames", "skipped", "ms_per_frame" (the model or
+    integrator alone, at the recordings' size)}}, ``recordings``.
 
     ``sensor_size`` (W, H) is for files that do not store it (the shared DAVIS346 .mat files: 346x260)."""
     import torch
@@ -254,7 +274,7 @@ def evaluate_real(entries: list[Entry], recordings, *, window_events: int = 5000
     from ..models.recurrent import event_windows
 
     device = torch.device(device)
-    out = {e.label: {"brisque": [], "niqe": [], "frames": 0, "skipped": 0} for e in entries}
+    out = {e.label: {"brisque": [], "niqe": [], "frames": 0, "skipped": 0, "seconds": 0.0} for e in entries}
     used = []
     for path in recordings:
         with warnings.catch_warnings():
@@ -265,7 +285,8 @@ def evaluate_real(entries: list[Entry], recordings, *, window_events: int = 5000
         used.append(f"{Path(path).stem} ({len(events):,} events)")
         windows = list(event_windows(events, window_events=window_events))
         for e in entries:
-            images, _ = _forward_all(e.model, events, windows, device)
+            images, seconds = _forward_all(e, events, windows, device)
+            out[e.label]["seconds"] += seconds
             for image in images:
                 out[e.label]["frames"] += 1
                 try:
@@ -283,7 +304,8 @@ def evaluate_real(entries: list[Entry], recordings, *, window_events: int = 5000
     for label, r in out.items():
         table[label] = {"brisque": float(np.mean(r["brisque"])) if r["brisque"] else float("nan"),
                         "niqe": float(np.mean(r["niqe"])) if r["niqe"] else float("nan"),
-                        "frames": r["frames"], "skipped": r["skipped"]}
+                        "frames": r["frames"], "skipped": r["skipped"],
+                        "ms_per_frame": 1000 * r["seconds"] / max(r["frames"], 1)}
     return {"table": table, "recordings": used, "window_events": window_events}
 
 
@@ -315,23 +337,34 @@ def format_report(entries: list[Entry], synthetic: dict, real: dict | None) -> s
     for note in synthetic["notes"]:
         lines.append(f"Note: {note} (not held out).")
     lines.append("")
+    lines.append("Per sequence (defocused events, mean over its frames): SSIM ↑")
+    lines.append("")
+    lines.append("| model | " + " | ".join(synthetic["sequences"]) + " |")
+    lines.append("|" + "---|" * (len(synthetic["sequences"]) + 1))
+    for e in entries:
+        scores = synthetic["per_sequence"][e.label]
+        lines.append(f"| {e.label} | " + " | ".join(f"{scores[n]['ssim']:.3f}" for n in synthetic["sequences"])
+                     + " |")
+    lines.append("")
     lines.append(f"### Size and speed ({w}x{h} frames, forward pass only)")
     lines.append("")
-    lines.append("| model | parameters | ms / frame |")
-    lines.append("|---|---|---|")
+    lines.append("| model | parameters | the paper's network (width 1) | ms / frame |")
+    lines.append("|---|---|---|---|")
     for e in entries:
-        lines.append(f"| {e.label} | {e.parameters:,} | {1000 * synthetic['seconds_per_frame'][e.label]:.2f} |")
+        paper = PAPER_PARAMETERS.get(getattr(e.model, "name", None))
+        lines.append(f"| {e.label} | {e.parameters:,} | {f'{paper / 1e6:.2f} M' if paper else '–'} | "
+                     f"{1000 * synthetic['seconds_per_frame'][e.label]:.2f} |")
     if real is not None:
         lines.append("")
         lines.append(f"### Real recordings, no reference: {len(real['recordings'])} recording(s), windows "
                      f"of {real['window_events']:,} events")
         lines.append("")
-        lines.append("| model | BRISQUE ↓ | NIQE ↓ | frames |")
-        lines.append("|---|---|---|---|")
+        lines.append("| model | BRISQUE ↓ | NIQE ↓ | frames | ms / frame (recording size, model alone) |")
+        lines.append("|---|---|---|---|---|")
         for e in entries:
             r = real["table"][e.label]
             frames = f"{r['frames']}" + (f" ({r['skipped']} without statistics, left out)" if r["skipped"] else "")
-            lines.append(f"| {e.label} | {r['brisque']:.3f} | {r['niqe']:.3f} | {frames} |")
+            lines.append(f"| {e.label} | {r['brisque']:.3f} | {r['niqe']:.3f} | {frames} | {r['ms_per_frame']:.1f} |")
         lines.append("")
         lines.append("Recordings: " + (", ".join(real["recordings"]) or "none found") + ".")
     return "\n".join(lines) + "\n"
@@ -345,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use only the last N sequences of --data (those a run with val_scenes N held out)")
     p.add_argument("--weights", action="append", default=[], type=Path, metavar="FILE",
                    help="an evfocus or e2vid weight file (repeat for each model); the leaky event integration "
-                        "baseline is always the first row")
+                        "baselines are always the first rows")
     p.add_argument("--label", action="append", help="row label of each --weights, in order")
     p.add_argument("--window-frames", type=int, default=1, help="frames' worth of events per window (1)")
     p.add_argument("--blur-edges", default=",".join(f"{e:g}" for e in BLUR_EDGES),
@@ -386,7 +419,7 @@ def main(argv=None) -> int:
                 raise NeurofocusError(f"--held-out {args.held_out}, but the dataset has {len(sequences)} sequences",
                                       args.data)
             sequences = sequences[-args.held_out:]
-        entries = [INTEGRATOR] + load_entries(args.weights, args.label)
+        entries = [*INTEGRATORS] + load_entries(args.weights, args.label)
         t0 = time.perf_counter()
         synthetic = evaluate_sequences(entries, sequences, window_frames=args.window_frames, blur_edges=edges,
                                        device=args.device, in_focus=False if args.no_in_focus else None,

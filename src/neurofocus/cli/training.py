@@ -20,8 +20,8 @@ _FIELDS = {"data": "data", "modality": "modality", "model": "model", "width": "w
            "checkpoint_every": "checkpoint_every", "num_workers": "num_workers", "threads": "threads",
            "samples_per_scene": "samples_per_scene", "events": "events", "sequence_length": "sequence_length",
            "window_frames": "window_frames", "lpips_net": "lpips_net", "tc_weight": "tc_weight",
-           "bptt_window": "bptt_window", "precision": "precision", "time_budget_s": "time_budget_s",
-           "keep_checkpoints": "keep_checkpoints"}
+           "l1_weight": "l1_weight", "ssim_weight": "ssim_weight", "bptt_window": "bptt_window",
+           "precision": "precision", "time_budget_s": "time_budget_s", "keep_checkpoints": "keep_checkpoints"}
 
 
 def _non_negative_float(text: str) -> float:
@@ -74,6 +74,10 @@ def register(sub) -> None:
     v.add_argument("--lpips-net", choices=["alex", "vgg"], help="LPIPS backbone (evfocus alex, e2vid vgg)")
     v.add_argument("--tc-weight", type=_non_negative_float,
                    help="temporal consistency weight (evfocus 1 inside L_TCP, e2vid 2)")
+    v.add_argument("--l1-weight", type=_non_negative_float,
+                   help="weight of an added L1 term between image and sharp frame (0: the papers' losses)")
+    v.add_argument("--ssim-weight", type=_non_negative_float,
+                   help="weight of an added 1 - SSIM term between image and sharp frame (0: the papers' losses)")
     p.add_argument("--val-data", metavar="DIR", help="separate validation dataset")
     p.add_argument("--val-scenes", type=int, help="scenes (sequences) of --data held out for validation (1)")
     p.add_argument("--val-every", type=int, help="steps between validation passes (500)")

@@ -36,11 +36,15 @@ from .recurrent import (
     ConvReLU,
     RecurrentEncoder,
     State,
-    VoxelGrid,
+    base_logit,
     check_state,
     check_voxel,
+    input_channels,
+    model_grid,
     pad_voxel,
     recurrent_base_channels,
+    to_image,
+    zero_init,
 )
 from .spec import E2VIDConfig, InputSpec, TensorSpec
 
@@ -64,22 +68,32 @@ class UpsampleConv(nn.Module):
 
 def voxel_input_spec(model: nn.Module, outputs: tuple[TensorSpec, ...]) -> InputSpec:
     """The input contract shared by E2VID and EvFocus (one voxel grid per call, plus the recurrent state)."""
-    b = model.config.num_bins
-    voxel = TensorSpec("voxel", f"(B, {b}, H, W)", "normalised: mean 0, std 1 over the non-zero voxels",
-                       f"E2VID voxel grid of one window of events: neurofocus.represent.voxel_grid(window, {b}, "
-                       f"normalize=True) (recurrent.VoxelGrid); call once per window in time order")
+    b, c = model.config.num_bins, input_channels(model.config)
+    if model.config.integrator:
+        voxel = TensorSpec("voxel", f"(B, {c}, H, W)", f"channels 0..{b - 1}: mean 0, std 1 over the non-zero "
+                           f"voxels; channel {b}: relative log intensity (0 = no change)",
+                           f"E2VID voxel grid of one window of events (neurofocus.represent.voxel_grid(window, {b}, "
+                           "normalize=True)) and the leaky integrator's log intensity at the window's end, its "
+                           "state carried over the stream (recurrent.VoxelGrid(integrator=True).stream(events)); "
+                           "call once per window in time order")
+    else:
+        voxel = TensorSpec("voxel", f"(B, {b}, H, W)", "normalised: mean 0, std 1 over the non-zero voxels",
+                           f"E2VID voxel grid of one window of events: neurofocus.represent.voxel_grid(window, {b}, "
+                           f"normalize=True) (recurrent.VoxelGrid); call once per window in time order")
     state = TensorSpec("state", "None or 3 × (h, c), (B, N_b·2^k, H'/2^k, W'/2^k), k = 1..3",
                        "as returned", "the ConvLSTM states of the previous call (None starts a new sequence); "
                        "H', W' = H, W padded to a multiple of 8")
-    return InputSpec(model.name, "events", (voxel, state), outputs, VoxelGrid(b), size_multiple=SIZE_MULTIPLE)
+    return InputSpec(model.name, "events", (voxel, state), outputs, model_grid(model),
+                     size_multiple=SIZE_MULTIPLE)
 
 
 class E2VID(nn.Module):
     """The E2VID recurrent U-Net (module docstring). Build it with ``create_model("e2vid", width=..., ...)``.
 
-    ``forward(voxel, state=None) -> (E2VIDOutput, new_state)``: ``voxel`` float32 (B, num_bins, H, W), any H, W ≥ 1
-    (zero-padded to a multiple of 8 internally, cropped back); ``state`` None or the state returned by the previous
-    call. ``model.input_spec`` states the contract.
+    ``forward(voxel, state=None) -> (E2VIDOutput, new_state)``: ``voxel`` float32 (B, num_bins [+ 1], H, W) (the
+    integrator image last with ``config.integrator``, :mod:`.recurrent`), any H, W ≥ 1 (zero-padded to a multiple
+    of 8 internally, cropped back); ``state`` None or the state returned by the previous call. ``model.input_spec``
+    states the contract.
     """
 
     def __init__(self, config: E2VIDConfig, name: str = "e2vid"):
@@ -87,10 +101,12 @@ class E2VID(nn.Module):
         self.name = name
         self.config = config
         base = recurrent_base_channels(config.width)
-        self.encoder = RecurrentEncoder(config.num_bins, base, config.norm)
+        self.encoder = RecurrentEncoder(input_channels(config), base, config.norm)
         self.decoders = nn.ModuleList(UpsampleConv(base * 2 ** (NUM_ENCODERS - k), base * 2 ** (NUM_ENCODERS - k - 1),
                                                    config.norm) for k in range(NUM_ENCODERS))
         self.pred = nn.Conv2d(base, 1, 1)
+        if config.integrator:
+            zero_init(self.pred)
 
     @property
     def input_spec(self) -> InputSpec:
@@ -105,5 +121,5 @@ class E2VID(nn.Module):
         y, skips, new_state = self.encoder(x, state)
         for k, decoder in enumerate(self.decoders):
             y = decoder(y + skips[NUM_ENCODERS - k])
-        image = torch.sigmoid(self.pred(y + skips[0]))
+        image = to_image(self.pred(y + skips[0]), base_logit(self, x))
         return E2VIDOutput(image[..., :h, :w]), new_state

@@ -61,6 +61,10 @@ Decisions where the paper is silent or ambiguous
     * Initialisation: PyTorch defaults (the paper gives none); α = 1.
     * Input: the normalised E2VID voxel grid with 5 bins (the paper: "5-channel voxel-grids", E2VID-style training
       data after Stoffregen et al.).
+
+Deliberate deviation, off by default: ``config.integrator`` adds the leaky event integrator's image as a sixth
+input channel and makes all four outputs zero-initialised corrections of it (:mod:`.recurrent`, "Integrator
+input"); the paper's network has no such input. The shipped weights use it (see the weights' model card).
 """
 
 from __future__ import annotations
@@ -77,10 +81,14 @@ from .recurrent import (
     NUM_ENCODERS,
     RecurrentEncoder,
     State,
+    base_logit,
     check_state,
     check_voxel,
+    input_channels,
     pad_voxel,
     recurrent_base_channels,
+    to_image,
+    zero_init,
 )
 from .spec import EvFocusConfig, InputSpec, TensorSpec
 
@@ -174,9 +182,9 @@ def cross_fusion(align: torch.Tensor, blur: torch.Tensor) -> torch.Tensor:
 class EvFocus(nn.Module):
     """EvFocus (module docstring). Build it with ``create_model("evfocus", width=..., ...)``.
 
-    ``forward(voxel, state=None) -> (EvFocusOutput, new_state)``: ``voxel`` float32 (B, num_bins, H, W), the
-    normalised E2VID voxel grid of one window of events, any H, W ≥ 1 (zero-padded to a multiple of 8 internally,
-    outputs cropped back); ``state`` None (new sequence) or the state returned by the previous call.
+    ``forward(voxel, state=None) -> (EvFocusOutput, new_state)``: ``voxel`` float32 (B, num_bins [+ 1], H, W), the
+    normalised E2VID voxel grid of one window of events (and the integrator image with ``config.integrator``), any
+    H, W ≥ 1 (zero-padded to a multiple of 8 internally, outputs cropped back); ``state`` None (new sequence) or the state returned by the previous call.
     ``model.input_spec`` states the contract.
     """
 
@@ -188,7 +196,7 @@ class EvFocus(nn.Module):
         if (2 * base) % config.heads:
             raise NeurofocusError(f"heads={config.heads} must divide the aligned feature's {2 * base} channels "
                                   f"(width {config.width:g})")
-        self.encoder = RecurrentEncoder(config.num_bins, base, "none")
+        self.encoder = RecurrentEncoder(input_channels(config), base, "none")
         top = base * 2 ** NUM_ENCODERS
         self.blur_decoder = nn.ModuleList(DecoderBlock(top >> k, top >> (k + 1)) for k in range(NUM_ENCODERS))
         # align block 1 sees the encoded feature (8N_b); blocks 2 and 3 the previous CF (2 × their output)
@@ -198,6 +206,9 @@ class EvFocus(nn.Module):
         self.align_pred = nn.Conv2d(2 * base, 1, 1)
         self.redefocus = ImageModule(2 * base, config.heads, config.mhca_blocks)
         self.reconstruction = ImageModule(2 * base, config.heads, config.mhca_blocks)
+        if config.integrator:
+            for conv in (self.blur_pred, self.align_pred, self.redefocus[-1], self.reconstruction[-1]):
+                zero_init(conv)
 
     @property
     def input_spec(self) -> InputSpec:
@@ -214,6 +225,7 @@ class EvFocus(nn.Module):
         check_voxel(self, voxel)
         h, w = voxel.shape[-2:]
         x = pad_voxel(voxel)
+        base = base_logit(self, x)
         state = check_state(self, self.encoder, state, x)
         r, skips, new_state = self.encoder(x, state)
         blur = align = r + skips[NUM_ENCODERS]
@@ -221,8 +233,8 @@ class EvFocus(nn.Module):
             skip = skips[NUM_ENCODERS - 1 - k]
             blur = self.blur_decoder[k](blur) + skip
             align = cross_fusion(self.align_decoder[k](align) + skip, blur)
-        out = EvFocusOutput(image=torch.sigmoid(self.reconstruction(align)),
-                            aligned=torch.sigmoid(self.align_pred(align)),
-                            blurred=torch.sigmoid(self.blur_pred(blur)),
-                            redefocused=torch.sigmoid(self.redefocus(align)))
+        out = EvFocusOutput(image=to_image(self.reconstruction(align), base),
+                            aligned=to_image(self.align_pred(align), base),
+                            blurred=to_image(self.blur_pred(blur), base),
+                            redefocused=to_image(self.redefocus(align), base))
         return EvFocusOutput(*(t[..., :h, :w] for t in out)), new_state

@@ -22,8 +22,20 @@ Input
     (B, num_bins, H, W). H and W are zero-padded (no events) at the bottom and right to a multiple of 8 and the
     outputs cropped back.
 
+Integrator input (``config.integrator``; not in either paper)
+    The input gets one more channel, last: the relative log intensity L (float32, 0 = no change seen recently) of
+    the classical leaky event integrator (:class:`~neurofocus.represent.leaky_integration.LeakyIntegrator`,
+    contrast :data:`INTEGRATOR_CONTRAST`, cut-off :data:`INTEGRATOR_CUTOFF_HZ`) at the window's end time, computed
+    on the whole sensor by one integrator that runs over the whole stream: each window integrates the events after
+    the last one already integrated, so overlapping windows count every event once, and its per-pixel state is
+    carried across windows exactly as the network's recurrent state (:class:`WindowInputs`; the same object builds
+    the input at training, validation, evaluation and in ``neurofocus evfocus``). Every output is then
+    ``sigmoid(L + prediction)`` with zero-initialised prediction layers, so a new network returns the integrator's
+    image sigmoid(L) (:func:`integrator_image`: mid-grey where nothing changed) and training learns only the
+    correction (deblurring, denoising, intensity of static regions).
+
 :func:`reconstruct_sequence` slices an :class:`~neurofocus.types.Events` stream into windows (fixed event count or
-fixed duration), builds each window's voxel grid and runs a recurrent model over them, carrying its state.
+fixed duration), builds each window's input and runs a recurrent model over them, carrying its state.
 :func:`frame_windows` makes windows that end at given frame times instead (one reconstruction per ground-truth frame:
 training and evaluation on simulated videos), :func:`reconstruct_windows` runs a model over any such windows.
 """
@@ -50,6 +62,10 @@ SIZE_MULTIPLE = 8
 NUM_ENCODERS = 3
 #: Residual blocks at the bottleneck.
 NUM_RESIDUAL_BLOCKS = 2
+#: Log-intensity step per event (c) and high-pass cut-off (Hz) of the integrator input (``neurofocus evfocus
+#: --method integrate``'s defaults).
+INTEGRATOR_CONTRAST = 0.2
+INTEGRATOR_CUTOFF_HZ = 5.0
 
 State = tuple[tuple[torch.Tensor, torch.Tensor], ...]
 
@@ -75,16 +91,60 @@ class VoxelGrid:
         B, the voxel grid's temporal bins (5 in both papers).
     normalize : bool
         The E2VID normalisation (always True for these networks: they were defined on normalised grids).
+    integrator : bool
+        One more channel, last: the leaky integrator's log intensity (module docstring, "Integrator input").
     """
 
     num_bins: int = 5
     normalize: bool = True
+    integrator: bool = False
 
     kind = "voxel_grid"
 
+    @property
+    def channels(self) -> int:
+        """Channels of one window's input: num_bins (+ 1 with the integrator)."""
+        return self.num_bins + int(self.integrator)
+
     def __call__(self, events: Events) -> np.ndarray:
-        """float32 (num_bins, H, W) voxel grid of ``events`` (one window)."""
+        """float32 (num_bins, H, W) voxel grid of ``events`` (one window; no integrator channel)."""
         return voxel_grid(events, self.num_bins, normalize=self.normalize)
+
+    def stream(self, events: Events) -> WindowInputs:
+        """The stateful input builder of one stream (:class:`WindowInputs`)."""
+        return WindowInputs(self, events)
+
+
+class WindowInputs:
+    """The inputs of a recurrent model over the windows of one event stream, in time order.
+
+    ``inputs(start, stop, t_us)`` → float32 (channels, H, W): the voxel grid of ``events[start:stop]`` and, with
+    the integrator, its log intensity at ``t_us`` after integrating the events up to ``stop`` (each event once, the
+    per-pixel state carried from the previous call). Windows must come in time order (``stop`` non-decreasing).
+    """
+
+    def __init__(self, grid: VoxelGrid, events: Events):
+        from ..represent.leaky_integration import LeakyIntegrator
+
+        self.grid = grid
+        self.events = events
+        self.integrator = LeakyIntegrator(events.width, events.height, INTEGRATOR_CONTRAST, INTEGRATOR_CUTOFF_HZ) \
+            if grid.integrator else None
+        self.done = 0
+
+    def integrated(self, stop: int, t_us: int) -> np.ndarray:
+        """float32 (H, W): the integrator's log intensity L at ``t_us`` after the events before index ``stop``."""
+        if stop < self.done:
+            raise NeurofocusError(f"windows must come in time order (event {stop} after event {self.done})")
+        self.integrator.update(self.events[self.done:stop])
+        self.done = stop
+        return self.integrator.log_intensity(t_us).astype(np.float32)
+
+    def __call__(self, start: int, stop: int, t_us: int) -> np.ndarray:
+        voxel = self.grid(self.events[start:stop])
+        if self.integrator is None:
+            return voxel
+        return np.concatenate([voxel, self.integrated(stop, t_us)[None]])
 
 
 # layers ------------------------------------------------------------------------------------------------------------
@@ -195,9 +255,38 @@ def pad_voxel(x: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> torch.Tensor:
     return F.pad(x, (0, pw, 0, ph)) if (ph or pw) else x
 
 
+def input_channels(config) -> int:
+    """Input channels of an E2VID / EvFocus config: num_bins (+ 1 with the integrator)."""
+    return config.num_bins + int(config.integrator)
+
+
 def check_voxel(model: nn.Module, voxel) -> torch.Tensor:
-    """Check a (B, num_bins, H, W) float tensor for ``model`` (raises NeurofocusError naming the model)."""
-    return check_tensor(voxel, "voxel", (None, model.config.num_bins, None, None), model.name)
+    """Check a (B, channels, H, W) float tensor for ``model`` (raises NeurofocusError naming the model)."""
+    return check_tensor(voxel, "voxel", (None, input_channels(model.config), None, None), model.name)
+
+
+def base_logit(model: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """The integrator's log intensity L (B, 1, H, W), the last channel of an input (B, channels, H, W), for a model
+    with ``config.integrator``; None for the others."""
+    return x[:, -1:] if model.config.integrator else None
+
+
+def to_image(logits: torch.Tensor, base_logit: torch.Tensor | None) -> torch.Tensor:
+    """The image of a prediction layer's logits: sigmoid(logits [+ L])."""
+    return torch.sigmoid(logits if base_logit is None else logits + base_logit)
+
+
+def integrator_image(log_intensity: np.ndarray) -> np.ndarray:
+    """float32 image in [0, 1] of the integrator's log intensity L (any shape): sigmoid(L), what a new
+    integrator-input network returns."""
+    return (1.0 / (1.0 + np.exp(-np.asarray(log_intensity, np.float64)))).astype(np.float32)
+
+
+def zero_init(conv: nn.Conv2d) -> None:
+    """Zero a prediction conv's weight and bias, so that its correction of the integrator image starts at 0."""
+    nn.init.zeros_(conv.weight)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
 
 
 def check_state(model: nn.Module, encoder: RecurrentEncoder, state, voxel: torch.Tensor) -> State | None:
@@ -266,11 +355,19 @@ def reconstruct_windows(model: nn.Module, events: Events, windows, num_bins: int
     ``windows`` is an iterable of ``(start, stop, t_us)`` (:func:`event_windows`, :func:`frame_windows`); yields
     ``(t_us, image)`` per window, image float32 (H, W) in [0, 1].
     """
-    num_bins = positive_int(num_bins, "num_bins")
-    want = getattr(getattr(model, "config", None), "num_bins", None)
-    if want is not None and want != num_bins:
-        raise NeurofocusError(f"num_bins={num_bins} but model {getattr(model, 'name', '?')!r} takes {want} bins")
-    return _reconstruct(model, events, list(windows), VoxelGrid(num_bins), torch.device(device))
+    return _reconstruct(model, events, list(windows), model_grid(model, num_bins), torch.device(device))
+
+
+def model_grid(model: nn.Module, num_bins: int | None = None) -> VoxelGrid:
+    """The :class:`VoxelGrid` a model takes (its config's bins and integrator channel); ``num_bins``, if given,
+    must match the model's."""
+    config = getattr(model, "config", None)
+    want = getattr(config, "num_bins", None)
+    if num_bins is not None:
+        num_bins = positive_int(num_bins, "num_bins")
+        if want is not None and want != num_bins:
+            raise NeurofocusError(f"num_bins={num_bins} but model {getattr(model, 'name', '?')!r} takes {want} bins")
+    return VoxelGrid(want or num_bins or 5, integrator=bool(getattr(config, "integrator", False)))
 
 
 def reconstruct_sequence(model: nn.Module, events: Events, window_events: int | None = None,
@@ -279,8 +376,9 @@ def reconstruct_sequence(model: nn.Module, events: Events, window_events: int | 
     """Reconstruct intensity images from an event stream with a recurrent model (E2VID, EvFocus).
 
     The stream is cut by :func:`event_windows` (every event in exactly one window, the last partial window
-    included); each window becomes a normalised E2VID voxel grid (:func:`neurofocus.represent.voxel_grid`) and the
-    model runs on it with the state of the previous window.
+    included); each window becomes the model's input (:func:`model_grid`: a normalised E2VID voxel grid, and the
+    integrator image for models with ``config.integrator``) and the model runs on it with the state of the previous
+    window.
 
     Parameters
     ----------
@@ -301,22 +399,19 @@ def reconstruct_sequence(model: nn.Module, events: Events, window_events: int | 
     (t_us, image) : (int, ndarray of float32 (H, W) in [0, 1])
         One image per window: t_us as in :func:`event_windows` (µs), H × W the sensor size.
     """
-    num_bins = positive_int(num_bins, "num_bins")
-    want = getattr(getattr(model, "config", None), "num_bins", None)
-    if want is not None and want != num_bins:
-        raise NeurofocusError(f"num_bins={num_bins} but model {getattr(model, 'name', '?')!r} takes {want} bins")
+    grid = model_grid(model, num_bins)
     windows = list(event_windows(events, window_events, window_us))  # validates the arguments up front
-    return _reconstruct(model, events, windows, VoxelGrid(num_bins), torch.device(device))
+    return _reconstruct(model, events, windows, grid, torch.device(device))
 
 
 def _reconstruct(model, events, windows, grid, device):
     was_training = model.training
     model.to(device).eval()
-    state = None
+    state, inputs = None, grid.stream(events)
     try:
         with torch.inference_mode():
             for start, stop, t_us in windows:
-                voxel = torch.from_numpy(grid(events[start:stop]))[None].to(device)
+                voxel = torch.from_numpy(inputs(start, stop, t_us))[None].to(device)
                 outputs, state = model(voxel, state)
                 image = outputs.image if hasattr(outputs, "image") else outputs
                 yield t_us, image[0, 0].to("cpu", torch.float32).numpy()
@@ -324,7 +419,8 @@ def _reconstruct(model, events, windows, grid, device):
         model.train(was_training)
 
 
-__all__ = ["ConvLSTMCell", "ConvReLU", "RecurrentEncoder", "ResidualBlock", "State", "VoxelGrid", "check_state",
-           "check_voxel", "detach_state", "event_windows", "frame_windows", "pad_voxel", "reconstruct_sequence",
-           "reconstruct_windows", "recurrent_base_channels"]
+__all__ = ["ConvLSTMCell", "ConvReLU", "RecurrentEncoder", "ResidualBlock", "State", "VoxelGrid", "WindowInputs",
+           "check_state", "check_voxel", "detach_state", "event_windows", "frame_windows", "input_channels",
+           "integrator_image", "model_grid", "pad_voxel", "reconstruct_sequence", "reconstruct_windows", "recurrent_base_channels",
+           "base_logit", "to_image", "zero_init"]
 

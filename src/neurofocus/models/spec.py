@@ -261,15 +261,21 @@ class E2VIDConfig(_Config):
     norm : {"none", "batch"}
         Normalisation after the convolutions ("none": as the E2VID reference release; "batch": batch norm after every
         convolution but the prediction).
+    integrator : bool
+        Not in the paper (False: the paper's network). True: the input carries the leaky event integrator's log
+        intensity at the window's end as one more channel and the output is a correction of it (:mod:`.recurrent`, "Integrator
+        input").
     """
 
     width: float = 1.0
     num_bins: int = 5
     norm: str = "none"
+    integrator: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "width", _check_width(self.width))
         object.__setattr__(self, "num_bins", _check_count(self.num_bins, "num_bins"))
+        object.__setattr__(self, "integrator", bool(self.integrator))
         if self.norm not in ("none", "batch"):
             raise NeurofocusError(f"norm must be 'none' or 'batch', got {self.norm!r}")
 
@@ -291,15 +297,21 @@ class EvFocusConfig(_Config):
         MHCA blocks cascaded in each of the re-defocus and reconstruction modules (the paper says "sequentially
         cascaded" without a number; 2 by default, which puts the parameter count at the paper's 12.1 M). 0 leaves
         only the modules' prediction layers (an ablation).
+    integrator : bool
+        Not in the paper (False: the paper's network). True: the input carries the leaky event integrator's log
+        intensity at the window's end as one more channel and every output is a correction of it (:mod:`.recurrent`, "Integrator
+        input").
     """
 
     width: float = 1.0
     num_bins: int = 5
     heads: int = 4
     mhca_blocks: int = 2
+    integrator: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "width", _check_width(self.width))
         object.__setattr__(self, "num_bins", _check_count(self.num_bins, "num_bins"))
+        object.__setattr__(self, "integrator", bool(self.integrator))
         object.__setattr__(self, "heads", _check_count(self.heads, "heads"))
         object.__setattr__(self, "mhca_blocks", _check_count(self.mhca_blocks, "mhca_blocks", 0))

@@ -129,6 +129,12 @@ class TrainConfig:
         does not say).
     tc_alpha : float
         α of the occlusion weight exp(−α‖I_k − W(I_{k−1})‖²) of Lai et al. (50, as the E2VID+ code).
+    l1_weight : float
+        Not in the papers (0: their losses): weight of an added mean |image − sharp| term, the only term of the
+        video losses that sees absolute intensity (LPIPS and the temporal term are blind to it).
+    ssim_weight : float
+        Not in the papers (0: their losses): weight of an added 1 − SSIM(image, sharp) term (LPIPS alone was
+        measured to lower the validation SSIM of integrator-input networks while it improved their LPIPS).
 
     Optimisation
     ------------
@@ -211,6 +217,8 @@ class TrainConfig:
     tc_weight: float | None = None
     tc_start: int = 2
     tc_alpha: float = 50.0
+    l1_weight: float = 0.0
+    ssim_weight: float = 0.0
     stack_size: int = 64
     stack_times: str = "search"
     stack_source: str | None = None
@@ -315,10 +323,12 @@ class TrainConfig:
         if not isinstance(weights, (list, tuple)) or len(weights) != 4:
             raise NeurofocusError(f"evfocus_weights must be four numbers (λ1..λ4 of EvFocus Eq. 23), got {weights!r}")
         put("evfocus_weights", tuple(_number(w, "evfocus_weights") for w in weights))
-        for name in ("tcp_weight", "tc_weight", "tc_alpha"):
+        for name in ("tcp_weight", "tc_weight", "tc_alpha", "l1_weight", "ssim_weight"):
             put(name, _number(getattr(self, name), name))
-        if min(*self.evfocus_weights, self.tcp_weight, self.tc_weight, self.tc_alpha) < 0:
-            raise NeurofocusError("evfocus_weights, tcp_weight, tc_weight and tc_alpha must not be negative")
+        if min(*self.evfocus_weights, self.tcp_weight, self.tc_weight, self.tc_alpha, self.l1_weight,
+               self.ssim_weight) < 0:
+            raise NeurofocusError("evfocus_weights, tcp_weight, tc_weight, tc_alpha, l1_weight and ssim_weight must "
+                                  "not be negative")
         put("lr", _number(self.lr, "lr", positive=True))
         put("lr_gamma", _number(self.lr_gamma, "lr_gamma", positive=True))
         milestones = self.lr_milestones

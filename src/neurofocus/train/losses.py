@@ -168,6 +168,23 @@ def temporal_consistency(previous: torch.Tensor, current: torch.Tensor, previous
     return (weight * (warped - previous).abs()).flatten(1).mean(dim=1)
 
 
+def ssim_index(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Differentiable SSIM of (N, 1, H, W) images (H, W >= 11), (N,): :func:`neurofocus.metrics.ssim`'s definition
+    (11×11 Gaussian window, σ = 1.5, population statistics, the valid region only)."""
+    r, sigma = 5, 1.5
+    g = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) / sigma) ** 2)
+    g = g / g.sum()
+
+    def blur(a):
+        return F.conv2d(F.conv2d(a, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
+
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mx, my = blur(x), blur(y)
+    vx, vy, cov = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+    ssim_map = (2 * mx * my + c1) / (mx * mx + my * my + c1) * (2 * cov + c2) / (vx + vy + c2)
+    return ssim_map.flatten(1).mean(dim=1)
+
+
 def _gray3(x: torch.Tensor) -> torch.Tensor:
     return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
 
@@ -192,6 +209,9 @@ class SequenceLoss(nn.Module):
 
         L = LPIPS(image, sharp) + w_TC · L_TC(image)       (w_TC = 2, LPIPS-VGG)
 
+    Either loss plus ``l1_weight`` · mean |image − sharp| (column ``l1``) and ``ssim_weight`` · mean (1 −
+    SSIM(image, sharp)) (:func:`ssim_index`, column ``ssim``) when their weights are > 0; neither is in the papers.
+
     Parameters
     ----------
     task : {"evfocus", "e2vid"}
@@ -206,6 +226,8 @@ class SequenceLoss(nn.Module):
         L0: temporal pairs (i − 1, i) with i >= max(L0, 1) count.
     tc_alpha : float
         α of :func:`temporal_consistency`.
+    l1_weight, ssim_weight : float
+        Weights of the added L1 and 1 − SSIM terms (0: the papers' losses).
 
     ``forward(outputs, batch)``: ``outputs`` a dict of (B, L, 1, h, w) tensors (``image``, and for EvFocus
     ``aligned``, ``blurred``, ``redefocused``), ``batch`` the :class:`~.video.VideoSequences` batch (``sharp``,
@@ -216,7 +238,7 @@ class SequenceLoss(nn.Module):
 
     def __init__(self, task: str, *, lpips_net: str = "alex", evfocus_weights=EVFOCUS_WEIGHTS,
                  tcp_weight: float = TCP_WEIGHT, tc_weight: float = 1.0, tc_start: int = 2,
-                 tc_alpha: float = TC_ALPHA):
+                 tc_alpha: float = TC_ALPHA, l1_weight: float = 0.0, ssim_weight: float = 0.0):
         super().__init__()
         if task not in ("evfocus", "e2vid"):
             raise NeurofocusError(f"SequenceLoss is for evfocus or e2vid, got {task!r}")
@@ -229,13 +251,15 @@ class SequenceLoss(nn.Module):
         self.tc_weight = float(tc_weight)
         self.tc_start = int(tc_start)
         self.tc_alpha = float(tc_alpha)
+        self.l1_weight = float(l1_weight)
+        self.ssim_weight = float(ssim_weight)
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Names of the returned terms, ``loss`` first."""
-        if self.task == "evfocus":
-            return ("loss", "lpips", "lpips_aligned", "lpips_blurred", "tc", "redefocus_l1")
-        return ("loss", "lpips", "tc")
+        columns = ("loss", "lpips", "lpips_aligned", "lpips_blurred", "tc", "redefocus_l1") \
+            if self.task == "evfocus" else ("loss", "lpips", "tc")
+        return columns + (("l1",) if self.l1_weight else ()) + (("ssim",) if self.ssim_weight else ())
 
     def temporal(self, image: torch.Tensor, batch: dict) -> torch.Tensor:
         """Mean temporal consistency of a (B, L, C, h, w) sequence over its pairs from L0 on (0 if none)."""
@@ -262,6 +286,19 @@ class SequenceLoss(nn.Module):
             return _gray3(x.flatten(0, 1))
 
         tc = self.temporal(image, batch)
+        terms = self._paper_terms(image, outputs, batch, tc, flat)
+        if self.l1_weight:
+            l1 = (image - batch["sharp"]).abs().mean()
+            terms["loss"] = terms["loss"] + self.l1_weight * l1
+            terms["l1"] = l1.detach()
+        if self.ssim_weight:
+            similarity = ssim_index(image.flatten(0, 1), batch["sharp"].flatten(0, 1)).mean()
+            terms["loss"] = terms["loss"] + self.ssim_weight * (1 - similarity)
+            terms["ssim"] = similarity.detach()
+        return terms
+
+    def _paper_terms(self, image, outputs, batch, tc, flat) -> dict[str, torch.Tensor]:
+        """The paper's loss (``loss``) and its unweighted terms."""
         if self.task == "e2vid":
             lp = self.lpips(flat(image), flat(batch["sharp"])).mean()
             loss = lp + self.tc_weight * tc

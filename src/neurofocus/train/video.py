@@ -11,7 +11,9 @@ The pieces the training loop (:mod:`.loop`) uses for the ``evfocus`` and ``e2vid
     events with t_{k−m} < t <= t_k (:func:`neurofocus.models.recurrent.frame_windows`); its voxel grid is computed
     on the whole sensor, exactly as at inference, and then cropped. Arrays of an item (h × w the crop):
 
-    * ``voxel`` float32 (L, B, h, w): normalised E2VID voxel grids (:class:`~neurofocus.models.recurrent.VoxelGrid`);
+    * ``voxel`` float32 (L, C, h, w): normalised E2VID voxel grids (:class:`~neurofocus.models.recurrent.VoxelGrid`),
+      C = num_bins, plus the integrator's log intensity (computed from the sequence start,
+      :meth:`VideoScene.integrated`) as last channel for models with ``config.integrator``;
     * ``sharp``, ``defocused`` float32 (L, 1, h, w): the ground-truth frames as 8-bit gray (the simulator's
       :func:`~neurofocus.simulate.dvs_voltmeter.gray8` of the sRGB frames) / 255;
     * ``flow`` float32 (L − 1, 2, h, w): the exact forward flow (dx, dy) from frame k to k + 1, with its signs flipped
@@ -148,6 +150,7 @@ class VideoScene:
         self.flow_valid = video.flow_valid
         self.blur_px = video.blur_px.reshape(len(self.times_us), -1).astype(np.float32).mean(axis=1)
         self.bounds = np.searchsorted(self.events.t, self.times_us, side="right").astype(np.int64)
+        self._integrated: dict[int, np.ndarray] = {}
         if (self.events.height, self.events.width) != self.sharp.shape[1:]:
             raise NeurofocusError(f"the events ({self.events.width}x{self.events.height}) and the frames "
                                   f"({self.sharp.shape[2]}x{self.sharp.shape[1]}) differ in size", self.folder)
@@ -166,12 +169,27 @@ class VideoScene:
 
         return frame_windows(self.events, self.times_us, window_frames)
 
-    def voxel(self, k: int, window_frames: int, num_bins: int) -> np.ndarray:
-        """float32 (num_bins, H, W): the normalised voxel grid of frame k's window (whole sensor)."""
-        from ..represent import voxel_grid
+    def integrated(self, window_frames: int) -> np.ndarray:
+        """float32 (T, H, W): the integrator's log intensity at each frame k >= m's window, from one
+        :class:`~neurofocus.models.recurrent.WindowInputs` run over all windows of the sequence in order (the state
+        an inference from the sequence start has; rows 0 .. m − 1 are 0). Computed once per m."""
+        from ..models.recurrent import VoxelGrid
 
-        return voxel_grid(self.events[int(self.bounds[k - window_frames]):int(self.bounds[k])], num_bins,
-                          normalize=True)
+        if window_frames not in self._integrated:
+            inputs = VoxelGrid(integrator=True).stream(self.events)
+            out = np.zeros((len(self), *self.shape), np.float32)
+            for k, (_, stop, t_us) in enumerate(self.windows(window_frames), start=window_frames):
+                out[k] = inputs.integrated(stop, t_us)
+            self._integrated[window_frames] = out
+        return self._integrated[window_frames]
+
+    def inputs(self, k: int, window_frames: int, grid) -> np.ndarray:
+        """float32 (grid.channels, H, W): the model input of frame k's window (whole sensor), as
+        ``grid.stream(events)`` gives it at inference (the voxel grid, then the integrator's log intensity)."""
+        voxel = grid(self.events[int(self.bounds[k - window_frames]):int(self.bounds[k])])
+        if not grid.integrator:
+            return voxel
+        return np.concatenate([voxel, self.integrated(window_frames)[k][None]])
 
 
 # the dataset ---------------------------------------------------------------------------------------------------------
@@ -184,6 +202,8 @@ class VideoSequences(_SceneDataset):
         Sequence folders (:func:`list_sequences`).
     num_bins : int
         Voxel grid bins (the model's ``config.num_bins``).
+    integrator : bool
+        Append the integrator channel (the model's ``config.integrator``; :meth:`VideoScene.integrated`).
     sequence_length : int
         L.
     window_frames : int
@@ -193,9 +213,9 @@ class VideoSequences(_SceneDataset):
         As :class:`~.data.RefocusPairs` (``samples_per_scene`` items per sequence and epoch).
     """
 
-    def __init__(self, sequences, *, num_bins: int = 5, sequence_length: int = 8, window_frames: int = 1,
-                 events: str = "defocused", seed: int = 0, samples_per_scene: int = 16, crop: int | None = 128,
-                 flips: bool = True, cache_scenes: int = 0):
+    def __init__(self, sequences, *, num_bins: int = 5, integrator: bool = False, sequence_length: int = 8,
+                 window_frames: int = 1, events: str = "defocused", seed: int = 0, samples_per_scene: int = 16,
+                 crop: int | None = 128, flips: bool = True, cache_scenes: int = 0):
         super().__init__(sequences, modality="events", seed=seed, samples_per_scene=samples_per_scene, crop=crop,
                          flips=flips, cache_scenes=cache_scenes)
         if events not in EVENT_FILES:
@@ -204,7 +224,9 @@ class VideoSequences(_SceneDataset):
                             ("window_frames", window_frames)):
             if int(value) < 1:
                 raise NeurofocusError(f"{name} must be at least 1, got {value}")
-        self.num_bins = int(num_bins)
+        from ..models.recurrent import VoxelGrid
+
+        self.grid = VoxelGrid(int(num_bins), integrator=bool(integrator))
         self.sequence_length = int(sequence_length)
         self.window_frames = int(window_frames)
         self.events = events
@@ -228,7 +250,7 @@ class VideoSequences(_SceneDataset):
         hflip, vflip = (bool(rng.random() < 0.5), bool(rng.random() < 0.5)) if self.flips else (False, False)
         y0, y1, x0, x1 = region
         frames = np.arange(k0, k0 + length)
-        voxel = np.stack([scene.voxel(int(k), m, self.num_bins)[:, y0:y1, x0:x1] for k in frames])
+        voxel = np.stack([scene.inputs(int(k), m, self.grid)[:, y0:y1, x0:x1] for k in frames])
         sharp = scene.sharp[frames, y0:y1, x0:x1].astype(np.float32)[:, None] / np.float32(255.0)
         defocused = scene.defocused[frames, y0:y1, x0:x1].astype(np.float32)[:, None] / np.float32(255.0)
         pairs = frames[:-1]
@@ -363,6 +385,7 @@ class VideoTask:
         self.frames_per_item = config.sequence_length
         self._columns = ("loss", "lpips", "lpips_aligned", "lpips_blurred", "tc", "redefocus_l1") \
             if config.task == "evfocus" else ("loss", "lpips", "tc")
+        self._columns += (("l1",) if config.l1_weight else ()) + (("ssim",) if config.ssim_weight else ())
 
     @property
     def loss_columns(self) -> tuple[str, ...]:
@@ -375,7 +398,7 @@ class VideoTask:
     def datasets(self, model):
         config = self.config
         train_scenes, val_scenes = self.split()
-        train_set = VideoSequences(train_scenes, num_bins=model.config.num_bins,
+        train_set = VideoSequences(train_scenes, num_bins=model.config.num_bins, integrator=model.config.integrator,
                                    sequence_length=config.sequence_length, window_frames=config.window_frames,
                                    events=config.events, seed=config.seed, samples_per_scene=config.samples_per_scene,
                                    crop=config.crop, flips=config.flips, cache_scenes=config.cache_scenes)
@@ -401,7 +424,7 @@ class VideoTask:
         c = self.config
         return SequenceLoss(c.task, lpips_net=c.lpips_net, evfocus_weights=c.evfocus_weights,
                             tcp_weight=c.tcp_weight, tc_weight=c.tc_weight, tc_start=c.tc_start,
-                            tc_alpha=c.tc_alpha).to(device)
+                            tc_alpha=c.tc_alpha, l1_weight=c.l1_weight, ssim_weight=c.ssim_weight).to(device)
 
     def network(self, model) -> nn.Module:
         return SequenceUnroll(model, self.config.bptt_window, self.config.precision)
