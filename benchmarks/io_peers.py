@@ -1,6 +1,6 @@
 """neurofocus's event readers side by side with the peer libraries: correctness and speed in one run.
 
-    python benchmarks/io_peers.py [--events 15000000] [--rounds 5] [--formats evt3,evt2,...] [--commands]
+    python benchmarks/io_peers.py [--num-events 15000000] [--rounds 5] [--formats evt3,evt2,...] [--commands]
 
 Peers (``pip install -e .[peers]``; a missing one shows as "not installed"): expelliarmus (EVT 2, EVT 3, DAT),
 faery (EVT 2, EVT 2.1, EVT 3, DAT, AEDAT 4), evlib (EVT 2, EVT 2.1, EVT 3, DAT, AEDAT 4, HDF5), aedat and
@@ -10,7 +10,7 @@ dv-processing (AEDAT 4).
    so the time words of every format) wraps inside a gap without events, written by neurofocus; a peer is exact on a
    file when its events equal neurofocus's (t, x, y and polarity, in order); "reordered" when they are the same
    events in another order (within equal times), which does not count as exact.
-2. Speed: a stream of moving bars on a 1280×720 sensor (``--events``) is written in each format by neurofocus's own
+2. Speed: a stream of moving bars on a 1280×720 sensor (``--num-events``) is written in each format by neurofocus's own
    writers (AEDAT 4, which neurofocus does not write, by faery's writer) into a temporary folder; each reader reads
    each file once per round, the rounds interleaved (``--rounds``, after one warm-up read each). A peer counts as
    correct on a format only if its events on that file also equal neurofocus's. Figures are M events/s from the
@@ -266,7 +266,7 @@ def speed(folder: Path, formats: list[str], have: dict[str, bool], n_events: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=15_000_000, help="approximate length of the speed test stream")
+    parser.add_argument("--num-events", type=int, default=15_000_000, help="approximate length of the speed test stream")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--formats", default=",".join(EXTENSIONS), help=f"comma-separated ({', '.join(EXTENSIONS)})")
     parser.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated ({', '.join(PEERS)})")
@@ -288,7 +288,7 @@ def main() -> None:
           + f"; {os.cpu_count()} CPU(s), numpy {np.__version__}\n")
     with tempfile.TemporaryDirectory() as tmp:
         correctness(Path(tmp), formats, have)
-        speed(Path(tmp), formats, have, args.events, args.rounds)
+        speed(Path(tmp), formats, have, args.num_events, args.rounds)
     if args.commands:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import command_overhead

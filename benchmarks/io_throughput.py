@@ -1,6 +1,6 @@
 """Decode/encode throughput of the event readers and writers, and speed of the event representations.
 
-Run:  python benchmarks/io_throughput.py [--events 10000000] [--repeat 3]
+Run:  python benchmarks/io_throughput.py [--num-events 10000000] [--repeat 3]
 
 A stream of moving bars on a 1280x720 sensor (structured like real data: edges sweeping across rows, so EVT 3.0
 vector words and ECF runs occur as in recordings) is written in each format to a temporary folder, then read back;
@@ -35,12 +35,12 @@ def best_of(fn, repeat: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=10_000_000, help="approximate stream length")
+    parser.add_argument("--num-events", type=int, default=10_000_000, help="approximate stream length")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
     # 4 bars x 2 edges x 4 events per pixel per pass over 1280 px: ~29.5 M events per full pass
-    duration = int(1e6 * args.events / (32 * 1280 * 720))
+    duration = int(1e6 * args.num_events / (32 * 1280 * 720))
     ev = moving_bars_events((1280, 720), duration, speed_px_per_s=1280, num_bars=4, seed=0)
     n = len(ev)
     print(f"# neurofocus I/O and representation throughput\n\n{n:,} events, 1280x720, {platform.processor() or platform.machine()}, "

@@ -332,7 +332,7 @@ def test_train_command_and_the_evaluation_table(videos, tmp_path, capsys):
     common = ["--data", str(videos), "--width", "0.125", "--crop", "32", "--sequence-length", "3", "--steps", "2",
               "--val-scenes", "1", "--samples-per-scene", "2", "--threads", "1", "--no-progress"]
     assert main(["train", "evfocus", "--out", str(tmp_path / "evfocus"), *common]) == 0
-    assert main(["train", "e2vid", "--out", str(tmp_path / "e2vid"), "--events", "sharp", "--lpips-net", "alex",
+    assert main(["train", "e2vid", "--out", str(tmp_path / "e2vid"), "--event-source", "sharp", "--lpips-net", "alex",
                  *common]) == 0
     out = capsys.readouterr().out
     assert "trained 2 steps" in out and "validation PSNR" in out

@@ -65,7 +65,7 @@ def register(sub) -> None:
     p.add_argument("--stack-source", choices=["frames", "handcrafted", "network"],
                    help="merge: slices from ground-truth frames, the hand-crafted refocus or --refocus-weights")
     v = p.add_argument_group("evfocus / e2vid (defocused-event videos)")
-    v.add_argument("--events", choices=["defocused", "sharp"],
+    v.add_argument("--event-source", dest="events", choices=["defocused", "sharp"],
                    help="train on the defocused frames' events (default) or the sharp frames' (synth --sharp-events)")
     v.add_argument("--sequence-length", type=int, metavar="L", help="windows per training sequence (8)")
     v.add_argument("--window-frames", type=int, metavar="M", help="frames' worth of events per window (1)")
