@@ -266,7 +266,7 @@ class EventRefocuser:
             region = subsampled(patch)
             for net in ends:
                 patch_net = crop(net, region)
-                if np.abs(patch_net).mean() < min_events:  # too few events to say how large a step is
+                if min(patch_net.shape) < 2 or np.abs(patch_net).mean() < min_events:  # no TV, or too few events
                     continue
                 trials = crop(log_y, region)[None] + candidates[:, None, None] * patch_net[None]
                 trials = ndimage.gaussian_filter(trials, (0, 1.0, 1.0), mode="nearest")
