@@ -271,8 +271,8 @@ class EventRefocuser:
                 trials = crop(log_y, region)[None] + candidates[:, None, None] * patch_net[None]
                 trials = ndimage.gaussian_filter(trials, (0, 1.0, 1.0), mode="nearest")
                 tv = np.abs(np.diff(trials, axis=1)).mean(axis=(1, 2)) + np.abs(np.diff(trials, axis=2)).mean(axis=(1, 2))
-                drop = 1.0 - tv.min() / max(tv[0], 1e-12)  # how much smoother the end can get
                 k = int(np.argmin(tv))
+                drop = 1.0 - tv[k] / max(tv[0], 1e-12)  # how much smoother the end can get
                 if drop > largest_drop and k < len(candidates) - 1:  # a minimum at the largest trial is no estimate
                     largest_drop, best[r] = drop, candidates[k]
         if np.all(np.isnan(best)):

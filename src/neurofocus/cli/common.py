@@ -20,10 +20,7 @@ def size_wxh(text: str) -> tuple[int, int]:
 def frame_size_wxh(text: str) -> tuple[int, int]:
     """A spike frame size given as WxH, like every size on the command line, as (height, width) for
     :func:`neurofocus.io.load_spikes`."""
-    try:
-        w, h = parse_size(text)
-    except NeurofocusError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    w, h = size_wxh(text)
     return h, w
 
 

@@ -101,11 +101,6 @@ class VoxelGrid:
 
     kind = "voxel_grid"
 
-    @property
-    def channels(self) -> int:
-        """Channels of one window's input: num_bins (+ 1 with the integrator)."""
-        return self.num_bins + int(self.integrator)
-
     def __call__(self, events: Events) -> np.ndarray:
         """float32 (num_bins, H, W) voxel grid of ``events`` (one window; no integrator channel)."""
         return voxel_grid(events, self.num_bins, normalize=self.normalize)

@@ -184,8 +184,9 @@ class VideoScene:
         return self._integrated[window_frames]
 
     def inputs(self, k: int, window_frames: int, grid) -> np.ndarray:
-        """float32 (grid.channels, H, W): the model input of frame k's window (whole sensor), as
-        ``grid.stream(events)`` gives it at inference (the voxel grid, then the integrator's log intensity)."""
+        """float32 (grid.num_bins (+ 1 with the integrator), H, W): the model input of frame k's window (whole
+        sensor), as ``grid.stream(events)`` gives it at inference (the voxel grid, then the integrator's log
+        intensity)."""
         voxel = grid(self.events[int(self.bounds[k - window_frames]):int(self.bounds[k])])
         if not grid.integrator:
             return voxel
