@@ -83,7 +83,7 @@ def _unit_normalise(f: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
     return f / (torch.sqrt(torch.sum(f * f, dim=1, keepdim=True)) + eps)
 
 
-class LPIPS(nn.Module):
+class LPIPS(_vgg.FrozenModule):
     """LPIPS v0.1 distance between batches of images, as a frozen torch module (usable as a training loss).
 
     Parameters
@@ -130,12 +130,7 @@ class LPIPS(nn.Module):
         self.register_buffer("scale", scale, persistent=False)
         for i in range(5):
             self.register_buffer(f"lin{i}", tensors[f"lin{i}.weight"], persistent=False)
-        self.requires_grad_(False)
-        super().train(False)
-
-    def train(self, mode: bool = True) -> LPIPS:
-        """No-op: the metric is always in eval mode."""
-        return self
+        self.freeze()
 
     def extra_repr(self) -> str:
         return f"net={self.net!r}"

@@ -96,7 +96,20 @@ def _check_layers(layers: Sequence[str]) -> tuple[str, ...]:
     return layers
 
 
-class VGG16Features(nn.Module):
+class FrozenModule(nn.Module):
+    """A module with no trainable state and no training mode: :meth:`freeze` at the end of ``__init__`` turns off
+    gradients and sets eval mode for good (``train()`` is then a no-op)."""
+
+    def freeze(self) -> None:
+        self.requires_grad_(False)
+        super().train(False)
+
+    def train(self, mode: bool = True) -> FrozenModule:
+        """No-op: always in eval mode."""
+        return self
+
+
+class VGG16Features(FrozenModule):
     """ImageNet VGG-16 feature maps of sRGB images, frozen.
 
     Parameters
@@ -144,12 +157,7 @@ class VGG16Features(nn.Module):
             self.register_buffer(f"{name}_bias", tensors[f"{name}.bias"].detach(), persistent=False)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        self.requires_grad_(False)
-        super().train(False)
-
-    def train(self, mode: bool = True) -> VGG16Features:
-        """No-op: the feature extractor is always in eval mode."""
-        return self
+        self.freeze()
 
     def extra_repr(self) -> str:
         return f"layers={self.layers}"
