@@ -14,6 +14,8 @@ from neurofocus.types import Events
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+#: cut-down real recordings, one per reader of a real format (tests/data/README.md, tools/cut_samples.py)
+SAMPLES = TEST_DATA / "samples"
 
 
 def shared(relative: str) -> Path:

@@ -10,7 +10,7 @@ import pytest
 
 from neurofocus.io import FORMATS
 
-from .conftest import ROOT, shared
+from .conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,6 @@ def fuzz():
 
 
 def test_short_fuzz_run_finds_no_failure(fuzz):
-    shared("events/aedat4/sample.aedat4")  # the AEDAT 4 seeds are cut from the real sample (no writer)
     reports = fuzz.campaign(list(FORMATS), mutants=6, seed=20240519)
     assert [r.fmt for r in reports] == list(FORMATS)
     assert all(r.mutants == 6 for r in reports)

@@ -1,7 +1,7 @@
 """Mutation fuzzer of every neurofocus reader, through the command line.
 
 For each readable format (``neurofocus formats``) it builds small valid seed files with the project's own writers and
-simulators (plus cut-down real samples from ../shared/data where present), mutates them (bit and byte flips,
+simulators (plus the cut-down real samples vendored in tests/data), mutates them (bit and byte flips,
 interesting integers, truncation, chunk deletion / duplication / insertion, splices between seeds, huge declared
 sizes, header line edits, sidecar edits) and runs ``neurofocus info FILE`` and ``neurofocus convert FILE OUT`` on
 each mutant in a forked child with an address-space limit and a time limit. The child runs the CLI's own ``main``
@@ -33,7 +33,6 @@ import re
 import resource
 import shutil
 import signal
-import struct
 import sys
 import tempfile
 import time
@@ -58,6 +57,7 @@ BLOW_UP_BYTES = 1 << 30
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 TEST_DATA = ROOT / "tests" / "data"
+SAMPLES = TEST_DATA / "samples"
 
 #: Output formats convert writes, rotated over the mutants (extension, --to).
 EVENT_OUTPUTS = ((".npz", "npz"), (".raw", "evt3"), (".hdf5", "prophesee-hdf5"), (".h5", "hdf5"), (".dat", "dat"),
@@ -135,41 +135,20 @@ def _written(fmt: str, data, folder: Path, label: str) -> Seed:
     return Seed(path.read_bytes(), side.read_bytes() if side.exists() else None, numbers, label)
 
 
-def _aedat4_cut(source: Path, packets: int) -> bytes:
-    """The header and the first ``packets`` packets of an AEDAT 4 file (a valid, smaller file: the header's data
-    table position, the int64 in its first 64 bytes that points past the packets, becomes -1, "no table")."""
-    data = bytearray(source.read_bytes())
-    bounds = [18 + struct.unpack_from("<I", data, 14)[0]]
-    while bounds[-1] + 8 <= len(data):
-        bounds.append(bounds[-1] + 8 + struct.unpack_from("<I", data, bounds[-1] + 4)[0])
-    for i in range(18, 18 + 64):
-        if struct.unpack_from("<q", data, i)[0] in bounds[1:]:
-            struct.pack_into("<q", data, i, -1)
-            break
-    return bytes(data[:bounds[packets]])
-
-
-def _raw_cut(source: Path, nbytes: int, word: int) -> bytes:
-    from neurofocus.io.common import read_percent_header
-
-    _, offset = read_percent_header(source)
-    return source.read_bytes()[:offset + nbytes - nbytes % word]
-
-
 def _real_seeds(fmt: str, folder: Path) -> list[Seed]:
-    """Cut-down real samples of ``fmt`` (none when ../shared/data is not there)."""
-    events = SHARED / "events"
+    """The cut-down real samples of ``fmt`` vendored in tests/data (see its README), plus a structured .npy cut from
+    ../shared/data where that is present."""
     raw: list[tuple[str, bytes]] = []
-    if fmt == "aedat4" and (events / "aedat4/sample.aedat4").exists():
-        raw += [("sample.aedat4, 4 packets", _aedat4_cut(events / "aedat4/sample.aedat4", 4)),
-                ("sample.aedat4, 13 packets", _aedat4_cut(events / "aedat4/sample.aedat4", 13))]
-    if fmt == "evt3" and (events / "prophesee/evt3_sample.raw").exists():
-        raw.append(("evt3_sample.raw, 24 kB", _raw_cut(events / "prophesee/evt3_sample.raw", 24_000, 2)))
-    if fmt == "evt2" and (events / "prophesee/evt2_sample.raw").exists():
-        raw.append(("evt2_sample.raw, 24 kB", _raw_cut(events / "prophesee/evt2_sample.raw", 24_000, 4)))
-    if fmt == "mat" and (events / "davis346-motionblur/night_run.mat").exists():
-        raw.append(("night_run.mat", (events / "davis346-motionblur/night_run.mat").read_bytes()))
-    if fmt == "prophesee-hdf5" and (TEST_DATA / "prophesee_ecf_sample.hdf5").exists():
+    if fmt == "aedat4":
+        raw.append(("aedat4_cut.aedat4 (sample.aedat4, 6 packets)", (SAMPLES / "aedat4_cut.aedat4").read_bytes()))
+    if fmt == "evt3":
+        data = (SAMPLES / "evt3_cut.raw").read_bytes()
+        raw.append(("evt3_cut.raw, first 24 kB", data[:len(data) - 96_000]))  # the header and 24,000 data bytes
+    if fmt == "evt2":
+        raw.append(("evt2_cut.raw (evt2_sample.raw, 32 kB)", (SAMPLES / "evt2_cut.raw").read_bytes()))
+    if fmt == "mat":
+        raw.append(("night_run.mat", (SAMPLES / "night_run.mat").read_bytes()))
+    if fmt == "prophesee-hdf5":
         raw.append(("prophesee_ecf_sample.hdf5", (TEST_DATA / "prophesee_ecf_sample.hdf5").read_bytes()))
     seeds = []
     for label, data in raw:
@@ -179,17 +158,16 @@ def _real_seeds(fmt: str, folder: Path) -> list[Seed]:
             warnings.simplefilter("ignore")
             ev = load_events(path, format=fmt)
         seeds.append(Seed(data, None, (len(ev), ev.width, ev.height), label))
-    if fmt in ("npy", "efs-npy") and (events / "prophesee/evt3_sample.npy").exists():
-        sample = np.load(events / "prophesee/evt3_sample.npy", mmap_mode="r")[:1500]
+    if fmt in ("npy", "efs-npy") and (SHARED / "events/prophesee/evt3_sample.npy").exists():
+        sample = np.load(SHARED / "events/prophesee/evt3_sample.npy", mmap_mode="r")[:1500]
         path = folder / "real.npy"
         np.save(path, np.ascontiguousarray(sample))
         seeds.append(Seed(path.read_bytes(), json.dumps({"sensor_size": [1280, 720]}).encode(),
                           (len(sample), 1280, 720), "evt3_sample.npy, 1500 events"))
-    spikes = SHARED / "spikes/uhsr/uhsr.npz"
-    if fmt in ("spike-npz", "spike-npy", "vidar-dat", "spike-hdf5") and spikes.exists():
-        with np.load(spikes) as z:
+    if fmt in ("spike-npz", "spike-npy", "vidar-dat", "spike-hdf5"):
+        with np.load(SAMPLES / "uhsr_cut.npz") as z:
             frames = z["spk"][:16, :64, :96]
-        seeds.append(_written(fmt, Spikes.from_frames(frames, tick_us=50.0), folder, "uhsr.npz, 16x64x96"))
+        seeds.append(_written(fmt, Spikes.from_frames(frames, tick_us=50.0), folder, "uhsr_cut.npz, 16x64x96"))
     return seeds
 
 
@@ -206,7 +184,7 @@ def build_seeds(fmt: str, folder: Path, rng) -> list[Seed]:
                 pass
     seeds += _real_seeds(fmt, folder)
     if not seeds:
-        raise SystemExit(f"no seed files for {fmt} (its real sample is not in {SHARED})")
+        raise SystemExit(f"no seed files for {fmt} (no writer, and no real sample in {SAMPLES})")
     return seeds
 
 

@@ -7,7 +7,7 @@ from neurofocus.errors import NeurofocusError
 from neurofocus.io import load_events, load_spikes, save_events, save_spikes
 from neurofocus.types import Spikes
 
-from ..conftest import fake_aedat4, random_events, shared
+from ..conftest import SAMPLES, fake_aedat4, random_events
 
 
 def expect_error(path, match, loader=load_events, **kwargs):
@@ -49,10 +49,10 @@ def test_raw_header_followed_by_random_words(tmp_path, header):
 
 
 def test_truncated_raw(tmp_path):
-    src = shared("events/prophesee/evt3_sample.raw")
+    src = SAMPLES / "evt3_cut.raw"
     data = src.read_bytes()
     path = tmp_path / "cut.raw"
-    path.write_bytes(data[: len(data) // 2 + 1])  # cut inside a 16-bit word
+    path.write_bytes(data[:-1])  # the whole file reads (test_vendored_samples): this cuts inside its last word
     expect_error(path, "truncated EVT 3.0 data")
 
 
@@ -69,7 +69,7 @@ def test_truncated_dat_and_hdf5(tmp_path):
 
 
 def test_truncated_aedat4(tmp_path):
-    data = shared("events/aedat4/sample.aedat4").read_bytes()
+    data = (SAMPLES / "aedat4_cut.aedat4").read_bytes()
     (tmp_path / "cut.aedat4").write_bytes(data[: len(data) // 3])
     expect_error(tmp_path / "cut.aedat4", "corrupt AEDAT 4 packet")
 

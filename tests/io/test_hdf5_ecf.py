@@ -8,7 +8,7 @@ from neurofocus.errors import NeurofocusError
 from neurofocus.io import ecf, load_events, save_events
 from neurofocus.io.prophesee_raw import read_raw
 
-from ..conftest import TEST_DATA, random_events, shared
+from ..conftest import SAMPLES, TEST_DATA, random_events
 
 FIXTURE = TEST_DATA / "prophesee_ecf_sample.hdf5"
 
@@ -19,7 +19,7 @@ def test_fixture_encoded_by_prophesee_codec_decodes_exactly():
     assert len(ev) == 40_000
     assert (int(ev.t[0]), int(ev.t[-1])) == (11_718_656, 11_720_229)
     assert ev.polarity_stats() == (21_255, 18_745)
-    source = read_raw(shared("events/prophesee/evt3_sample.raw"))[:40_000]
+    source = read_raw(SAMPLES / "evt3_cut.raw")[:40_000]  # the first events of the same recording
     assert ev == source
 
 
