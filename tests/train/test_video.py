@@ -379,12 +379,8 @@ def _ddp_worker(rank: int, world: int, port: int, data: str, run_dir: str, out_d
 
 def test_two_process_training(videos, tmp_path):
     """The recurrent unroll is one module call, so DistributedDataParallel wraps it like any network."""
-    import torch.distributed as dist
-
     from .test_ddp import run_two_ranks
 
-    if not dist.is_available() or not dist.is_gloo_available():
-        pytest.skip("no Gloo backend")
     run_dir = tmp_path / "run"
     a, b = run_two_ranks(_ddp_worker, videos, run_dir, tmp_path / "out")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # batch-norm buffers included
