@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..config_dicts import check_keys
 from ..errors import NeurofocusError
 from .common import positive_float
 
@@ -109,10 +110,8 @@ def _read_config(path: str) -> dict:
 
     from ..train.config import TrainConfig
 
-    known = [f.name for f in dataclasses.fields(TrainConfig)]
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise NeurofocusError(f"unknown config key {unknown[0]!r} (known: {', '.join(known)})", path)
+    check_keys(data, [f.name for f in dataclasses.fields(TrainConfig)], "unknown config key {first} (known: {known})",
+               path)
     return data
 
 

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..config_dicts import positive_float
 from ..errors import NeurofocusError
 
 
@@ -78,8 +79,7 @@ def imresize(image: np.ndarray, scale: float, antialiasing: bool = True) -> np.n
     image = np.asarray(image, dtype=np.float64)
     if image.ndim not in (2, 3):
         raise NeurofocusError(f"imresize expects an (H, W) or (H, W, C) image, got shape {image.shape}")
-    if not (scale > 0 and math.isfinite(scale)):
-        raise NeurofocusError(f"scale must be a positive number, got {scale!r}")
+    scale = positive_float(scale, "scale")
     rows = resize_matrix(image.shape[0], scale, antialiasing=antialiasing)
     cols = resize_matrix(image.shape[1], scale, antialiasing=antialiasing)
     out = np.tensordot(rows, image, axes=(1, 0))  # MATLAB resizes the first dimension first for equal scales

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..config_dicts import positive_float as _positive_float, positive_int as _positive_int
 from ..errors import NeurofocusError
 from ..represent import PolarityTable, event_frames, tfp
 from ..types import Events, FocalSweep, Spikes, check_image
@@ -43,26 +44,6 @@ from ..types import Events, FocalSweep, Spikes, check_image
 #: Default event count scale: a typical DVS contrast threshold, so that a bin (and the sum of the bins) is roughly
 #: a change of log intensity and values stay O(1).
 DEFAULT_COUNT_SCALE = 0.2
-
-
-def _positive_int(value, name: str) -> int:
-    try:
-        out = int(value)
-    except (TypeError, ValueError):
-        raise NeurofocusError(f"{name} must be a positive integer, got {value!r}") from None
-    if out != value or out < 1:
-        raise NeurofocusError(f"{name} must be a positive integer, got {value!r}")
-    return out
-
-
-def _positive_float(value, name: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise NeurofocusError(f"{name} must be a positive number, got {value!r}") from None
-    if not np.isfinite(out) or out <= 0:
-        raise NeurofocusError(f"{name} must be a positive number, got {value!r}")
-    return out
 
 
 @dataclasses.dataclass(frozen=True)

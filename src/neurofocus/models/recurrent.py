@@ -50,9 +50,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..config_dicts import positive_float, positive_int
 from ..errors import NeurofocusError
 from ..represent import voxel_grid
-from ..represent.windows import event_windows, positive_int
+from ..represent.windows import event_windows
 from ..types import Events
 from .blocks import check_tensor
 
@@ -72,13 +73,7 @@ State = tuple[tuple[torch.Tensor, torch.Tensor], ...]
 
 def recurrent_base_channels(width: float) -> int:
     """N_b, the head's channels: 32 · width rounded to a multiple of 4 (at least 4). 1.0 → 32, 0.5 → 16, 0.25 → 8."""
-    try:
-        w = float(width)
-    except (TypeError, ValueError):
-        raise NeurofocusError(f"width must be a positive number, got {width!r}") from None
-    if not (0 < w < float("inf")):
-        raise NeurofocusError(f"width must be a positive number, got {width!r}")
-    return max(4, 4 * round(8 * w))
+    return max(4, 4 * round(8 * positive_float(width, "width")))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -333,7 +328,7 @@ def frame_windows(events: Events, frame_times_us, window_frames: int = 1) -> lis
     list of (start, stop, t_us) : (int, int, int)
         Per window, event indices [start, stop) and the frame time t_k in µs (as :func:`event_windows`).
     """
-    m = positive_int(window_frames, "window_frames")
+    m = positive_int(window_frames, "window_frames", integral=True)
     times = np.asarray(frame_times_us, np.int64)
     if times.ndim != 1 or np.any(np.diff(times) <= 0):
         raise NeurofocusError("frame_times_us must be a 1-D array of increasing times")
@@ -359,7 +354,7 @@ def model_grid(model: nn.Module, num_bins: int | None = None) -> VoxelGrid:
     config = getattr(model, "config", None)
     want = getattr(config, "num_bins", None)
     if num_bins is not None:
-        num_bins = positive_int(num_bins, "num_bins")
+        num_bins = positive_int(num_bins, "num_bins", integral=True)
         if want is not None and want != num_bins:
             raise NeurofocusError(f"num_bins={num_bins} but model {getattr(model, 'name', '?')!r} takes {want} bins")
     return VoxelGrid(want or num_bins or 5, integrator=bool(getattr(config, "integrator", False)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..config_dicts import from_dict, positive_float, positive_int
 from ..errors import NeurofocusError
 from .inputs import (
     EventBinning,
@@ -92,27 +93,13 @@ def _check_modality(modality) -> str:
     return modality
 
 
-def _check_width(width) -> float:
-    try:
-        w = float(width)
-    except (TypeError, ValueError):
-        raise NeurofocusError(f"width must be a positive number, got {width!r}") from None
-    if not (0 < w < float("inf")):
-        raise NeurofocusError(f"width must be a positive number, got {width!r}")
-    return w
-
-
 class _Config:
     """Shared dict round-trip with unknown-key rejection (mixed into the frozen config dataclasses)."""
 
     @classmethod
     def from_dict(cls, data: dict, *, model: str | None = None):
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            who = f"model {model!r}" if model else cls.__name__
-            raise NeurofocusError(f"unknown option {unknown[0]!r} for {who} (known: {', '.join(sorted(known))})")
-        return cls(**data)
+        who = f"model {model!r}" if model else cls.__name__
+        return from_dict(cls, data, f"unknown option {{first}} for {who} (known: {{known}})", sort_known=True)
 
     def to_dict(self) -> dict:
         out = {}
@@ -155,7 +142,7 @@ class RefocusConfig(_Config):
 
     def __post_init__(self):
         _check_modality(self.modality)
-        object.__setattr__(self, "width", _check_width(self.width))
+        object.__setattr__(self, "width", positive_float(self.width, "width"))
         nfs = self.nfs
         if nfs is None:
             nfs = EventBinning() if self.modality == "events" else SpikeBinning()
@@ -192,10 +179,8 @@ class EvMergeConfig(_Config):
     nfs: Any = None
 
     def __post_init__(self):
-        object.__setattr__(self, "width", _check_width(self.width))
-        if int(self.stack_size) != self.stack_size or self.stack_size < 1:
-            raise NeurofocusError(f"stack_size must be a positive integer, got {self.stack_size!r}")
-        object.__setattr__(self, "stack_size", int(self.stack_size))
+        object.__setattr__(self, "width", positive_float(self.width, "width"))
+        object.__setattr__(self, "stack_size", positive_int(self.stack_size, "stack_size"))
         nfs = representation_from_dict(EventSlicing() if self.nfs is None else self.nfs)
         if not isinstance(nfs, EventSlicing):
             raise NeurofocusError(f"EvMergeNet takes an event_slices input, got {nfs.kind}")
@@ -224,14 +209,8 @@ class NeuroMergeConfig(_Config):
 
     def __post_init__(self):
         _check_modality(self.modality)
-        object.__setattr__(self, "width", _check_width(self.width))
-        try:
-            alpha = float(self.alpha)
-        except (TypeError, ValueError):
-            alpha = float("nan")
-        if not (0 < alpha < float("inf")):
-            raise NeurofocusError(f"alpha must be a positive number, got {self.alpha!r}")
-        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "width", positive_float(self.width, "width"))
+        object.__setattr__(self, "alpha", positive_float(self.alpha, "alpha"))
         nfs = self.nfs
         if nfs is None:
             nfs = EventSlicing() if self.modality == "events" else SpikeSlicing()
@@ -273,7 +252,7 @@ class E2VIDConfig(_Config):
     integrator: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "width", _check_width(self.width))
+        object.__setattr__(self, "width", positive_float(self.width, "width"))
         object.__setattr__(self, "num_bins", _check_count(self.num_bins, "num_bins"))
         object.__setattr__(self, "integrator", bool(self.integrator))
         if self.norm not in ("none", "batch"):
@@ -310,7 +289,7 @@ class EvFocusConfig(_Config):
     integrator: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "width", _check_width(self.width))
+        object.__setattr__(self, "width", positive_float(self.width, "width"))
         object.__setattr__(self, "num_bins", _check_count(self.num_bins, "num_bins"))
         object.__setattr__(self, "integrator", bool(self.integrator))
         object.__setattr__(self, "heads", _check_count(self.heads, "heads"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..config_dicts import check_positive
 from ..errors import NeurofocusError
 from ..types import Events
 
@@ -35,8 +36,7 @@ def time_surface(events: Events, t_us: int, tau_us: float, *, kernel: str = "exp
 
     Returns float32 (H, W), or (2, H, W) [ON, OFF] when ``split_polarity``.
     """
-    if not tau_us > 0:
-        raise NeurofocusError(f"tau_us must be positive, got {tau_us}")
+    check_positive(tau_us, "tau_us")
     if kernel not in ("exponential", "linear"):
         raise NeurofocusError(f"kernel must be 'exponential' or 'linear', got {kernel!r}")
     latest = latest_timestamps(events, t_us, split_polarity=split_polarity)

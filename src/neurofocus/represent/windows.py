@@ -6,15 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..config_dicts import positive_int
 from ..errors import NeurofocusError
 from ..types import Events
-
-
-def positive_int(value, name: str) -> int:
-    """``value`` as an int if it is a positive integer (not a bool), else a NeurofocusError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise NeurofocusError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def event_windows(events: Events, window_events: int | None = None,
@@ -35,12 +29,12 @@ def event_windows(events: Events, window_events: int | None = None,
         raise NeurofocusError("give exactly one of window_events (events per window) and window_us (µs per window)")
     n = len(events)
     if window_events is not None:
-        size = positive_int(window_events, "window_events")
+        size = positive_int(window_events, "window_events", integral=True)
         for start in range(0, n, size):
             stop = min(start + size, n)
             yield start, stop, int(events.t[stop - 1])
         return
-    step = positive_int(window_us, "window_us")
+    step = positive_int(window_us, "window_us", integral=True)
     if n == 0:
         return
     t0, t1 = events.time_range

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path, write_text_atomic
+from ..config_dicts import from_dict
 from ..errors import NeurofocusError
 from ..images import read_image, write_image
 from ..io import load_events, load_spikes, save_events, save_spikes
@@ -109,10 +110,7 @@ class SynthConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> "SynthConfig":
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise NeurofocusError(f"unknown dataset settings {sorted(unknown)}")
-        return cls(**data)
+        return from_dict(cls, data, "unknown dataset settings {unknown}")
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

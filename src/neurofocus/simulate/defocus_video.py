@@ -69,6 +69,7 @@ import scipy.fft
 
 from ..atomic import atomic_path, write_text_atomic
 from ..color import linear_to_srgb, luminance, to_uint8
+from ..config_dicts import check_positive, from_dict
 from ..errors import NeurofocusError
 from ..progress import progress_bar
 from ..types import Events
@@ -561,8 +562,7 @@ def simulate_defocus_video(video: DefocusVideo, sensor: VoltmeterParams | IdealP
     """
     if sharp_events and sensor is None:
         raise NeurofocusError("sharp_events needs an event sensor")
-    if chunk_frames < 1:
-        raise NeurofocusError(f"chunk_frames must be positive, got {chunk_frames}")
+    check_positive(chunk_frames, "chunk_frames")
     renderer = DefocusVideoRenderer(video, psf=psf, workers=workers)
     n, height, width = video.num_frames, video.height, video.width
     size = (width, height)
@@ -704,8 +704,7 @@ def random_defocus_video(rng: np.random.Generator, size: tuple[int, int] = (346,
         raise NeurofocusError(f"image size must be at least 8x8, got {width}x{height}")
     if int(num_frames) < 2:
         raise NeurofocusError(f"a video needs at least 2 frames, got {num_frames}")
-    if not (np.isfinite(frame_rate_hz) and frame_rate_hz > 0):
-        raise NeurofocusError(f"frame_rate_hz must be positive, got {frame_rate_hz}")
+    check_positive(frame_rate_hz, "frame_rate_hz")
     if focus not in FOCUS_KINDS + ("mixed",):
         raise NeurofocusError(f"focus must be constant, drift, sweep or mixed, got {focus!r}")
     blur_lo, blur_hi = _check_range("blur_px", blur_px)
@@ -944,8 +943,7 @@ class DefocusVideoConfig:
             raise NeurofocusError(f"size must be at least 8x8, got {self.width}x{self.height}")
         if self.num_frames < 2:
             raise NeurofocusError(f"a sequence needs at least 2 frames, got {self.num_frames}")
-        if not self.frame_rate_hz > 0:
-            raise NeurofocusError(f"frame rate must be positive, got {self.frame_rate_hz}")
+        check_positive(self.frame_rate_hz, "frame rate")
         if self.focus not in FOCUS_KINDS + ("mixed",):
             raise NeurofocusError(f"focus must be mixed, constant, drift or sweep, got {self.focus!r}")
         if self.psf not in ("disk", "gaussian"):
@@ -965,11 +963,7 @@ class DefocusVideoConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> "DefocusVideoConfig":
-        data = {k: v for k, v in data.items() if k != "kind"}
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise NeurofocusError(f"unknown defocus-video settings {sorted(unknown)}")
-        return cls(**data)
+        return from_dict(cls, data, "unknown defocus-video settings {unknown}", ignore=("kind",))
 
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)

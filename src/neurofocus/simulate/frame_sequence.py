@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config_dicts import check_positive
 from ..errors import NeurofocusError
 from ..images import read_image
 
@@ -80,8 +81,7 @@ class FrameSequence:
         if times is None:
             if fps is None:
                 raise NeurofocusError("the frames have no timestamps: give --timestamps FILE or --fps F", self.source)
-            if not fps > 0:
-                raise NeurofocusError(f"fps must be positive, got {fps}")
+            check_positive(fps, "fps")
             times = np.arange(count) * 1e6 / fps
         if len(times) != count:
             raise NeurofocusError(f"{count} frames but {len(times)} timestamps", timestamps or self.source)

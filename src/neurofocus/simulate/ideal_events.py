@@ -31,6 +31,7 @@ import math
 import numba
 import numpy as np
 
+from ..config_dicts import positive_int
 from ..errors import NeurofocusError
 from ..types import Events
 from . import rng
@@ -339,8 +340,7 @@ def simulate_ideal_events(frames: np.ndarray, times_us: np.ndarray, params: Idea
     frames = np.asarray(frames)
     if frames.ndim != 3:
         raise NeurofocusError(f"frames must have shape (N, H, W), got {frames.shape}")
-    if isinstance(chunk_frames, bool) or not isinstance(chunk_frames, (int, np.integer)) or chunk_frames < 1:
-        raise NeurofocusError(f"chunk_frames must be a positive integer, got {chunk_frames!r}")
+    positive_int(chunk_frames, "chunk_frames", integral=True)
     times_us = np.asarray(times_us)
     size = (frames.shape[2], frames.shape[1])
     sim = IdealEventSimulator(size, params, seed=seed, workers=workers)

@@ -18,6 +18,7 @@ import functools
 import numpy as np
 from scipy.special import j1
 
+from ..config_dicts import check_positive
 from ..errors import NeurofocusError
 
 _JINC_STEP = 1e-3
@@ -44,9 +45,7 @@ class ThinLens:
 
     def __post_init__(self):
         for name in ("focal_length_mm", "f_number", "pixel_pitch_um"):
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value > 0):
-                raise NeurofocusError(f"{name} must be positive, got {value}")
+            check_positive(getattr(self, name), name)
 
     @property
     def aperture_mm(self) -> float:

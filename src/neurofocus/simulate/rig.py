@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from ..atomic import write_text_atomic
+from ..config_dicts import check_positive
 from ..calib.boards import Board
 from ..calib.geometry import CameraModel, RigGeometry, rotation_matrix
 from ..color import linear_to_srgb
@@ -72,8 +73,7 @@ def default_rig(sensor_size: tuple[int, int], rgb_scale: float = 1.5, seed: int 
     width, height = (int(v) for v in sensor_size)
     if width < 16 or height < 16:
         raise NeurofocusError(f"the sensor must be at least 16x16 pixels for a rig, got {width}x{height}")
-    if not rgb_scale > 0:
-        raise NeurofocusError(f"rgb_scale must be positive, got {rgb_scale}")
+    check_positive(rgb_scale, "rgb_scale")
     rng = np.random.default_rng([seed, 71])
     f_sensor = float(width / 2 / np.tan(np.deg2rad(rng.uniform(40, 50)) / 2))
     cx, cy = (np.array([width - 1, height - 1]) / 2 + rng.uniform(-0.015, 0.015, 2) * (width, height)).tolist()
@@ -242,8 +242,7 @@ def board_views(rig: RigGeometry, board: tuple[int, int] = (9, 6), square_mm: fl
     list of BoardPose, ``num_views`` long.
     """
     board, square_mm = _check_board(board, square_mm)
-    if num_views < 1:
-        raise NeurofocusError(f"num_views must be positive, got {num_views}")
+    check_positive(num_views, "num_views")
     rng = np.random.default_rng([seed, 73])
     sensor, rgb_rotation = rig.sensor, rig_rotation(rig)
     outline = _board_outline(board, square_mm)
@@ -278,8 +277,7 @@ class _PixelRays:
     """
 
     def __init__(self, camera: CameraModel, rotation: np.ndarray | None, supersample: int, block_rows: int = 32):
-        if supersample < 1:
-            raise NeurofocusError(f"supersample must be positive, got {supersample}")
+        check_positive(supersample, "supersample")
         self.rotation = np.eye(3) if rotation is None else np.asarray(rotation, np.float64)
         self.block_rows = block_rows
         offsets = (np.arange(supersample) + 0.5) / supersample - 0.5

@@ -16,11 +16,15 @@ import dataclasses
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..config_dicts import check_keys
 from ..errors import NeurofocusError
 from .optics import ThinLens
 from .textures import random_texture
 
 _SUPERSAMPLE = 4
+
+#: The keys an object of a scene description may have.
+OBJECT_KEYS = ("shape", "center", "size", "angle", "depth_m", "texture", "tilt")
 
 
 @dataclasses.dataclass
@@ -274,9 +278,7 @@ def scene_from_description(description: dict, lens: ThinLens, *, seed: int = 0) 
     layers = [Layer(_named_texture(background.get("texture", "noise"), rng, *shape), np.ones(shape, np.float32),
                     np.full(shape, float(background["depth_m"]), np.float32), "background")]
     for i, obj in enumerate(objects):
-        unknown = set(obj) - {"shape", "center", "size", "angle", "depth_m", "texture", "tilt"}
-        if unknown:
-            raise NeurofocusError(f"object {i}: unknown keys {sorted(unknown)}")
+        check_keys(obj, OBJECT_KEYS, f"object {i}: unknown keys {{unknown}}")
         center = (pad + float(obj["center"][0]), pad + float(obj["center"][1]))
         alpha = shape_mask(obj.get("shape", "rectangle"), shape, center, tuple(float(v) for v in obj["size"]),
                            float(obj.get("angle", 0.0)), rng)

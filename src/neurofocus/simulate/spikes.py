@@ -28,6 +28,7 @@ import numbers
 import numba
 import numpy as np
 
+from ..config_dicts import positive_int
 from ..errors import NeurofocusError
 from ..types import Spikes
 from . import rng
@@ -366,8 +367,7 @@ def simulate_spikes(frames: np.ndarray, times_us: np.ndarray, params: SpikeParam
     frames = np.asarray(frames)
     if frames.ndim != 3:
         raise NeurofocusError(f"frames must have shape (N, H, W), got {frames.shape}")
-    if isinstance(chunk_frames, bool) or not isinstance(chunk_frames, numbers.Integral) or chunk_frames < 1:
-        raise NeurofocusError(f"chunk_frames must be a positive integer, got {chunk_frames!r}")
+    positive_int(chunk_frames, "chunk_frames", integral=True)
     times = np.asarray(times_us)
     if times.shape != (len(frames),):
         raise NeurofocusError(f"{len(frames)} frames but timestamps of shape {times.shape}")

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
+from ..config_dicts import positive_int
 from ..errors import NeurofocusError
 from ..types import EVENT_DTYPE, Events, check_size
 from . import rng
@@ -45,8 +46,8 @@ def check_setup(sensor_size, seed, workers) -> tuple[int, int, RowBlocks]:
     width, height = check_size(*sensor_size)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
         raise NeurofocusError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1):
-        raise NeurofocusError(f"workers must be a positive integer, got {workers!r}")
+    if workers is not None:
+        positive_int(workers, "workers", integral=True)
     return width, height, RowBlocks(height, int(workers or os.cpu_count() or 1))
 
 
