@@ -21,7 +21,7 @@ import numpy as np
 
 CHILD = r'''
 import sys, time, tracemalloc
-from neurofocus.simulate.dataset import load_sample
+from neurofocus.datasets import load_sample
 from neurofocus.aif import AifConfig, all_in_focus
 sweep = load_sample(sys.argv[1], spikes=False).sweep
 all_in_focus(sweep, AifConfig(), keep_stack=False)  # warm-up: numba compilation, caches
@@ -37,7 +37,7 @@ print(len(sweep.events), seconds, len(result.stack_times_us), peak / 2**20, swee
 
 
 def make_sweep(folder: str, size, frames: int, contrast: float) -> None:
-    from neurofocus.simulate.dataset import write_sample
+    from neurofocus.datasets import write_sample
     from neurofocus.simulate.focal_sweep import SceneSweep, SensorSetup, simulate_focal_sweep
     from neurofocus.simulate.ideal_events import IdealParams
     from neurofocus.simulate.optics import ThinLens

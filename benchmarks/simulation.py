@@ -24,7 +24,8 @@ import time
 import numpy as np
 
 from neurofocus.color import linear_to_srgb, luminance
-from neurofocus.simulate.dataset import SynthConfig, synthesize
+from neurofocus.datasets import synthesize
+from neurofocus.simulate.dataset import SynthConfig
 from neurofocus.simulate.dvs_voltmeter import VoltmeterParams, gray8, reference_dvs_voltmeter, simulate_dvs_voltmeter
 from neurofocus.simulate.focal_sweep import SceneSweep, SensorSetup, simulate_focal_sweep
 from neurofocus.simulate.ideal_events import IdealParams, simulate_ideal_events

@@ -7,7 +7,7 @@ import pytest
 
 from neurofocus.images import write_image
 from neurofocus.io import load_events, load_spikes
-from neurofocus.simulate.dataset import load_sample
+from neurofocus.datasets import load_sample
 from neurofocus.simulate.dvs_voltmeter import VoltmeterParams, gray8, simulate_dvs_voltmeter
 
 from .conftest import run_cli as run, shared

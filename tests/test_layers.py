@@ -14,6 +14,7 @@ LAYERS = (
     {"types", "errors", "config_dicts", "color", "spike_bits", "atomic", "progress", "images", "weights"},
     {"io", "represent"},
     {"simulate", "calib", "metrics"},
+    {"datasets"},
     {"models"},
     {"aif"},
     {"train"},

@@ -7,15 +7,14 @@ import pytest
 from scipy import ndimage
 
 from neurofocus.errors import NeurofocusError
+from neurofocus.datasets import load_video_sample, synthesize
 from neurofocus.simulate import defocus_video as dv
-from neurofocus.simulate.dataset import synthesize
 from neurofocus.simulate.defocus_video import (
     DefocusVideo,
     DefocusVideoConfig,
     DefocusVideoRenderer,
     Trajectory,
     VideoLayer,
-    load_video_sample,
     optical_flow,
     simulate_defocus_video,
 )
@@ -211,19 +210,19 @@ def test_sequence_layout_and_ground_truth(dataset):
 
 def test_resume_after_an_interruption_and_determinism(dataset, tmp_path, monkeypatch):
     out, _ = dataset
-    make = dv.make_video_sample
+    make = dv.simulate_video_sample
 
-    def interrupted(config, seed, index, folder, **kw):
+    def interrupted(config, seed, index, **kw):
         if index == 1:
             raise KeyboardInterrupt
-        return make(config, seed, index, folder, **kw)
+        return make(config, seed, index, **kw)
 
-    monkeypatch.setattr(dv, "make_video_sample", interrupted)
+    monkeypatch.setattr(dv, "simulate_video_sample", interrupted)
     with pytest.raises(KeyboardInterrupt):
         synthesize(tmp_path, 2, seed=4, config=TINY, workers=1, progress=False)
     assert (tmp_path / "seq_00000" / "sequence.json").is_file() and not (tmp_path / "seq_00001").exists()
     assert not list(tmp_path.glob("*.partial-*"))
-    monkeypatch.setattr(dv, "make_video_sample", make)
+    monkeypatch.setattr(dv, "simulate_video_sample", make)
     (tmp_path / "seq_00001.partial-dead").mkdir()  # a process killed harder leaves its partial folder
     before = (tmp_path / "seq_00000" / "sequence.json").stat().st_mtime_ns
     manifest = synthesize(tmp_path, 2, seed=4, config=TINY, workers=1, progress=False)

@@ -20,7 +20,7 @@ from neurofocus.models.inputs import (
     spike_bins,
 )
 from neurofocus.represent import PolarityTable
-from neurofocus.simulate.dataset import load_sample
+from neurofocus.datasets import load_sample
 from neurofocus.train import MergeStacks, RefocusPairs, batches_for_epoch, list_scenes
 from neurofocus.train.data import event_bins_region, fill_times
 

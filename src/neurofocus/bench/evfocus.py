@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import json
 import sys
 import time
 import warnings
@@ -44,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets import read_info
 from ..errors import NeurofocusError
 
 #: Edges (px) of the blur levels after "sharp" (< the first edge).
@@ -193,7 +193,7 @@ def evaluate_sequences(entries: list[Entry], sequences, *, window_frames: int = 
     device = torch.device(device)
     names = blur_levels(blur_edges)
     sequences = [Path(s) for s in sequences]
-    infos = [json.loads((s / "sequence.json").read_text()) for s in sequences]
+    infos = [read_info(s, "defocus-video") for s in sequences]
     have_sharp = all("event_sharp_file" in info for info in infos)
     if in_focus is None:
         in_focus = have_sharp

@@ -18,10 +18,12 @@ def _image_time(args) -> int:
     """The RGB capture time: --image-time, else the sample.json that neurofocus simulate writes beside the files."""
     if args.image_time is not None:
         return int(args.image_time)
+    from ..datasets import sample_image_time
+
     for folder in {Path(args.image).parent, Path(args.events or args.spikes).parent}:
-        meta = folder / "sample.json"
-        if meta.is_file():
-            return int(json.loads(meta.read_text())["image_time_us"])
+        recorded = sample_image_time(folder)
+        if recorded is not None:
+            return recorded
     raise NeurofocusError("when was the image captured? give --image-time (µs, in the event/spike time base)")
 
 
@@ -118,6 +120,7 @@ def _learned(args, sweep):
 
 def cmd_aif(args) -> int:
     from ..aif import all_in_focus
+    from ..datasets import is_sample_folder
     from ..images import read_image
     from ..io import load_events, load_spikes
     from ..types import FocalSweep
@@ -125,7 +128,7 @@ def cmd_aif(args) -> int:
     if bool(args.events) == bool(args.spikes):
         raise NeurofocusError("give exactly one of --events FILE or --spikes FILE")
     sample = Path(args.image).parent
-    if Path(args.out).resolve() == sample.resolve() and (sample / "sample.json").is_file():
+    if Path(args.out).resolve() == sample.resolve() and is_sample_folder(sample):
         raise NeurofocusError("is the input sample folder: its aif.png is the ground truth; write elsewhere", args.out)
     image = read_image(args.image)
     image_time = _image_time(args)
@@ -152,29 +155,6 @@ def cmd_aif(args) -> int:
     return 0
 
 
-def _focus_schedule(folder: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """(frame times µs, focus depth m), sorted by time, from a simulated sample's truth.npz beside the image."""
-    truth = folder / "truth.npz"
-    if not truth.is_file():
-        return None
-    with np.load(truth) as z:
-        if "frame_times_us" not in z.files or "focus_m" not in z.files:
-            return None
-        times, focus = z["frame_times_us"].astype(np.float64), z["focus_m"].astype(np.float64)
-    order = np.argsort(times)
-    return times[order], focus[order]
-
-
-def _ground_truth(folder: Path, shape: tuple) -> np.ndarray | None:
-    """The all-in-focus ground truth of a simulated sample folder (its aif.png beside sample.json), if it fits."""
-    from ..images import read_image
-
-    if not ((folder / "sample.json").is_file() and (folder / "aif.png").is_file()):
-        return None
-    truth = read_image(folder / "aif.png")
-    return truth if truth.shape == shape else None
-
-
 def _png_file(path: Path, image: np.ndarray) -> bytes:
     """Write ``image`` as the PNG ``path`` (atomically); returns its bytes."""
     from ..atomic import write_bytes_atomic
@@ -193,6 +173,7 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from ..atomic import OutputFolder, write_text_atomic
+    from ..datasets import sample_focus_schedule, sample_ground_truth
     from ..images import write_image
     from ..metrics import evaluate
     from ..viz import save_map
@@ -201,8 +182,10 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
     out = OutputFolder(args.out, owned=("stack/slice_*.png",))
     image = rig.image_out(result.image)
     input_image = rig.image_out(sweep.image)
-    truth = _ground_truth(sample, image.shape)
-    schedule = _focus_schedule(sample)
+    truth = sample_ground_truth(sample)
+    if truth is not None and truth.shape != image.shape:
+        truth = None  # the image is not the sample's own
+    schedule = sample_focus_schedule(sample)
     infocus_ms = rig.map_out(result.infocus_time_us / 1e3)
     info = {"image": str(args.image), "signal": str(args.events or args.spikes), "image_time_us": sweep.image_time_us,
             "method": args.method, "modality": result.modality, "times": args.times, "weights": result.weights,

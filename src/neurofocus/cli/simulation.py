@@ -159,7 +159,7 @@ def _simulate_rig(out: Path, rig, source, simulated, setup, args) -> tuple[dict,
 
 def cmd_simulate(args) -> int:
     from ..images import write_image
-    from ..simulate.dataset import write_sample
+    from ..datasets import dataset_kind, write_sample
     from ..simulate.focal_sweep import SensorSetup, simulate_focal_sweep
     from ..simulate.optics import ThinLens
     from ..simulate.sweep import SweepSpec
@@ -192,8 +192,9 @@ def cmd_simulate(args) -> int:
     vidar_ok = sweep.spikes is not None and (sweep.spikes.width * sweep.spikes.height) % 8 == 0
     info = write_sample(out, simulated, meta, event_file=event_file, event_format=args.events_format,
                         spike_file="spikes.dat" if vidar_ok else "spikes.h5")
-    streams = [info[k] for k in ("event_file", "spike_file") if k in info]
-    folder.record("image.png", "aif.png", "truth.npz", "sample.json", *streams,
+    kind = dataset_kind("focal-sweep")
+    streams = [info[k] for k in kind.streams.values() if k in info]
+    folder.record(*kind.files, *streams,
                   *[sidecar_path(name).name for name in streams if sidecar_path(out / name).is_file()])
     if rig is not None:  # the sample's image is the RGB camera's; the sensor-grid capture is kept beside it
         write_image(folder.path("image_sensor_grid.png"), sweep.image)
@@ -319,7 +320,7 @@ def _synth_config(args):
 
 
 def cmd_synth(args) -> int:
-    from ..simulate.dataset import parse_shard, synthesize
+    from ..datasets import parse_shard, synthesize
 
     config = _synth_config(args)
     t0 = time.perf_counter()

@@ -1,9 +1,10 @@
-"""Simulation: optics and layered scenes, focal-sweep rendering, event and spike sensors, datasets.
+"""Simulation: optics and layered scenes, focal-sweep rendering, event and spike sensors, defocused videos.
 
 Main entry points: :func:`~.scene.random_scene`, :class:`~.focal_sweep.SceneSweep` (and the sources in
 :mod:`.sources`), :func:`~.focal_sweep.simulate_focal_sweep`, the sensor simulators
 :class:`~.dvs_voltmeter.DvsVoltmeter`, :class:`~.ideal_events.IdealEventSimulator`,
-:class:`~.spikes.SpikeSimulator`, and :func:`~.dataset.synthesize`.
+:class:`~.spikes.SpikeSimulator`, and what one item of a dataset holds (:mod:`.dataset`,
+:mod:`.defocus_video`); the dataset folders themselves are :mod:`neurofocus.datasets`'.
 """
 
 _EXPORTS = {"DvsVoltmeter": "dvs_voltmeter", "VoltmeterParams": "dvs_voltmeter", "simulate_dvs_voltmeter": "dvs_voltmeter",

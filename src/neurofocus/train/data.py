@@ -313,7 +313,7 @@ class _RefocusScene:
     """What refocus pairs need of one scene."""
 
     def __init__(self, folder: Path, modality: str, rep, crop):
-        from ..simulate.dataset import load_sample
+        from ..datasets import load_sample
 
         sample = load_sample(folder, events=modality == "events", spikes=modality == "spikes")
         sweep = sample.sweep
@@ -515,7 +515,7 @@ class _MergeScene:
             uniform_times,
         )
         from ..color import to_uint8
-        from ..simulate.dataset import load_sample
+        from ..datasets import load_sample
 
         sample = load_sample(folder, events=modality == "events", spikes=modality == "spikes")
         sweep = sample.sweep

@@ -112,7 +112,7 @@ class Validation:
 
     def _merge_baselines(self, item):
         from ..aif import AifConfig, all_in_focus
-        from ..simulate.dataset import load_sample
+        from ..datasets import load_sample
 
         scene = self.dataset.scenes[int(item["scene"])]
         modality = self.dataset.modality

@@ -52,11 +52,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..datasets import dataset_kind
 from ..errors import NeurofocusError
 from .data import _check_crop, _draw_crop, _flip, _SceneDataset, split_held_out
 from .precision import as_format, autocast, to_fp32
 
-EVENT_FILES = {"defocused": "event_file", "sharp": "event_sharp_file"}
+#: Which events a sequence folder may hold → the key of its sequence.json naming their file.
+EVENT_FILES = dataset_kind("defocus-video").streams
 VAL_COLUMNS = ("val_psnr", "val_ssim", "val_mse", "val_lpips", "val_psnr_defocused")
 
 
@@ -76,30 +78,14 @@ def list_sequences(folder: str | os.PathLike, events: str | None = "defocused") 
     NeurofocusError
         Missing folder, not a defocus-video dataset, no complete sequence, or a sequence without the events.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise NeurofocusError("no such dataset folder", folder)
-    settings = folder / "config.json"
-    if settings.is_file():
-        with contextlib.suppress(json.JSONDecodeError, AttributeError, OSError):
-            kind = json.loads(settings.read_text()).get("kind", "focal-sweep")
-            if kind != "defocus-video":
-                raise NeurofocusError(f"is a {kind} dataset; evfocus and e2vid training need defocused-event videos "
-                                      "(neurofocus synth --kind defocus-video)", folder)
-    if (folder / "sequence.json").is_file():
-        sequences = [folder]
-    else:
-        sequences = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
-                           and (p / "sequence.json").is_file() and (p / "frames.npz").is_file())
-    if not sequences:
-        raise NeurofocusError("holds no sequence folders (make a dataset with: neurofocus synth --kind defocus-video "
-                              "--scenes N --out DIR)", folder)
+    from ..datasets import has_stream, list_folders
+
+    sequences = list_folders(folder, "defocus-video", purpose="evfocus and e2vid training need defocused-event videos")
     if events is not None:
         if events not in EVENT_FILES:
             raise NeurofocusError(f"events must be one of {tuple(EVENT_FILES)}, got {events!r}")
         for seq in sequences:
-            info = json.loads((seq / "sequence.json").read_text())
-            if EVENT_FILES[events] not in info:
+            if not has_stream(seq, "defocus-video", events):
                 hint = " (make the dataset with neurofocus synth --kind defocus-video --sharp-events)" \
                     if events == "sharp" else ""
                 raise NeurofocusError(f"sequence {seq.name} has no {events} events{hint}", folder)
@@ -134,8 +120,8 @@ class VideoScene:
     """
 
     def __init__(self, folder: str | os.PathLike, events: str = "defocused"):
+        from ..datasets import load_video_sample
         from ..io import load_events
-        from ..simulate.defocus_video import load_video_sample
 
         self.folder = Path(folder)
         video = load_video_sample(self.folder, events=False)

@@ -1,4 +1,5 @@
-"""Dataset synthesis: layout, determinism, resume after interruption, sharding, settings guard."""
+"""Dataset synthesis (neurofocus.datasets.synthesize): layout, determinism, resume after interruption, sharding,
+settings guard."""
 
 import json
 import shutil
@@ -6,8 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
+from neurofocus.datasets import load_sample, parse_shard, synthesize
 from neurofocus.errors import NeurofocusError
-from neurofocus.simulate.dataset import SynthConfig, load_sample, parse_shard, synthesize
+from neurofocus.simulate.dataset import SynthConfig
 
 TINY = SynthConfig(width=64, height=48, num_frames=24, frame_rate_hz=240.0, max_blur_px=(8.0, 12.0), spikes=True,
                    spike_tick_us=500.0, keep_every=6)
