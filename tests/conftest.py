@@ -11,6 +11,10 @@ import pytest
 from neurofocus.cli import main
 from neurofocus.types import Events
 
+#: One PyTorch intra-op thread (read when torch is imported, after this): on a small shared CPU its spinning thread
+#: pool makes the tiny networks of the tests many times slower (a bench test: 114 s with the default, 26 s with one).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"

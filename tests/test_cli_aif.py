@@ -65,7 +65,7 @@ def test_aif_errors(capsys, tmp_path, simulated):
 
 def test_bench_aif_quick(capsys, tmp_path):
     code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 2,
-                         "--slice-counts", "8,4", "--output", tmp_path / "report.md", "--report",
+                         "--slice-counts", "8,4", "--size", "160x120", "--output", tmp_path / "report.md", "--report",
                          tmp_path / "report.html")
     assert code == 0, err
     assert err.startswith("bench aif: 2 synthetic scenes") and "rendering and simulating synthetic scene 1 of 1" in err
@@ -105,8 +105,10 @@ def test_bench_aif_learned_rows(capsys, tmp_path):
     from neurofocus.models import create_model, save_weights
 
     save_weights(create_model("neuro_refocus_net", seed=0, width=0.125), tmp_path / "r.safetensors")
+    # only the rows of the network (the hand-crafted rows are test_bench_aif_quick's)
     code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 0,
-                         "--slice-counts", "4", "--event-networks", tmp_path / "r.safetensors", "--size", "128x96")
+                         "--slice-counts", "4", "--event-networks", tmp_path / "r.safetensors", "--size", "128x96",
+                         "--rows", "learned", "--rows", "refocus network")
     assert code == 0, err
     for row in ("events: learned (refocus network + hand-crafted merge)",
                 "events: refocus network + gradient weights (GDF)", "events: learned, uniform times (16)",
