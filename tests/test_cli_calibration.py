@@ -83,9 +83,11 @@ def test_aif_needs_the_calibration_and_uses_it(capsys, rig_sample, calibration, 
 def test_calibrate_says_where_the_board_is_missing(capsys, rig_sample, tmp_path):
     views = rig_sample / "calibration"
     rgb, events = sorted(views.glob("rgb_*.png")), sorted(views.glob("events_*.raw"))
-    code, _, err = run(capsys, "calibrate", "--rgb", *rgb, "--events", *events, "--board", "8x6", "--square", "20",
-                       "--out", tmp_path / "c.json")
-    assert code == 2 and "no 8x6 checkerboard found in" in err and str(rgb[0]) in err
+    # two views are enough to show the message (a board search that finds nothing is the slow part)
+    code, _, err = run(capsys, "calibrate", "--rgb", *rgb[:2], "--events", *events[:2], "--board", "8x6",
+                       "--square", "20", "--out", tmp_path / "c.json")
+    assert code == 2 and "no 8x6 checkerboard found in" in err
+    assert all(str(path) in err for path in (*rgb[:2], *events[:2]))
     code, _, err = run(capsys, "calibrate", "--rgb", *rgb[:2], "--events", *events[:3], "--board", "9x6",
                        "--square", "20", "--out", tmp_path / "c.json")
     assert code == 2 and "2 RGB images but 3 neuromorphic files" in err
