@@ -23,11 +23,18 @@ def fuzz():
 
 
 def test_short_fuzz_run_finds_no_failure(fuzz):
-    reports = fuzz.campaign(list(FORMATS), mutants=6, seed=20240519)
+    reports = fuzz.campaign(list(FORMATS), mutants=6, seed=20240519, jobs=2)
     assert [r.fmt for r in reports] == list(FORMATS)
     assert all(r.mutants == 6 for r in reports)
     assert sum(r.counts["ok"] for r in reports) > 0 and sum(r.counts["rejected"] for r in reports) > 0
     assert fuzz.failure_lines(reports) == []
+
+
+def test_the_report_does_not_depend_on_the_number_of_jobs(fuzz, tmp_path):
+    one, two = (fuzz.campaign(["evt2", "npy"], mutants=8, seed=3, save_dir=tmp_path / f"jobs{j}", jobs=j)
+                for j in (1, 2))
+    assert [(r.fmt, r.mutants, r.counts) for r in one] == [(r.fmt, r.mutants, r.counts) for r in two]
+    assert sum(r.counts["rejected"] for r in one) > 0
 
 
 def test_the_classifier_catches_what_it_must(fuzz, tmp_path):

@@ -436,9 +436,22 @@ def _status_bytes(key: str) -> int:
     return 0
 
 
-def run_mutant(path: Path, out: Path, to: str, timeout_s: float = TIMEOUT_S,
-               memory_limit: int | None = None) -> tuple[str, str]:
-    """Run info and convert on ``path`` in a forked child; (outcome, detail)."""
+@dataclasses.dataclass
+class Running:
+    """A mutant's child, started by :func:`start_mutant`."""
+
+    pid: int
+    path: Path
+    out: Path
+    result_file: Path
+    deadline: float
+    timeout_s: float
+    base_rss: int
+
+
+def start_mutant(path: Path, out: Path, to: str, timeout_s: float = TIMEOUT_S,
+                 memory_limit: int | None = None) -> Running:
+    """Fork the child that runs info and convert on ``path`` (its result goes to ``result.json`` beside it)."""
     result_file = path.with_name("result.json")
     result_file.unlink(missing_ok=True)
     limit = memory_limit or _status_bytes("VmSize") + MEMORY_HEADROOM_BYTES
@@ -456,25 +469,36 @@ def run_mutant(path: Path, out: Path, to: str, timeout_s: float = TIMEOUT_S,
             code = 3
         finally:
             os._exit(code)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        done, status, usage = os.wait4(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            with _ignore_missing():
-                os.killpg(pid, signal.SIGKILL)
-            os.wait4(pid, 0)
-            return "hang", f"ran past {timeout_s:g} s"
-        time.sleep(0.002)
+    return Running(pid, path, out, result_file, time.monotonic() + timeout_s, timeout_s, base_rss)
+
+
+def finish_mutant(run: Running) -> tuple[str, str] | None:
+    """(outcome, detail) once the child has ended or ran past its time (then killed); None while it runs."""
+    done, status, usage = os.wait4(run.pid, os.WNOHANG)
+    if not done:
+        if time.monotonic() <= run.deadline:
+            return None
+        with _ignore_missing():
+            os.killpg(run.pid, signal.SIGKILL)
+        os.wait4(run.pid, 0)
+        return "hang", f"ran past {run.timeout_s:g} s"
     with _ignore_missing():
-        os.killpg(pid, signal.SIGKILL)  # stray grandchildren
-    grown = usage.ru_maxrss * 1024 - base_rss
+        os.killpg(run.pid, signal.SIGKILL)  # stray grandchildren
+    grown = usage.ru_maxrss * 1024 - run.base_rss
     if os.WIFSIGNALED(status):
         return "crash", f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
-    if not result_file.exists():
+    if not run.result_file.exists():
         return "crash", f"child exited with status {os.WEXITSTATUS(status)} and no result"
-    return classify(json.loads(result_file.read_text()), path, out, grown)
+    return classify(json.loads(run.result_file.read_text()), run.path, run.out, grown)
+
+
+def run_mutant(path: Path, out: Path, to: str, timeout_s: float = TIMEOUT_S,
+               memory_limit: int | None = None) -> tuple[str, str]:
+    """Run info and convert on ``path`` in a forked child; (outcome, detail)."""
+    run = start_mutant(path, out, to, timeout_s, memory_limit)
+    while (result := finish_mutant(run)) is None:
+        time.sleep(0.002)
+    return result
 
 
 class _ignore_missing:
@@ -551,8 +575,9 @@ class FormatReport:
 
 
 def fuzz_format(fmt: str, mutants: int, seed: int, work: Path, deadline: float,
-                save_dir: Path | None = None) -> FormatReport:
-    """Fuzz one format; stops after ``mutants`` mutants or at ``deadline`` (time.monotonic())."""
+                save_dir: Path | None = None, jobs: int = 1) -> FormatReport:
+    """Fuzz one format; stops after ``mutants`` mutants or at ``deadline`` (time.monotonic()). ``jobs`` children run
+    at once; the mutants and the report do not depend on it."""
     rng = np.random.default_rng([seed, sorted(FORMATS).index(fmt)])
     folder = work / fmt
     seeds = build_seeds(fmt, folder / "seeds", rng)
@@ -568,20 +593,33 @@ def fuzz_format(fmt: str, mutants: int, seed: int, work: Path, deadline: float,
     outputs = EVENT_OUTPUTS if FORMATS[fmt].kind == "events" else SPIKE_OUTPUTS
     report = FormatReport(fmt)
     t0 = time.monotonic()
-    case = folder / "case"
-    for i in range(mutants):
-        if time.monotonic() > deadline:
-            break
-        s = seeds[int(rng.integers(0, len(seeds)))]
-        data, side, how = mutate(s, rng, pool)
-        shutil.rmtree(case, ignore_errors=True)
-        case.mkdir(parents=True)
-        path = case / f"{fmt}-{i:05d}{_EXTENSION[fmt]}"
-        path.write_bytes(data)
-        if side is not None:
-            sidecar_path(path).write_bytes(side)
-        ext, to = outputs[i % len(outputs)]
-        outcome, detail = run_mutant(path, case / f"out{ext}", to)
+    running: dict[int, tuple[Running, bytes, bytes | None, str]] = {}
+    finished: dict[int, tuple[str, str, bytes, bytes | None, str]] = {}
+    i = 0
+    while running or (i < mutants and time.monotonic() <= deadline):
+        while len(running) < jobs and i < mutants and time.monotonic() <= deadline:
+            s = seeds[int(rng.integers(0, len(seeds)))]
+            data, side, how = mutate(s, rng, pool)
+            case = folder / "cases" / f"{i:05d}"
+            shutil.rmtree(case, ignore_errors=True)
+            case.mkdir(parents=True)
+            path = case / f"{fmt}-{i:05d}{_EXTENSION[fmt]}"
+            path.write_bytes(data)
+            if side is not None:
+                sidecar_path(path).write_bytes(side)
+            ext, to = outputs[i % len(outputs)]
+            running[i] = (start_mutant(path, case / f"out{ext}", to), data, side, f"{how} of {s.label}, --to {to}")
+            i += 1
+        for k in list(running):
+            result = finish_mutant(running[k][0])
+            if result is not None:
+                _, data, side, how = running.pop(k)
+                keep = result[0] in FAILURES  # the bytes of a failing mutant, to save
+                finished[k] = (*result, data if keep else b"", side if keep else None, how)
+                shutil.rmtree(folder / "cases" / f"{k:05d}", ignore_errors=True)
+        time.sleep(0.002)
+    for k in sorted(finished):  # in mutant order: the same report for any number of jobs
+        outcome, detail, data, side, how = finished[k]
         report.mutants += 1
         report.counts[outcome] += 1
         if outcome in FAILURES:
@@ -589,19 +627,20 @@ def fuzz_format(fmt: str, mutants: int, seed: int, work: Path, deadline: float,
             count, example, _ = report.failures.get(sig, (0, None, ""))
             if example is None and save_dir is not None and len(data) < (1 << 20):
                 save_dir.mkdir(parents=True, exist_ok=True)
-                example = save_dir / f"{fmt}-s{seed}-{i:05d}{_EXTENSION[fmt]}"
+                example = save_dir / f"{fmt}-s{seed}-{k:05d}{_EXTENSION[fmt]}"
                 example.write_bytes(data)
                 if side is not None:
                     sidecar_path(example).write_bytes(side)
-            report.failures[sig] = (count + 1, example, f"{how} of {s.label}, --to {to}")
-    shutil.rmtree(case, ignore_errors=True)
+            report.failures[sig] = (count + 1, example, how)
+    shutil.rmtree(folder / "cases", ignore_errors=True)
     report.seconds = time.monotonic() - t0
     return report
 
 
 def campaign(formats: list[str], mutants: int, seed: int, time_budget_s: float | None = None,
-             save_dir: Path | None = None, progress=None) -> list[FormatReport]:
-    """Fuzz ``formats`` in turn; the time budget is shared equally among the formats not yet run."""
+             save_dir: Path | None = None, progress=None, jobs: int = 1) -> list[FormatReport]:
+    """Fuzz ``formats`` in turn, ``jobs`` mutants at once; the time budget is shared equally among the formats not
+    yet run."""
     reports = []
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="neurofocus-fuzz-") as work:
@@ -611,7 +650,7 @@ def campaign(formats: list[str], mutants: int, seed: int, time_budget_s: float |
             else:
                 left = time_budget_s - (time.monotonic() - start)
                 deadline = time.monotonic() + left / (len(formats) - k)
-            reports.append(fuzz_format(fmt, mutants, seed, Path(work), deadline, save_dir))
+            reports.append(fuzz_format(fmt, mutants, seed, Path(work), deadline, save_dir, jobs))
             if progress:
                 progress(reports[-1])
     return reports
@@ -647,6 +686,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--formats", help="comma-separated formats (default: every readable one)")
     p.add_argument("--time-budget-s", type=float, help="stop each format early to finish in about this time")
     p.add_argument("--save-failures", type=Path, help="write one mutant per failure signature here")
+    p.add_argument("--jobs", type=int, default=1, help="mutants run at once (the results do not depend on it)")
     args = p.parse_args(argv)
     formats = args.formats.split(",") if args.formats else list(FORMATS)
     unknown = [f for f in formats if f not in FORMATS]
@@ -654,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown formats {unknown} (known: {', '.join(FORMATS)})")
     t0 = time.monotonic()
     reports = campaign(formats, args.mutants_per_format, args.seed, args.time_budget_s, args.save_failures,
-                       progress=lambda r: print(f"{r.fmt}: {r.mutants} mutants, {dict(r.counts)}, {r.seconds:.0f} s",
+                       jobs=args.jobs, progress=lambda r: print(f"{r.fmt}: {r.mutants} mutants, {dict(r.counts)}, {r.seconds:.0f} s",
                                                 file=sys.stderr, flush=True))
     print(table(reports))
     failures = failure_lines(reports)
