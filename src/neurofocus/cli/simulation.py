@@ -118,7 +118,11 @@ def _source(args, lens, spec, rng):
             raise NeurofocusError(f"not a readable JSON scene description ({exc})", args.scene) from None
         scene = scene_from_description(description, lens, seed=args.scene_seed)
     else:
-        scene = random_scene(np.random.default_rng(args.scene_seed), args.size, lens, max_blur_px=args.max_blur_px)
+        from ..simulate.textures import PhotoTextures
+
+        textures = PhotoTextures(args.textures) if args.textures else None
+        scene = random_scene(np.random.default_rng(args.scene_seed), args.size, lens, max_blur_px=args.max_blur_px,
+                             textures=textures, procedural_fraction=0.0)
     return SceneSweep(scene, lens, focus_schedule(spec, scene.near_m, scene.far_m, rng))
 
 
@@ -355,6 +359,9 @@ def register(sub) -> None:
     src.add_argument("--scene", type=Path, help="a JSON scene description (see neurofocus.simulate.scene)")
     src.add_argument("--scene-seed", type=int, default=0, help="seed of the random scene and the sweep")
     src.add_argument("--size", type=size_wxh, default=(346, 260), metavar="WxH", help="random scene size (346x260)")
+    src.add_argument("--textures", type=Path, metavar="DIR",
+                     help="a folder of photographs whose crops texture the random scene's surfaces (default: the "
+                          "bundled photographs)")
     src.add_argument("--image", type=Path, help="an sRGB image to refocus ...")
     src.add_argument("--depth", type=Path, help="... with this depth/disparity map (.npy, .pfm or image)")
     src.add_argument("--depth-kind", choices=["depth", "disparity"], default="depth",

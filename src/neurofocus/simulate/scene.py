@@ -155,7 +155,8 @@ def canvas_pad(max_blur_px: float) -> int:
 
 def random_scene(rng: np.random.Generator, size: tuple[int, int] = (346, 260), lens: ThinLens = ThinLens(), *,
                  max_blur_px: float = 30.0, num_objects: tuple[int, int] = (3, 8), slanted_fraction: float = 0.25,
-                 working_distance_m: tuple[float, float] = (1.0, 3.0), textures=None) -> Scene:
+                 working_distance_m: tuple[float, float] = (1.0, 3.0), textures=None,
+                 procedural_fraction: float = 0.3) -> Scene:
     """A random scene of textured objects at random depths over a (sometimes slanted) background.
 
     Depths are drawn uniformly in inverse depth over a span chosen so that focusing at one end of the content blurs
@@ -180,10 +181,12 @@ def random_scene(rng: np.random.Generator, size: tuple[int, int] = (346, 260), l
     textures : PhotoTextures, optional
         Texture every surface with a random crop of these photographs (brightness scaled by a random 0.6–1.0 per
         surface); default the bundled images and procedural patterns (:func:`.textures.random_texture`).
+    procedural_fraction : float
+        Without ``textures``: the probability that a surface gets a procedural pattern instead of a bundled image.
     """
     def texture(h: int, w: int) -> np.ndarray:
         if textures is None:
-            return random_texture(rng, h, w)
+            return random_texture(rng, h, w, procedural_fraction=procedural_fraction)
         return textures.random(rng, h, w)[0] * np.float32(rng.uniform(0.6, 1.0))
 
     width, height = (int(v) for v in size)
