@@ -88,14 +88,18 @@ def test_bench_aif_quick(capsys, tmp_path):
         assert values[2] <= values[3]  # the true frames at the chosen times beat the refocused slices
 
 
-def test_bench_aif_row_filter(capsys):
+def test_bench_aif_row_filter_and_photo_textured_scenes(capsys, tmp_path):
+    (tmp_path / "photos").mkdir()
+    write_image(tmp_path / "photos" / "noise.png", np.random.default_rng(0).random((64, 80, 3)).astype(np.float32))
     code, out, err = run(capsys, "bench", "aif", "--scenes", 1, "--frames", 40, "--focus-positions", 0,
-                         "--slice-counts", "", "--rows", "golden", "--size", "128x96")
+                         "--slice-counts", "", "--rows", "golden", "--size", "128x96", "--textures", tmp_path / "photos")
     assert code == 0, err
     table = [line for line in out.splitlines() if line.startswith("| ") and "dB" in line]
     assert [line.split(" | ")[0] for line in table] == [
         "| input image", "| events: uniform times (golden's count)", "| events: golden-section times"]
-    assert "--rows 'golden'" in out
+    assert "--rows 'golden'" in out and "rendering and simulating synthetic, photos photographs scene 1 of 1" in err
+    header = next(line for line in out.splitlines() if line.startswith("| method |"))
+    assert "synthetic, photos photographs, ideal events (n=1)" in header and "synthetic planes, ideal" in header
     code, _, err = run(capsys, "bench", "aif", "--scenes", 1, "--rows", "no such row")
     assert code == 2 and "no benchmark row matches" in err and "events: hand-crafted (robust search)" in err
 

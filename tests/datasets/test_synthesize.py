@@ -10,6 +10,7 @@ import pytest
 from neurofocus.datasets import load_sample, parse_shard, synthesize
 from neurofocus.errors import NeurofocusError
 from neurofocus.simulate.dataset import SynthConfig
+from neurofocus.simulate.dvs_voltmeter import VoltmeterParams
 
 TINY = SynthConfig(width=64, height=48, num_frames=24, frame_rate_hz=240.0, max_blur_px=(8.0, 12.0), spikes=True,
                    spike_tick_us=500.0, keep_every=6)
@@ -79,3 +80,40 @@ def test_dask_cluster_makes_the_same_scenes(dataset, tmp_path):
     out, _ = dataset
     synthesize(tmp_path / "dask", 2, seed=5, config=TINY, dask_address="local", progress=False)
     assert load_sample(tmp_path / "dask" / "scene_00001").sweep.events == load_sample(out / "scene_00001").sweep.events
+
+
+def test_mixed_sensors_and_photo_textures(tmp_path):
+    """event_model="mixed" draws DVS-Voltmeter (random k), its DVS346 preset and noisy ideal events by scene index;
+    with a texture folder every surface is a crop of its photographs: one flat orange photo gives a scene of one
+    chromaticity."""
+    import dataclasses
+
+    from PIL import Image
+
+    from neurofocus.color import srgb_to_linear
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.full((40, 60, 3), (200, 90, 20), np.uint8)).save(photos / "orange.png")
+    config = dataclasses.replace(TINY, event_model="mixed", textures=str(photos), spikes=False)
+    synthesize(tmp_path / "ds", 3, seed=2, config=config, workers=1, progress=False)
+    infos = [json.loads((tmp_path / "ds" / f"scene_{i:05d}" / "sample.json").read_text()) for i in range(3)]
+    assert [info["event_model"] for info in infos] == ["dvs-voltmeter", "dvs346", "ideal"]
+    assert infos[1]["sensors"]["voltmeter"] == json.loads(json.dumps(dataclasses.asdict(VoltmeterParams.preset("DVS346"))))
+    assert infos[0]["sensors"]["voltmeter"] != infos[1]["sensors"]["voltmeter"]
+    ideal = infos[2]["sensors"]["ideal"]
+    assert ideal["threshold_sigma"] > 0 and ideal["shot_noise_rate_hz"] > 0 and ideal["leak_rate_hz"] > 0
+    aif = srgb_to_linear(load_sample(tmp_path / "ds" / "scene_00000").sweep.ground_truth.all_in_focus)
+    expect = srgb_to_linear(np.array([200, 90, 20], np.float32) / 255)
+    np.testing.assert_allclose(aif[..., 0] / aif[..., 1], expect[0] / expect[1], rtol=0.03)
+    np.testing.assert_allclose(aif[..., 2] / aif[..., 1], expect[2] / expect[1], rtol=0.08)
+
+
+def test_settings_made_before_new_fields_read_as_before():
+    """A config.json without ideal_noise (older datasets) reads as noise-free ideal events, so they resume
+    unchanged; no textures key is written when there are none."""
+    old = {k: v for k, v in TINY.to_json().items() if k != "ideal_noise"}
+    assert SynthConfig.from_json(old).ideal_noise is False
+    assert SynthConfig().ideal_noise is True and "textures" not in SynthConfig().to_json()
+    with pytest.raises(NeurofocusError, match="event_model"):
+        SynthConfig(event_model="random")

@@ -47,7 +47,8 @@ def test_seeded_creation_is_deterministic_and_leaves_global_rng():
 
 
 @pytest.mark.parametrize("h, w", [(45, 67), (5, 3), (1, 1)])
-@pytest.mark.parametrize("name, kwargs", [("ev_refocus_net", {}), ("neuro_refocus_net", {"modality": "spikes"})])
+@pytest.mark.parametrize("name, kwargs", [("ev_refocus_net", {}), ("neuro_refocus_net", {"modality": "spikes"}),
+                                          ("neuro_refocus_net", {"trunk": "compact"})])
 def test_refocus_shapes_any_size(name, kwargs, h, w):
     net = create_model(name, width=TINY, seed=0, zero_init_residual=False, **kwargs).eval()
     image = torch.rand(2, 3, h, w)
@@ -78,8 +79,9 @@ def test_padding_is_cropped_back_exactly():
     assert pad_to_multiple(s).shape == (1, 3, 3, 8, 8)
 
 
-def test_event_refocus_zero_residual_returns_the_image():
-    net = create_model("ev_refocus_net", width=TINY, seed=0).eval()  # PredConv zero-initialised
+@pytest.mark.parametrize("trunk", ["dense", "compact"])
+def test_event_refocus_zero_residual_returns_the_image(trunk):
+    net = create_model("ev_refocus_net", width=TINY, seed=0, trunk=trunk).eval()  # PredConv zero-initialised
     image = torch.rand(1, 3, 45, 67)
     with torch.no_grad():
         residual = net.residual(image, torch.randn(1, 64, 45, 67))
@@ -235,13 +237,32 @@ def test_gradcheck_event_composition_float64():
     assert torch.autograd.gradcheck(compose_event_residual, (image, residual), eps=1e-6, atol=1e-6)
 
 
-def test_training_step_reduces_a_loss():
+def compact_parameters(bins: int, c: int) -> int:
+    """CompactTrunk + PredConv: 3×3 convolutions with biases (the trunk's docstring), then 3×3 c → 3."""
+    def conv(cin, cout):
+        return 9 * cin * cout + cout
+
+    return (conv(3 + bins, c) + conv(c, c) + conv(c, 2 * c) + conv(2 * c, 2 * c) + conv(2 * c, 4 * c)
+            + 2 * conv(4 * c, 4 * c) + conv(6 * c, 2 * c) + conv(2 * c, 2 * c) + conv(3 * c, c) + conv(c, c)
+            + conv(c, 3))
+
+
+def test_compact_trunk_parameter_count_and_errors():
+    net = create_model("neuro_refocus_net", width=0.25, trunk="compact", nfs={"kind": "event_bins", "num_bins": 16})
+    assert count(net) == compact_parameters(16, 16) == 157_923
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    with pytest.raises(NeurofocusError, match="trunk"):
+        create_model("neuro_refocus_net", trunk="tiny")
+
+
+@pytest.mark.parametrize("trunk", ["dense", "compact"])
+def test_training_step_reduces_a_loss(trunk):
     """One optimiser step on a tiny refocus network moves the output towards a target (gradients reach it)."""
-    net = create_model("neuro_refocus_net", modality="spikes", width=TINY, seed=0).train()
+    net = create_model("neuro_refocus_net", modality="spikes", width=TINY, seed=0, trunk=trunk).train()
     image, nfs, target = torch.rand(2, 3, 12, 12), torch.rand(2, 64, 12, 12), torch.rand(2, 3, 12, 12)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     losses = []
-    for _ in range(3):
+    for _ in range(5):
         opt.zero_grad()
         loss = torch.nn.functional.mse_loss(net(image, nfs), target)
         loss.backward()

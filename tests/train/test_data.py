@@ -263,6 +263,9 @@ def test_event_pairs_start_from_the_handcrafted_refocus(scenes, samples):
         target = item["target"].numpy().transpose(1, 2, 0)
         gains.append(psnr(image, target) - psnr(frame, target))
     assert np.mean(gains) > 1.0 and np.median(gains) > 0, gains
+    cached = pairs.scene(0).contrasts  # each input frame's contrast is estimated once, then reused exactly
+    assert cached and all(c.dtype == np.float32 for c in cached.values())
+    np.testing.assert_array_equal(pairs[(0, 0)]["image"], pairs[(0, 0)]["image"])
     captured = RefocusPairs(scenes, net.config.nfs, seed=1, samples_per_scene=6, crop=24, flips=False,
                             event_image="captured")
     item = captured[(0, 0)]

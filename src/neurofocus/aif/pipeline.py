@@ -206,9 +206,11 @@ class StackPlan:
 
 
 def build_refocuser(image: np.ndarray, image_time_us: int, sweep_us: tuple[float, float], *,
-                    table: PolarityTable | None = None, spikes=None, config: AifConfig = AifConfig()):
+                    table: PolarityTable | None = None, spikes=None, config: AifConfig = AifConfig(),
+                    contrast: np.ndarray | None = None):
     """The hand-crafted refocuser of an image: events (give ``table``): an EventRefocuser, its contrast estimated
-    per patch unless ``config.contrast``; spikes (give ``spikes``): a SpikeRefocuser with the adaptive TFP window.
+    per patch unless ``config.contrast`` or a ``contrast`` map (H, W) from an earlier estimate for the same image
+    and events; spikes (give ``spikes``): a SpikeRefocuser with the adaptive TFP window.
 
     Returns (refocuser, contrast map (H, W) or None, timings).
     """
@@ -219,9 +221,10 @@ def build_refocuser(image: np.ndarray, image_time_us: int, sweep_us: tuple[float
                                    target_spikes=config.spike_window_spikes)
         refocuser = SpikeRefocuser(image, image_time_us, spikes, half_window=window, colour=config.colour)
         return refocuser, None, timings
-    refocuser = EventRefocuser(image, image_time_us, table, config.contrast or 0.2, sweep_us=(start_us, end_us),
-                               detrend=config.detrend, colour=config.colour)
-    if config.contrast is None:
+    given = contrast if contrast is not None else config.contrast
+    refocuser = EventRefocuser(image, image_time_us, table, 0.2 if given is None else given,
+                               sweep_us=(start_us, end_us), detrend=config.detrend, colour=config.colour)
+    if given is None:
         t0 = time.perf_counter()
         contrast = refocuser.estimate_contrast(start_us, end_us, config.grid)
         timings["contrast_s"] = time.perf_counter() - t0

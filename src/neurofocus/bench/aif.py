@@ -139,19 +139,27 @@ def _simulate(source: CachedSource, voltmeter, seed: int, events: str) -> FocalS
     return simulate_focal_sweep(source, setup, seed=seed, keep_every=10 ** 6).sweep
 
 
-#: Scene offset of the fronto-parallel scenes in the seed sequence (they never share a seed with the others).
+#: Scene offsets of the fronto-parallel and the photo-textured scenes in the seed sequence (no two groups share a seed).
 _PLANAR_OFFSET = 1000
+_TEXTURED_OFFSET = 2000
 
 
 def synthetic_cases(num_scenes: int, num_frames: int, size=(346, 260), seed: int = 2024, planar: bool = False,
-                    progress=lambda message: None):
+                    progress=lambda message: None, textures: str | Path | None = None):
     """Benchmark sweeps of random scenes: for each scene a DVS-Voltmeter and an ideal-event case (both with
     spikes). ``planar``: scenes of 2–4 fronto-parallel objects over a flat background (a few discrete depths, the
-    NFS paper's Fig. 2 case for refocus-time selection) instead of 3–8 objects, a quarter of them slanted."""
+    NFS paper's Fig. 2 case for refocus-time selection) instead of 3–8 objects, a quarter of them slanted.
+    ``textures``: every surface a crop of this folder's photographs (:class:`~neurofocus.simulate.textures.
+    PhotoTextures`), other scenes than the default ones."""
     lens = ThinLens()
     kind, offset, shapes = "synthetic", 0, {}
     if planar:
         kind, offset, shapes = "synthetic planes", _PLANAR_OFFSET, {"num_objects": (2, 4), "slanted_fraction": 0.0}
+    if textures is not None:
+        from ..simulate.textures import PhotoTextures
+
+        kind, offset = f"synthetic, {Path(textures).name} photographs", offset + _TEXTURED_OFFSET
+        shapes["textures"] = PhotoTextures(textures)
     for i in range(offset, offset + num_scenes):
         progress(f"  rendering and simulating {kind} scene {i - offset + 1} of {num_scenes} ...")
         rng = np.random.default_rng([seed, i])
@@ -348,12 +356,13 @@ class Report:
 def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | None = None,
         lf_frames: int = 120, focus_positions: int = 7, slice_counts=(30, 25, 20, 15, 10, 8, 6),
         networks: dict | None = None, rows=(), progress=say, rgbd: str | Path | None = None,
-        size: tuple[int, int] = (346, 260)) -> Report:
+        size: tuple[int, int] = (346, 260), textures: str | Path | None = None) -> Report:
     """Run the benchmark; returns the report (Markdown tables and picture strips). ``networks``: modality →
     (refocus network, merge network or None), for the learned rows. ``rows``: keep only the rows whose label
     contains one of these texts (and the input image); empty for all. The hand-crafted rows' dB are decomposed
     (:func:`decompose`): the two hand-crafted pipelines, or every kept hand-crafted row when ``rows`` is given.
-    ``size``: (width, height) of the synthetic scenes."""
+    ``size``: (width, height) of the synthetic scenes. ``textures``: a folder of photographs; adds ``num_scenes``
+    random scenes whose surfaces are crops of them."""
     networks = networks or {}
     every_method = list(METHODS) + learned_methods(networks)
     methods = [m for m in every_method if not rows or m[2] is None or any(text in m[0] for text in rows)]
@@ -363,6 +372,8 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
     shown = [label for label, _, _ in methods if rows or label in _PROGRESS_ROWS]
     sources = [synthetic_cases(num_scenes, num_frames, size, progress=progress),
                synthetic_cases(num_scenes, num_frames, size, planar=True, progress=progress)]
+    if textures is not None:
+        sources.append(synthetic_cases(num_scenes, num_frames, size, progress=progress, textures=textures))
     if light_field is not None:
         sources.append(light_field_cases(light_field, lf_frames, progress=progress))
     if rgbd is not None:

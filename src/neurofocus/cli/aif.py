@@ -266,16 +266,17 @@ def cmd_bench_aif(args) -> int:
 
     t0 = time.perf_counter()
     networks = _bench_networks(args)
-    say(f"bench aif: {2 * args.scenes} synthetic scenes" + "".join(f", {p}" for p in (args.light_field, args.rgbd) if p)
+    say(f"bench aif: {(3 if args.textures else 2) * args.scenes} synthetic scenes" + "".join(f", {p}" for p in (args.light_field, args.rgbd) if p)
         + "; a line per case as it is scored")
     result = bench.run(args.scenes, args.frames, args.light_field, args.lf_frames, args.focus_positions,
-                       args.slice_counts, networks, args.rows, rgbd=args.rgbd, size=args.size)
+                       args.slice_counts, networks, args.rows, rgbd=args.rgbd, size=args.size,
+                       textures=args.textures)
     report = result.markdown
     names = " ".join(f"--{m[:-1]}-networks " + " ".join(str(f) for f in files)
                      for m, files in (("events", args.event_networks), ("spikes", args.spike_networks)) if files)
     report += f"\nTotal {time.perf_counter() - t0:.0f} s; command: neurofocus bench aif --scenes {args.scenes} " \
               f"--frames {args.frames} --size {args.size[0]}x{args.size[1]}" + (f" --light-field {args.light_field}" if args.light_field else "") + \
-              (f" --rgbd {args.rgbd}" if args.rgbd else "") + \
+              (f" --rgbd {args.rgbd}" if args.rgbd else "") + (f" --textures {args.textures}" if args.textures else "") + \
               (" --learned" if args.learned else "") + (f" {names}" if names else "") + \
               "".join(f" --rows '{text}'" for text in args.rows) + "\n"
     print(report)
@@ -371,6 +372,9 @@ def register(sub) -> None:
     b.add_argument("--rgbd", type=Path, metavar="DIR",
                    help="a folder of real image + depth scenes to add (e.g. ../shared/data/rgbd: image.png, "
                         "depth.npy, meta.json per scene)")
+    b.add_argument("--textures", type=Path, metavar="DIR",
+                   help="a folder of photographs (e.g. ../shared/data/textures/kodak): adds --scenes random scenes "
+                        "whose surfaces are crops of them")
     b.add_argument("--lf-frames", type=int, default=120, help="frames per light-field and --rgbd sweep (120)")
     b.add_argument("--focus-positions", type=int, default=7, help="points of the focus-position table (7)")
     b.add_argument("--slice-counts", type=lambda v: [int(x) for x in v.split(",") if x],

@@ -118,7 +118,11 @@ def _source(args, lens, spec, rng):
             raise NeurofocusError(f"not a readable JSON scene description ({exc})", args.scene) from None
         scene = scene_from_description(description, lens, seed=args.scene_seed)
     else:
-        scene = random_scene(np.random.default_rng(args.scene_seed), args.size, lens, max_blur_px=args.max_blur_px)
+        from ..simulate.textures import PhotoTextures
+
+        textures = PhotoTextures(args.textures) if args.textures else None
+        scene = random_scene(np.random.default_rng(args.scene_seed), args.size, lens, max_blur_px=args.max_blur_px,
+                             textures=textures, procedural_fraction=0.0)
     return SceneSweep(scene, lens, focus_schedule(spec, scene.near_m, scene.far_m, rng))
 
 
@@ -279,7 +283,7 @@ def _blur_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-_VIDEO_ONLY = ("blur", "objects", "focus", "psf", "sharp_events", "textures")
+_VIDEO_ONLY = ("blur", "objects", "focus", "psf", "sharp_events")
 _SWEEP_ONLY = ("max_blur", "speed", "direction", "spikes", "tick_us", "keep_every")
 
 
@@ -316,7 +320,7 @@ def _synth_config(args):
                        frame_rate_hz=args.frame_rate or 480.0, speed=args.speed or "mixed",
                        direction=args.direction or "near_to_far", max_blur_px=args.max_blur or (15.0, 40.0),
                        event_model=args.events, spikes=args.spikes, spike_tick_us=args.tick_us or 100.0,
-                       keep_every=args.keep_every or 4)
+                       keep_every=args.keep_every or 4, textures=str(args.textures) if args.textures else None)
 
 
 def cmd_synth(args) -> int:
@@ -356,6 +360,9 @@ def register(sub) -> None:
     src.add_argument("--scene", type=Path, help="a JSON scene description (see neurofocus.simulate.scene)")
     src.add_argument("--scene-seed", type=int, default=0, help="seed of the random scene and the sweep")
     src.add_argument("--size", type=size_wxh, default=(346, 260), metavar="WxH", help="random scene size (346x260)")
+    src.add_argument("--textures", type=Path, metavar="DIR",
+                     help="a folder of photographs whose crops texture the random scene's surfaces (default: the "
+                          "bundled photographs)")
     src.add_argument("--image", type=Path, help="an sRGB image to refocus ...")
     src.add_argument("--depth", type=Path, help="... with this depth/disparity map (.npy, .pfm or image)")
     src.add_argument("--depth-kind", choices=["depth", "disparity"], default="depth",
@@ -416,8 +423,13 @@ def register(sub) -> None:
     p.add_argument("--frames", type=int, help="frames per scene (focal sweep 480, video 100)")
     p.add_argument("--frame-rate", "--fps", dest="frame_rate", type=positive_float,
                    help="frames per second (focal sweep 480, video 200)")
-    p.add_argument("--event-model", dest="events", choices=["dvs-voltmeter", "ideal", "none"], default="dvs-voltmeter",
-                   help="event simulator (default dvs-voltmeter)")
+    p.add_argument("--event-model", dest="events", choices=["dvs-voltmeter", "ideal", "mixed", "none"],
+                   default="dvs-voltmeter",
+                   help="event simulator (default dvs-voltmeter; focal sweeps: mixed = DVS-Voltmeter with random k, "
+                        "its DVS346 preset and ideal events, by scene index modulo 3)")
+    p.add_argument("--textures", type=Path, metavar="DIR",
+                   help="a folder of photographs (e.g. ../shared/data/textures/kodak) whose crops texture the "
+                        "background and the objects (default: bundled images and procedural patterns)")
     g = p.add_argument_group("focal sweeps")
     g.add_argument("--speed", choices=["constant", "hand", "mixed"], help="sweep speed (mixed)")
     g.add_argument("--direction", choices=["near_to_far", "far_to_near", "random"], help="(near_to_far)")
@@ -436,7 +448,4 @@ def register(sub) -> None:
     g.add_argument("--psf", choices=["disk", "gaussian"], help="defocus PSF (disk)")
     g.add_argument("--sharp-events", action="store_true",
                    help="also simulate the events of the sharp frames (events_sharp.hdf5)")
-    g.add_argument("--textures", type=Path, metavar="DIR",
-                   help="a folder of photographs (e.g. ../shared/data/textures/kodak) whose crops texture the "
-                        "background and the objects (default: bundled images and procedural patterns)")
     p.set_defaults(func=cmd_synth)

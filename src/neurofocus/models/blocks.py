@@ -181,6 +181,42 @@ class UNetTrunk(nn.Module):
         return self.decoder([enc(x) for enc, x in zip(self.encoders.values(), inputs, strict=True)])
 
 
+def _conv_act(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """3×3 conv (with bias, 'same' padding; stride 2 halves H and W) → LeakyReLU(0.1)."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride, 1), activation())
+
+
+class CompactTrunk(nn.Module):
+    """A light three-scale U-Net for CPU training (not in the papers): the named inputs concatenated, then
+
+        full:    conv(in → c), conv(c → c)                                    ─────────────┐
+        half:    conv↓2(c → 2c), conv(2c → 2c)                                ────┐        │
+        quarter: conv↓2(2c → 4c), conv(4c → 4c) × 2                               │        │
+        half:    bilinear ×2, conv([4c, skip 2c] → 2c), conv(2c → 2c)          ◄──┘        │
+        full:    bilinear ×2, conv([2c, skip c] → c), conv(c → c)              ◄───────────┘
+
+    3×3 convolutions with biases and LeakyReLU(0.1), no batch normalisation (the same computation in training and
+    inference, and about 9 convolutions instead of the dense trunk's 40). Returns (B, c, H, W); H and W must be
+    multiples of :data:`SIZE_MULTIPLE`.
+    """
+
+    def __init__(self, inputs: Mapping[str, int], c: int):
+        super().__init__()
+        self.scale1 = nn.Sequential(_conv_act(sum(inputs.values()), c), _conv_act(c, c))
+        self.scale2 = nn.Sequential(_conv_act(c, 2 * c, 2), _conv_act(2 * c, 2 * c))
+        self.scale4 = nn.Sequential(_conv_act(2 * c, 4 * c, 2), _conv_act(4 * c, 4 * c), _conv_act(4 * c, 4 * c))
+        self.up2 = nn.Sequential(_conv_act(6 * c, 2 * c), _conv_act(2 * c, 2 * c))
+        self.up1 = nn.Sequential(_conv_act(3 * c, c), _conv_act(c, c))
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        full = self.scale1(torch.cat(inputs, dim=1))
+        half = self.scale2(full)
+        x = F.interpolate(self.scale4(half), scale_factor=2, mode="bilinear", align_corners=False)
+        x = self.up2(torch.cat([x, half], dim=1))
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        return self.up1(torch.cat([x, full], dim=1))
+
+
 def pad_to_multiple(x: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> torch.Tensor:
     """Replicate-pad the last two axes of (..., H, W) at the bottom and right up to multiples of ``multiple``.
 

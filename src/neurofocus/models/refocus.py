@@ -32,7 +32,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ResBlock, UNetTrunk, base_channels, check_tensor, init_weights, pad_to_multiple
+from .blocks import CompactTrunk, ResBlock, UNetTrunk, base_channels, check_tensor, init_weights, pad_to_multiple
 from .spec import InputSpec, RefocusConfig, TensorSpec
 
 _SRGB_KNEE = 0.04045
@@ -83,9 +83,13 @@ class RefocusNet(nn.Module):
         self.name = name
         self.config = config
         c = base_channels(config.width)
-        self.trunk = UNetTrunk({"image": 3, "nfs": config.nfs.num_bins}, c, c)
-        self.res1 = ResBlock(c, c)
-        self.res2 = ResBlock(c, c)
+        inputs = {"image": 3, "nfs": config.nfs.num_bins}
+        if config.trunk == "compact":
+            self.trunk = CompactTrunk(inputs, c)
+        else:
+            self.trunk = UNetTrunk(inputs, c, c)
+            self.res1 = ResBlock(c, c)
+            self.res2 = ResBlock(c, c)
         self.pred = nn.Conv2d(c, 3, 3, padding=1)
         init_weights(self)
         if config.zero_init_residual:
@@ -123,7 +127,9 @@ class RefocusNet(nn.Module):
         b, _, h, w = image.shape
         check_tensor(nfs, "nfs", (b, self.config.nfs.num_bins, h, w), self.name)
         x = self.trunk(pad_to_multiple(2 * image - 1), pad_to_multiple(nfs))
-        return self.pred(self.res2(self.res1(x)))[..., :h, :w]
+        if self.config.trunk == "dense":
+            x = self.res2(self.res1(x))
+        return self.pred(x)[..., :h, :w]
 
     def compose(self, image: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         """The refocused image from the input image and a residual (module docstring)."""

@@ -131,6 +131,10 @@ class RefocusConfig(_Config):
         Eq. 8 with the estimated contrast, colour line and leak removal of :mod:`neurofocus.aif.refocus`), which the
         network corrects, as the spike network corrects the TFP refocus; a new network is the hand-crafted method.
         "captured": the captured RGB image (the EFS code's residual; a new network returns the input).
+    trunk : {"dense", "compact"}
+        "dense" (default): the papers' two-branch U-Net of dense blocks (Table 6) and two residual blocks.
+        "compact": this implementation's light U-Net for CPU training (:class:`.blocks.CompactTrunk`): the
+        inputs concatenated, 9 plain convolutions over three scales, no residual blocks.
     """
 
     modality: str = "events"
@@ -139,6 +143,7 @@ class RefocusConfig(_Config):
     log_eps: float = 1e-3
     zero_init_residual: bool = True
     event_image: str = "handcrafted"
+    trunk: str = "dense"
 
     def __post_init__(self):
         _check_modality(self.modality)
@@ -157,6 +162,8 @@ class RefocusConfig(_Config):
         object.__setattr__(self, "zero_init_residual", bool(self.zero_init_residual))
         if self.event_image not in ("handcrafted", "captured"):
             raise NeurofocusError(f"event_image must be 'handcrafted' or 'captured', got {self.event_image!r}")
+        if self.trunk not in ("dense", "compact"):
+            raise NeurofocusError(f"trunk must be 'dense' or 'compact', got {self.trunk!r}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,6 +16,13 @@ from .focal_sweep import SceneSweep, SensorSetup, SimulatedSweep, simulate_focal
 from .optics import ThinLens
 from .scene import random_scene
 from .sweep import SweepSpec, focus_schedule
+from .textures import PhotoTextures
+
+
+#: Event simulators of a focal-sweep dataset (:class:`SynthConfig`).
+EVENT_MODELS = ("dvs-voltmeter", "ideal", "mixed", "none")
+#: What ``event_model="mixed"`` draws for scene index i: ``_MIXED[i % 3]``.
+_MIXED = ("dvs-voltmeter", "dvs346", "ideal")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,9 +42,14 @@ class SynthConfig:
         Range of the largest defocus blur per scene (uniform).
     focal_length_mm, f_number, pixel_pitch_um : float
         The lens (papers: 100 mm, f/1.2) and the pixel pitch (DAVIS346: 18.5 µm).
-    event_model : {"dvs-voltmeter", "ideal", "none"}
-        DVS-Voltmeter with k1..k6 drawn from the papers' ranges per scene, or the ideal model with a random
-        contrast threshold in [0.15, 0.35], or no events.
+    event_model : {"dvs-voltmeter", "ideal", "mixed", "none"}
+        DVS-Voltmeter with k1..k6 drawn from the papers' ranges per scene, or the ideal model with random ON and
+        OFF contrast thresholds in [0.15, 0.35], or by scene index modulo 3 the first, DVS-Voltmeter's DVS346
+        preset and the second ("mixed"), or no events.
+    ideal_noise : bool
+        Ideal events: also draw a per-pixel threshold mismatch, refractory period, leak and shot-noise rate per
+        scene (:func:`~.defocus_video.random_ideal_params`, v2e's ranges). Datasets made before this setting
+        existed read as False and resume unchanged.
     spikes : bool
         Also simulate a spike camera (tick ``spike_tick_us``, max rate drawn in [0.3, 0.7] per scene). The default
         tick, 100 µs, is the temporal resolution the NFS paper gives for its spike camera (10⁻⁴ s); at 50 µs
@@ -46,6 +58,9 @@ class SynthConfig:
         Keep every n-th frame as refocusing ground truth.
     rgb_noise : float
         Read-noise standard deviation of the RGB image (linear light).
+    textures : str or None
+        A folder of photographs whose crops texture every surface (:class:`~.textures.PhotoTextures`, e.g.
+        ``../shared/data/textures/kodak``); None: the bundled images and procedural patterns.
     """
 
     width: int = 346
@@ -63,11 +78,15 @@ class SynthConfig:
     spike_tick_us: float = 100.0
     keep_every: int = 4
     rgb_noise: float = 0.002
+    ideal_noise: bool = True
+    textures: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "max_blur_px", tuple(float(v) for v in self.max_blur_px))
-        if self.event_model not in ("dvs-voltmeter", "ideal", "none"):
-            raise NeurofocusError(f"event_model must be dvs-voltmeter, ideal or none, got {self.event_model!r}")
+        if self.textures is not None:
+            object.__setattr__(self, "textures", str(PhotoTextures(self.textures).folder))  # fails early, absolute
+        if self.event_model not in EVENT_MODELS:
+            raise NeurofocusError(f"event_model must be one of {', '.join(EVENT_MODELS)}, got {self.event_model!r}")
         if self.speed not in ("constant", "hand", "mixed"):
             raise NeurofocusError(f"speed must be constant, hand or mixed, got {self.speed!r}")
         if self.direction not in ("near_to_far", "far_to_near", "random"):
@@ -79,45 +98,67 @@ class SynthConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> "SynthConfig":
-        return from_dict(cls, data, "unknown dataset settings {unknown}")
+        # as before ideal_noise existed: older datasets resume
+        return from_dict(cls, {"ideal_noise": False, **data}, "unknown dataset settings {unknown}")
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if data["textures"] is None:  # as before textures existed: older datasets' config.json stays the same
+            del data["textures"]
+        return data
 
     @property
     def lens(self) -> ThinLens:
         return ThinLens(self.focal_length_mm, self.f_number, self.pixel_pitch_um)
 
 
+def _event_sensor(config: SynthConfig, index: int, sensor_rng: np.random.Generator, noise_rng: np.random.Generator):
+    """(model name, VoltmeterParams or None, IdealParams or None) of scene ``index``."""
+    from .defocus_video import random_ideal_params
+    from .ideal_events import IdealParams
+
+    model = _MIXED[index % len(_MIXED)] if config.event_model == "mixed" else config.event_model
+    if model == "dvs-voltmeter":
+        return model, VoltmeterParams.random(sensor_rng), None
+    if model == "dvs346":
+        return model, VoltmeterParams.preset("DVS346"), None
+    if model == "ideal" and config.ideal_noise:
+        return model, None, random_ideal_params(sensor_rng, noise_rng)
+    if model == "ideal":
+        return model, None, IdealParams(contrast_pos=float(sensor_rng.uniform(0.15, 0.35)),
+                                        contrast_neg=float(sensor_rng.uniform(0.15, 0.35)))
+    return model, None, None
+
+
 def simulate_scene_sample(config: SynthConfig, seed: int, index: int, *,
                           workers: int = 1) -> tuple[SimulatedSweep, dict]:
     """Scene ``index`` of a dataset: the simulated sweep and its ``sample.json`` description (what
     :func:`neurofocus.datasets.write_sample` writes). It depends only on (``config``, ``seed``, ``index``)."""
-    from .ideal_events import IdealParams
     from .spikes import SpikeParams
 
     t0 = time.perf_counter()
-    scene_rng, sweep_rng, sensor_rng = (np.random.default_rng(s) for s in
-                                        np.random.SeedSequence([seed, index]).spawn(3))
+    # spawn(4)'s first three streams are spawn(3)'s: datasets made before the fourth existed stay the same
+    scene_rng, sweep_rng, sensor_rng, noise_rng = (np.random.default_rng(s) for s in
+                                                   np.random.SeedSequence([seed, index]).spawn(4))
     lens = config.lens
     max_blur = float(scene_rng.uniform(*config.max_blur_px))
-    scene = random_scene(scene_rng, (config.width, config.height), lens, max_blur_px=max_blur)
+    textures = PhotoTextures(config.textures) if config.textures else None
+    scene = random_scene(scene_rng, (config.width, config.height), lens, max_blur_px=max_blur, textures=textures)
     speed = config.speed if config.speed != "mixed" else ("hand" if index % 2 else "constant")
     direction = config.direction if config.direction != "random" else (
         "near_to_far" if sweep_rng.random() < 0.5 else "far_to_near")
     spec = SweepSpec(num_frames=config.num_frames, frame_rate_hz=config.frame_rate_hz, speed=speed,
                      direction=direction)
     schedule = focus_schedule(spec, scene.near_m, scene.far_m, sweep_rng)
+    event_model, voltmeter, ideal = _event_sensor(config, index, sensor_rng, noise_rng)
     setup = SensorSetup(
-        voltmeter=VoltmeterParams.random(sensor_rng) if config.event_model == "dvs-voltmeter" else None,
-        ideal=IdealParams(contrast_pos=float(sensor_rng.uniform(0.15, 0.35)),
-                          contrast_neg=float(sensor_rng.uniform(0.15, 0.35))) if config.event_model == "ideal" else None,
+        voltmeter=voltmeter, ideal=ideal,
         spikes=SpikeParams(max_rate=float(sensor_rng.uniform(0.3, 0.7))) if config.spikes else None,
         tick_us=config.spike_tick_us)
     source = SceneSweep(scene, lens, schedule, workers=workers)
     simulated = simulate_focal_sweep(source, setup, seed=int(sensor_rng.integers(2**31)),
                                      keep_every=config.keep_every, rgb_noise=config.rgb_noise, workers=workers)
-    meta = {"index": index, "dataset_seed": seed, "max_blur_px": max_blur, "speed": speed, "direction": direction,
+    meta = {"index": index, "dataset_seed": seed, "event_model": event_model, "max_blur_px": max_blur, "speed": speed, "direction": direction,
             "layers": [layer.name for layer in scene.layers], "near_m": scene.near_m, "far_m": scene.far_m,
             "lens": lens, "sensors": setup, "seconds": round(time.perf_counter() - t0, 2)}
     return simulated, meta

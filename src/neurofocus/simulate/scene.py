@@ -159,7 +159,8 @@ def canvas_pad(max_blur_px: float) -> int:
 
 def random_scene(rng: np.random.Generator, size: tuple[int, int] = (346, 260), lens: ThinLens = ThinLens(), *,
                  max_blur_px: float = 30.0, num_objects: tuple[int, int] = (3, 8), slanted_fraction: float = 0.25,
-                 working_distance_m: tuple[float, float] = (1.0, 3.0)) -> Scene:
+                 working_distance_m: tuple[float, float] = (1.0, 3.0), textures=None,
+                 procedural_fraction: float = 0.3) -> Scene:
     """A random scene of textured objects at random depths over a (sometimes slanted) background.
 
     Depths are drawn uniformly in inverse depth over a span chosen so that focusing at one end of the content blurs
@@ -181,7 +182,17 @@ def random_scene(rng: np.random.Generator, size: tuple[int, int] = (346, 260), l
         Probability that an object (or the background) is a slanted plane.
     working_distance_m : (float, float)
         Range of the content's central distance.
+    textures : PhotoTextures, optional
+        Texture every surface with a random crop of these photographs (brightness scaled by a random 0.6–1.0 per
+        surface); default the bundled images and procedural patterns (:func:`.textures.random_texture`).
+    procedural_fraction : float
+        Without ``textures``: the probability that a surface gets a procedural pattern instead of a bundled image.
     """
+    def texture(h: int, w: int) -> np.ndarray:
+        if textures is None:
+            return random_texture(rng, h, w, procedural_fraction=procedural_fraction)
+        return textures.random(rng, h, w)[0] * np.float32(rng.uniform(0.6, 1.0))
+
     width, height = (int(v) for v in size)
     pad = canvas_pad(max_blur_px)
     shape = (height + 2 * pad, width + 2 * pad)
@@ -200,7 +211,7 @@ def random_scene(rng: np.random.Generator, size: tuple[int, int] = (346, 260), l
         depth = np.minimum(depth, 1 / inv_far)  # keep it behind everything but within the content range
     else:
         depth = np.full(shape, 1 / inv_far, np.float32)
-    layers.append(Layer(random_texture(rng, hc, wc), np.ones(shape, np.float32), depth.astype(np.float32),
+    layers.append(Layer(texture(hc, wc), np.ones(shape, np.float32), depth.astype(np.float32),
                         "background"))
     objects = []
     for _ in range(int(rng.integers(num_objects[0], num_objects[1] + 1))):
@@ -219,7 +230,7 @@ def random_scene(rng: np.random.Generator, size: tuple[int, int] = (346, 260), l
             kind = f"slanted {kind}"
         else:
             depth = np.full(shape, 1 / inv, np.float32)
-        objects.append(Layer(random_texture(rng, hc, wc), alpha, depth, kind))
+        objects.append(Layer(texture(hc, wc), alpha, depth, kind))
     layers += sorted(objects, key=lambda layer: -layer.mean_depth_m)
     return Scene(width, height, pad, layers, near_m=1 / inv_near, far_m=1 / inv_far)
 

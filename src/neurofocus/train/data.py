@@ -325,6 +325,7 @@ class _RefocusScene:
         self.sweep_us = tuple(int(v) for v in sweep.time_extent_us)
         self.infocus_time_us = sweep.ground_truth.infocus_time_us  # float64 (H, W)
         self.table = self.events = self.spikes = None
+        self.contrasts = {}  # kept-frame position → the hand-crafted contrast map of that input frame, float32 (H, W)
         if modality == "events":
             if sweep.events is None:
                 raise NeurofocusError("the scene has no events", folder)
@@ -471,7 +472,9 @@ class RefocusPairs(_SceneDataset):
             if self.event_image == "captured":
                 image = scene.frame(input_frame, region)
             else:  # the hand-crafted refocus of the whole input frame (its contrast estimate needs it all), cropped
-                refocuser = build_refocuser(scene.frame(input_frame), t_in, scene.sweep_us, table=scene.table)[0]
+                refocuser, contrast, _ = build_refocuser(scene.frame(input_frame), t_in, scene.sweep_us,
+                                                         table=scene.table, contrast=scene.contrasts.get(input_frame))
+                scene.contrasts[input_frame] = contrast  # estimated once per input frame
                 image = np.ascontiguousarray(crop_region(refocuser.refocus(t_tgt), region))
             if rep.binning == "time":
                 nfs = event_bins_region(scene.table, t_in, t_tgt, rep, region)
