@@ -11,4 +11,4 @@ textures=${2:-../shared/data/textures/kodak}
 common="--size 240x180 --frames 240 --frame-rate 240 --keep-every 2 --max-blur 10,30 --direction random
         --event-model mixed --spikes --textures $textures --workers 1"
 neurofocus synth $common --scenes 6 --seed 9100 --out "$out/val"
-neurofocus synth $common --scenes 96 --seed 100 --out "$out/train"
+neurofocus synth $common --scenes 56 --seed 100 --out "$out/train"
