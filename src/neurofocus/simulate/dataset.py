@@ -48,7 +48,7 @@ class SynthConfig:
         preset and the second ("mixed"), or no events.
     ideal_noise : bool
         Ideal events: also draw a per-pixel threshold mismatch, refractory period, leak and shot-noise rate per
-        scene (:func:`~.defocus_video.random_ideal_params`, v2e's ranges). Datasets made before this setting
+        scene (:func:`~.ideal_events.random_ideal_params`, v2e's ranges). Datasets made before this setting
         existed read as False and resume unchanged.
     spikes : bool
         Also simulate a spike camera (tick ``spike_tick_us``, max rate drawn in [0.3, 0.7] per scene). The default
@@ -114,8 +114,7 @@ class SynthConfig:
 
 def _event_sensor(config: SynthConfig, index: int, sensor_rng: np.random.Generator, noise_rng: np.random.Generator):
     """(model name, VoltmeterParams or None, IdealParams or None) of scene ``index``."""
-    from .defocus_video import random_ideal_params
-    from .ideal_events import IdealParams
+    from .ideal_events import IdealParams, random_ideal_params
 
     model = _MIXED[index % len(_MIXED)] if config.event_model == "mixed" else config.event_model
     if model == "dvs-voltmeter":

@@ -53,7 +53,7 @@ import numpy as np
 from ..config_dicts import check_positive, from_dict
 from ..errors import NeurofocusError
 from .dvs_voltmeter import VoltmeterParams
-from .ideal_events import IdealParams
+from .ideal_events import random_ideal_params
 from .optics import ThinLens
 from .textures import PhotoTextures
 from .video.model import (
@@ -172,17 +172,6 @@ class DefocusVideoConfig:
     @property
     def lens(self) -> ThinLens:
         return ThinLens(self.focal_length_mm, self.f_number, self.pixel_pitch_um)
-
-
-def random_ideal_params(threshold_rng: np.random.Generator, noise_rng: np.random.Generator) -> IdealParams:
-    """Ideal-DVS parameters of one sequence: ON and OFF thresholds uniform in [0.15, 0.35] (log units) from
-    ``threshold_rng``; from ``noise_rng`` a per-pixel threshold mismatch σ in [0, 0.05], a refractory period in
-    [0, 1000] µs, a leak rate in [0, 0.5] Hz and a shot-noise rate in [0, 2] Hz per pixel (v2e's ranges for
-    indoor-lit DAVIS pixels: Hu et al. 2021)."""
-    cp, cm = (float(threshold_rng.uniform(0.15, 0.35)) for _ in range(2))
-    sigma, refractory, leak, shot = (float(noise_rng.uniform(0, hi)) for hi in (0.05, 1000.0, 0.5, 2.0))
-    return IdealParams(contrast_pos=cp, contrast_neg=cm, threshold_sigma=sigma, refractory_us=refractory,
-                       leak_rate_hz=leak, shot_noise_rate_hz=shot)
 
 
 def simulate_video_sample(config: DefocusVideoConfig, seed: int, index: int, *,

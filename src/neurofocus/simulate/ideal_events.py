@@ -203,6 +203,17 @@ def _simulate_rows(frames, times, row0, row1, eps, leak_per_us, refractory, shot
     return n
 
 
+def random_ideal_params(threshold_rng: np.random.Generator, noise_rng: np.random.Generator) -> IdealParams:
+    """Ideal-DVS parameters of one sequence: ON and OFF thresholds uniform in [0.15, 0.35] (log units) from
+    ``threshold_rng``; from ``noise_rng`` a per-pixel threshold mismatch σ in [0, 0.05], a refractory period in
+    [0, 1000] µs, a leak rate in [0, 0.5] Hz and a shot-noise rate in [0, 2] Hz per pixel (v2e's ranges for
+    indoor-lit DAVIS pixels: Hu et al. 2021)."""
+    cp, cm = (float(threshold_rng.uniform(0.15, 0.35)) for _ in range(2))
+    sigma, refractory, leak, shot = (float(noise_rng.uniform(0, hi)) for hi in (0.05, 1000.0, 0.5, 2.0))
+    return IdealParams(contrast_pos=cp, contrast_neg=cm, threshold_sigma=sigma, refractory_us=refractory,
+                       leak_rate_hz=leak, shot_noise_rate_hz=shot)
+
+
 class IdealEventSimulator:
     """Streaming ideal-DVS simulator for one sensor (model in the module docstring).
 
