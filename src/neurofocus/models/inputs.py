@@ -36,7 +36,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..config_dicts import positive_float as _positive_float, positive_int as _positive_int
+from ..config_dicts import from_dict, positive_float as _positive_float, positive_int as _positive_int
 from ..errors import NeurofocusError
 from ..represent import PolarityTable, event_frames, tfp
 from ..types import Events, FocalSweep, Spikes, check_image
@@ -176,13 +176,8 @@ def representation_from_dict(data) -> EventBinning | SpikeBinning | EventSlicing
     if not isinstance(data, dict) or data.get("kind") not in REPRESENTATIONS:
         raise NeurofocusError(f"unknown input representation {data!r} (kinds: {', '.join(REPRESENTATIONS)})")
     cls = REPRESENTATIONS[data["kind"]]
-    fields = {k: v for k, v in data.items() if k != "kind"}
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(fields) - known)
-    if unknown:
-        raise NeurofocusError(f"unknown option {unknown[0]!r} for the {cls.kind} representation "
-                              f"(known: {', '.join(sorted(known))})")
-    return cls(**fields)
+    return from_dict(cls, data, f"unknown option {{first}} for the {cls.kind} representation (known: {{known}})",
+                     ignore=("kind",), sort_known=True)
 
 
 # functional kernels ------------------------------------------------------------------------------------------------

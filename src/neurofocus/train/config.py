@@ -14,6 +14,7 @@ import dataclasses
 import math
 from pathlib import Path
 
+from ..config_dicts import from_dict
 from ..errors import NeurofocusError
 from .precision import PRECISIONS
 
@@ -365,16 +366,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict, *, source: str | None = None) -> TrainConfig:
         """Build from a JSON object; unknown keys raise :class:`NeurofocusError` naming the key (and ``source``)."""
-        if not isinstance(data, dict):
-            raise NeurofocusError("a training config must be a JSON object", source)
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise NeurofocusError(f"unknown config key {unknown[0]!r} (known: {', '.join(known)})", source)
-        try:
-            return cls(**data)
-        except NeurofocusError as exc:
-            raise exc.with_path(source) if source else exc from None
+        return from_dict(cls, data, "unknown config key {first} (known: {known})", source=source,
+                         what="a training config")
 
     def to_dict(self) -> dict:
         """A JSON-ready dict of every field (tuples as lists)."""
