@@ -125,9 +125,6 @@ def test_jsonable():
     assert json.dumps(jsonable((np.bool_(True),))) == "[true]"
 
 
-#: Modules still listing sample folders themselves: train/data.py's list_scenes (being reworked elsewhere; it is to
-#: call list_folders like train/video.py's list_sequences).
-NOT_YET = {"train/data.py"}
 
 
 def test_only_the_datasets_package_names_the_folder_files():
@@ -149,4 +146,4 @@ def test_only_the_datasets_package_names_the_folder_files():
                       and node.body and isinstance(node.body[0], ast.Expr)}
         found |= {name for node in ast.walk(tree)
                   if isinstance(node, ast.Constant) and node.value in files and id(node) not in docstrings}
-    assert found == NOT_YET
+    assert found == set()

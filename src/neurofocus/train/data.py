@@ -53,7 +53,6 @@ Memory
 from __future__ import annotations
 
 import collections
-import json
 import math
 import os
 from pathlib import Path
@@ -99,33 +98,14 @@ def list_scenes(folder: str | os.PathLike, modality: str | None = None) -> list[
     Raises
     ------
     NeurofocusError
-        The folder is missing, holds no complete scene, or a scene lacks the modality.
+        The folder is missing, is not a focal-sweep dataset, holds no complete scene, or a scene lacks the modality.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise NeurofocusError("no such dataset folder", folder)
-    settings = folder / "config.json"
-    if settings.is_file():
-        try:
-            kind = json.loads(settings.read_text()).get("kind", "focal-sweep")
-        except (json.JSONDecodeError, AttributeError):
-            kind = "focal-sweep"
-        if kind != "focal-sweep":
-            raise NeurofocusError(f"is a {kind} dataset; refocus and merge training need focal sweeps "
-                                  "(neurofocus synth without --kind)", folder)
-    if (folder / "sample.json").is_file():
-        scenes = [folder]
-    else:
-        scenes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
-                        and (p / "sample.json").is_file() and (p / "truth.npz").is_file())
-    if not scenes:
-        raise NeurofocusError("holds no scene folders (make a dataset with: neurofocus synth --scenes N --out DIR)",
-                              folder)
+    from ..datasets import has_stream, list_folders
+
+    scenes = list_folders(folder, "focal-sweep", purpose="refocus and merge training need focal sweeps")
     if modality is not None:
-        key = {"events": "event_file", "spikes": "spike_file"}[modality]
         for scene in scenes:
-            info = json.loads((scene / "sample.json").read_text())
-            if key not in info:
+            if not has_stream(scene, "focal-sweep", modality):
                 hint = " (make it with neurofocus synth --spikes)" if modality == "spikes" else ""
                 raise NeurofocusError(f"scene {scene.name} has no {modality}{hint}", folder)
     return scenes
