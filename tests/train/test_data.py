@@ -22,7 +22,8 @@ from neurofocus.models.inputs import (
 from neurofocus.represent import PolarityTable
 from neurofocus.datasets import load_sample
 from neurofocus.train import MergeStacks, RefocusPairs, batches_for_epoch, list_scenes
-from neurofocus.train.data import event_bins_region, fill_times
+from neurofocus.train.merge_stacks import fill_times
+from neurofocus.train.refocus_pairs import event_bins_region
 
 
 @pytest.fixture(scope="module")

@@ -26,13 +26,9 @@ if importlib.util.find_spec("torch") is None:  # pragma: no cover - depends on t
 
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, lr_at
-from .data import (
-    MergeStacks,
-    RefocusPairs,
-    batches_for_epoch,
-    event_bins_region,
-    list_scenes,
-)
+from .items import batches_for_epoch, list_scenes
+from .merge_stacks import MergeStacks
+from .refocus_pairs import RefocusPairs, event_bins_region
 from .loop import TrainResult, read_log, train
 from .losses import SequenceLoss, TrainingLoss, temporal_consistency, warp_by_flow
 from .validate import Validation

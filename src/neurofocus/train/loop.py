@@ -63,15 +63,9 @@ from ..atomic import write_text_atomic
 from ..errors import NeurofocusError
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import RUNTIME_FIELDS, VIDEO_TASKS, TrainConfig, lr_at
-from .data import (
-    MergeStacks,
-    RefocusPairs,
-    batches_for_epoch,
-    list_scenes,
-    load_refocus_model,
-    split_held_out,
-    steps_per_epoch,
-)
+from .items import batches_for_epoch, list_scenes, split_held_out, steps_per_epoch
+from .merge_stacks import MergeStacks, load_refocus_model
+from .refocus_pairs import RefocusPairs
 from .losses import TrainingLoss
 from .precision import as_format, autocast, memory_format
 from .validate import COLUMNS as VAL_COLUMNS

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from ..models.inputs import tensor_to_image
-from .data import MergeStacks, RefocusPairs
+from .merge_stacks import MergeStacks
+from .refocus_pairs import RefocusPairs
 
 COLUMNS = ("val_psnr", "val_psnr_handcrafted", "val_psnr_input", "val_psnr_infocus", "val_psnr_infocus_handcrafted")
 

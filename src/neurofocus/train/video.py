@@ -54,7 +54,7 @@ from torch import nn
 
 from ..datasets import dataset_kind
 from ..errors import NeurofocusError
-from .data import _check_crop, _draw_crop, _flip, _SceneDataset, split_held_out
+from .items import SceneDataset, check_crop, draw_crop, flip_arrays, split_held_out
 from .precision import as_format, autocast, to_fp32
 
 #: Which events a sequence folder may hold → the key of its sequence.json naming their file.
@@ -180,7 +180,7 @@ class VideoScene:
 
 
 # the dataset ---------------------------------------------------------------------------------------------------------
-class VideoSequences(_SceneDataset):
+class VideoSequences(SceneDataset):
     """Training sequences of L event windows with their ground truth (module docstring).
 
     Parameters
@@ -220,7 +220,7 @@ class VideoSequences(_SceneDataset):
 
     def _load(self, position: int) -> VideoScene:
         scene = VideoScene(self.scenes[position], self.events)
-        _check_crop(self.crop, scene.shape, scene.folder)
+        check_crop(self.crop, scene.shape, scene.folder)
         if len(scene) - self.window_frames < self.sequence_length:
             raise NeurofocusError(f"{len(scene)} frames hold fewer than sequence_length {self.sequence_length} "
                                   f"windows of {self.window_frames} frame(s)", scene.folder)
@@ -233,7 +233,7 @@ class VideoSequences(_SceneDataset):
         rng = self.rng(epoch, index)
         m, length = self.window_frames, self.sequence_length
         k0 = int(rng.integers(m, len(scene) - length + 1))
-        region = _draw_crop(rng, scene.shape, self.crop)
+        region = draw_crop(rng, scene.shape, self.crop)
         hflip, vflip = (bool(rng.random() < 0.5), bool(rng.random() < 0.5)) if self.flips else (False, False)
         y0, y1, x0, x1 = region
         frames = np.arange(k0, k0 + length)
@@ -246,17 +246,17 @@ class VideoSequences(_SceneDataset):
         xs = np.arange(w, dtype=np.float32)[None, :] + flow[:, 0]
         ys = np.arange(h, dtype=np.float32)[:, None] + flow[:, 1]
         valid = scene.flow_valid[pairs, y0:y1, x0:x1] & (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
-        flow = _flip(flow, hflip, vflip)
+        flow = flip_arrays(flow, hflip, vflip)
         if hflip:
             flow[:, 0] = -flow[:, 0]
         if vflip:
             flow[:, 1] = -flow[:, 1]
         return {
-            "voxel": torch.from_numpy(_flip(voxel, hflip, vflip)),
-            "sharp": torch.from_numpy(_flip(sharp, hflip, vflip)),
-            "defocused": torch.from_numpy(_flip(defocused, hflip, vflip)),
+            "voxel": torch.from_numpy(flip_arrays(voxel, hflip, vflip)),
+            "sharp": torch.from_numpy(flip_arrays(sharp, hflip, vflip)),
+            "defocused": torch.from_numpy(flip_arrays(defocused, hflip, vflip)),
             "flow": torch.from_numpy(flow),
-            "flow_valid": torch.from_numpy(_flip(valid.astype(np.float32), hflip, vflip)),
+            "flow_valid": torch.from_numpy(flip_arrays(valid.astype(np.float32), hflip, vflip)),
             "frames": torch.from_numpy(frames.astype(np.int64)),
             "scene": position, "region": torch.tensor(region), "flip": torch.tensor([hflip, vflip]),
         }
