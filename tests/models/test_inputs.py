@@ -8,7 +8,8 @@ torch = pytest.importorskip("torch")
 from neurofocus.aif.pipeline import sweep_refocuser
 from neurofocus.errors import NeurofocusError
 from neurofocus.models import create_model, merge_inputs, refocus_inputs
-from neurofocus.models.inputs import EventBinning, event_bins, event_slices, spike_bins, spike_slices
+from neurofocus.models.inputs import EventBinning
+from neurofocus.represent import event_bins, event_slices, spike_bins, spike_slices
 from neurofocus.represent import PolarityTable
 from neurofocus.types import Events, FocalSweep, Spikes
 

@@ -11,19 +11,11 @@ torch = pytest.importorskip("torch")
 
 from neurofocus.aif.pipeline import build_refocuser
 from neurofocus.errors import NeurofocusError
-from neurofocus.models.inputs import (
-    EventBinning,
-    EventSlicing,
-    SpikeBinning,
-    SpikeSlicing,
-    event_bins,
-    spike_bins,
-)
-from neurofocus.represent import PolarityTable
+from neurofocus.models.inputs import EventBinning, EventSlicing, SpikeBinning, SpikeSlicing
+from neurofocus.represent import PolarityTable, event_bins, event_bins_region, spike_bins
 from neurofocus.datasets import load_sample
 from neurofocus.train import MergeStacks, RefocusPairs, batches_for_epoch, list_scenes
 from neurofocus.train.merge_stacks import fill_times
-from neurofocus.train.refocus_pairs import event_bins_region
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +72,10 @@ def test_one_direction(scenes, direction, forward):
 def test_region_bins_equal_event_bins_at_odd_windows(samples):
     events = samples[1].sweep.events
     table = PolarityTable(events)
-    rep = EventBinning(num_bins=7, count_scale=0.3)
     t0, t1 = int(events.t[0]), int(events.t[-1])
     for a, b in [(t0, t1 + 1), (t1, t0 + 13), (t0 + 1000, t0 + 1003), (5000, 5000)]:
         full = event_bins(events, a, b, 7, count_scale=0.3)
-        assert np.array_equal(event_bins_region(table, a, b, rep, (3, 40, 5, 60)), full[:, 3:40, 5:60])
+        assert np.array_equal(event_bins_region(table, a, b, 7, (3, 40, 5, 60), count_scale=0.3), full[:, 3:40, 5:60])
 
 
 def test_count_binning_is_computed_on_the_crop(scenes):

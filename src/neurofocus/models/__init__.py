@@ -28,12 +28,8 @@ from .inputs import (
     EventSlicing,
     SpikeBinning,
     SpikeSlicing,
-    event_bins,
-    event_slices,
     merge_inputs,
     refocus_inputs,
-    spike_bins,
-    spike_slices,
 )
 from .merge import EvMergeNet, MergeOutput, NeuroMergeNet
 from .refocus import RefocusNet
@@ -43,6 +39,5 @@ from .weights import load_model, load_weights, read_metadata, save_weights
 
 __all__ = ["EvMergeConfig", "EvMergeNet", "EventBinning", "EventSlicing", "InputSpec", "MergeOutput",
            "NeuroMergeConfig", "NeuroMergeNet", "RefocusConfig", "RefocusNet", "SpikeBinning", "SpikeSlicing",
-           "TensorSpec", "create_model", "event_bins", "event_slices", "list_models", "load_model", "load_weights",
-           "merge_inputs", "read_metadata", "refocus_inputs", "register_model", "save_weights", "spike_bins",
-           "spike_slices"]
+           "TensorSpec", "create_model", "list_models", "load_model", "load_weights", "merge_inputs", "read_metadata",
+           "refocus_inputs", "register_model", "save_weights"]

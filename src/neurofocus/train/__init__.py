@@ -28,13 +28,13 @@ from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, lr_at
 from .items import batches_for_epoch, list_scenes
 from .merge_stacks import MergeStacks
-from .refocus_pairs import RefocusPairs, event_bins_region
+from .refocus_pairs import RefocusPairs
 from .loop import TrainResult, read_log, train
 from .losses import SequenceLoss, TrainingLoss, temporal_consistency, warp_by_flow
 from .validate import Validation
 from .video import VideoSequences, list_sequences
 
 __all__ = ["MergeStacks", "RefocusPairs", "SequenceLoss", "TrainConfig", "TrainResult", "TrainingLoss", "Validation",
-           "VideoSequences", "batches_for_epoch", "event_bins_region", "latest_checkpoint", "list_scenes",
+           "VideoSequences", "batches_for_epoch", "latest_checkpoint", "list_scenes",
            "list_sequences", "load_checkpoint", "lr_at", "read_log", "save_checkpoint", "temporal_consistency",
            "train", "warp_by_flow"]

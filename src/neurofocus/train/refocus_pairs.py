@@ -32,12 +32,8 @@ from ..aif.pipeline import build_refocuser
 from ..aif.refocus import SpikeRefocuser, spike_half_window
 from ..aif.refocus import crop as crop_region
 from ..errors import NeurofocusError
-from ..models.inputs import (
-    EventBinning,
-    SpikeBinning,
-    spike_bins,
-)
-from ..represent import PolarityTable
+from ..models.inputs import EventBinning, SpikeBinning
+from ..represent import PolarityTable, event_bins_region, spike_bins
 from .items import SceneDataset, check_crop, draw_crop, flip_arrays
 
 #: Margin around a crop for the hand-crafted spike refocus: at least the largest filter radius of
@@ -95,33 +91,6 @@ class _RegionSpikes:
         else:
             y0, y1, x0, x1 = (int(v) for v in region)
         return self._spikes.count(start, stop, (self._y0 + y0, self._y0 + y1, self._x0 + x0, self._x0 + x1))
-
-
-def event_bins_region(table: PolarityTable, image_time_us: int, target_time_us: int, rep: EventBinning,
-                      region: tuple[int, int, int, int]) -> np.ndarray:
-    """``rep`` (time binning) of the events from the image time to the target time, on ``region`` only.
-
-    Equal to ``event_bins(events, image_time_us, target_time_us, ...)[:, y0:y1, x0:x1]`` bit for bit: bin b of
-    [lo, hi) holds the events with lo + ⌈b·(hi − lo)/B⌉ <= t < lo + ⌈(b + 1)·(hi − lo)/B⌉, the boundaries of
-    :func:`neurofocus.represent.event_frames`, here counted with the table's per-pixel binary searches.
-
-    Returns float32 (B, y1 − y0, x1 − x0).
-    """
-    if rep.binning != "time":
-        raise NeurofocusError("event_bins_region computes time bins only")
-    y0, y1, x0, x1 = region
-    t_img, t_tgt = int(image_time_us), int(target_time_us)
-    lo, hi = min(t_img, t_tgt), max(t_img, t_tgt)
-    b = rep.num_bins
-    if lo == hi:
-        return np.zeros((b, y1 - y0, x1 - x0), np.float32)
-    span = hi - lo
-    anchored = table.anchored(lo)
-    cumulative = np.stack([anchored.net(lo - ((-k * span) // b), region) for k in range(b + 1)])
-    frames = np.diff(cumulative, axis=0)
-    if t_tgt < t_img:
-        frames = -frames[::-1]
-    return frames.astype(np.float32) * np.float32(rep.count_scale)
 
 
 class _RefocusScene:
@@ -292,7 +261,7 @@ class RefocusPairs(SceneDataset):
                 scene.contrasts[input_frame] = contrast  # estimated once per input frame
                 image = np.ascontiguousarray(crop_region(refocuser.refocus(t_tgt), region))
             if rep.binning == "time":
-                nfs = event_bins_region(scene.table, t_in, t_tgt, rep, region)
+                nfs = event_bins_region(scene.table, t_in, t_tgt, rep.num_bins, region, count_scale=rep.count_scale)
             else:
                 lo, hi = min(t_in, t_tgt), max(t_in, t_tgt)
                 window = scene.events.slice_time(lo, hi).crop(x0, y0, x1 - x0, y1 - y0)
