@@ -16,7 +16,6 @@ import os
 import signal
 import sys
 import threading
-import traceback
 import warnings
 
 from .. import __version__, progress
@@ -36,19 +35,46 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"neurofocus: error: {' '.join(message.split())}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Ignored:
+    """Stands in for the parser of a command that is not run: every call on it is ignored."""
+
+    def __getattr__(self, name):
+        return self._ignore
+
+    def _ignore(self, *args, **kwargs):
+        return self
+
+
+class _OnlyCommand:
+    """The sub-parser collection seen by the ``register`` functions when only ``command``'s parser is wanted: the
+    others' ``add_parser`` calls (and every call on what they return) are ignored. Building all 16 parsers (some 250
+    arguments) takes longer than a small command's own work."""
+
+    def __init__(self, sub, command: str):
+        self.sub, self.command = sub, command
+
+    def add_parser(self, name, **kwargs):
+        return self.sub.add_parser(name, **kwargs) if name == self.command else _Ignored()
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser: every sub-command, or (``command``) only that one, when it exists."""
     parser = _Parser(prog="neurofocus", description="Neuromorphic all-in-focus imaging toolkit.")
     parser.add_argument("--version", action="version", version=f"neurofocus {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress bars or progress messages (notes and errors still print)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    files.register(sub)
-    simulation.register(sub)
-    aif.register(sub)
-    calibration.register(sub)
-    evfocus.register(sub)
-    training.register(sub)
+    only = sub if command is None else _OnlyCommand(sub, command)
+    for module in (files, simulation, aif, calibration, evfocus, training):
+        module.register(only)
+    if command is not None and command not in sub.choices:  # a typo: the full parser lists the commands
+        return build_parser()
     return parser
+
+
+def _command(argv: list[str]) -> str | None:
+    """The sub-command ``argv`` names: its first word that is not an option (the top-level options take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 class Terminated(BaseException):
@@ -95,8 +121,8 @@ def _sigterm_unwinds():
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command(argv)).parse_args(argv)
     progress.QUIET = args.quiet
     with _sigterm_unwinds(), _notes() as notes:
         status = _run(args)
@@ -129,6 +155,8 @@ def _run(args) -> int:
         return 128 + exc.signum
     except Exception as exc:  # a bug: say so in one line; the traceback on request
         if os.environ.get("NEUROFOCUS_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         print(f"neurofocus: internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
               f"(set NEUROFOCUS_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
