@@ -6,7 +6,6 @@ A reader never sees a half-written file, and an interrupted job leaves either th
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +64,8 @@ class OutputFolder:
         if self.folder.exists() and not self.folder.is_dir():
             raise NeurofocusError("exists and is not a folder", self.folder)
         self.owned, self.written = owned, []
+        import json  # here, not at the top: reading commands never write
+
         try:
             self.previous = [str(p) for p in json.loads((self.folder / self.MANIFEST).read_text())["files"]]
         except (OSError, ValueError, KeyError, TypeError):
@@ -91,4 +92,6 @@ class OutputFolder:
                 if target.parent != self.folder:
                     with contextlib.suppress(OSError):  # an emptied sub-folder goes too; a non-empty one stays
                         target.parent.rmdir()
+        import json
+
         write_text_atomic(self.folder / self.MANIFEST, json.dumps({"files": sorted(keep)}, indent=1) + "\n")

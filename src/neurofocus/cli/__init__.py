@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import signal
 import sys
-import threading
 import warnings
 
 from .. import __version__, progress
 from ..errors import NeurofocusError
 from ..io import NeurofocusWarning
-from . import aif, calibration, evfocus, files, simulation
-from . import training
+
+#: The module (in this package) that registers each sub-command, in the order ``neurofocus --help`` lists them; a
+#: command imports only its own module (tests check this table against the modules).
+COMMAND_MODULES = {"files": ("info", "convert", "show", "formats"),
+                   "simulation": ("simulate", "simulate-events", "simulate-spikes", "synth"),
+                   "aif": ("aif", "eval", "bench", "demo"), "calibration": ("calibrate",), "evfocus": ("evfocus",),
+                   "training": ("train",)}
 
 EXIT_BAD_INPUT = 2
 EXIT_CLOSED_PIPE = 141
@@ -58,17 +63,19 @@ class _OnlyCommand:
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The command-line parser: every sub-command, or (``command``) only that one, when it exists."""
+    """The command-line parser: every sub-command, or (``command``) only that one, when it exists (see
+    :data:`COMMAND_MODULES`)."""
     parser = _Parser(prog="neurofocus", description="Neuromorphic all-in-focus imaging toolkit.")
     parser.add_argument("--version", action="version", version=f"neurofocus {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress bars or progress messages (notes and errors still print)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    only = sub if command is None else _OnlyCommand(sub, command)
-    for module in (files, simulation, aif, calibration, evfocus, training):
-        module.register(only)
-    if command is not None and command not in sub.choices:  # a typo: the full parser lists the commands
-        return build_parser()
+    owner = next((module for module, commands in COMMAND_MODULES.items() if command in commands), None)
+    if owner is None:  # every command (--help, or a typo: the full parser lists the commands)
+        for module in COMMAND_MODULES:
+            importlib.import_module(f".{module}", __name__).register(sub)
+    else:
+        importlib.import_module(f".{owner}", __name__).register(_OnlyCommand(sub, command))
     return parser
 
 
@@ -106,13 +113,19 @@ def _notes() -> list[str]:
         yield notes
 
 
+_NOT_SET = object()
+
+
 @contextlib.contextmanager
 def _sigterm_unwinds():
     """SIGTERM raises :class:`Terminated` while the command runs (in the main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread, where no handler can be set
+        previous = _NOT_SET
+    if previous is _NOT_SET:
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
     finally:
