@@ -190,3 +190,13 @@ def test_command_table_names_every_command_in_help_order():
         only = next(a for a in build_parser(command)._actions if a.dest == "command").choices
         assert list(only) == [command]
         assert only[command].format_help() == subparsers.choices[command].format_help()
+
+
+def test_main_called_from_python_leaves_the_garbage_collector_alone(capsys):
+    import gc
+
+    from neurofocus.cli import main
+
+    frozen = gc.get_freeze_count()
+    assert main(["formats"]) == 0
+    assert gc.get_freeze_count() == frozen and gc.isenabled()

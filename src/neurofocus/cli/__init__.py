@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import os
 import signal
@@ -133,7 +134,14 @@ def _sigterm_unwinds():
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line (``argv``, by default the process's own); returns the exit status.
+
+    Run as the program (no ``argv``), it freezes the garbage collector's objects when the command is done
+    (:func:`gc.freeze`): the process ends with them, and the collection at interpreter exit no longer visits them all
+    (some 15 ms with numpy alone, more with numba or scipy loaded). Called with an ``argv`` list, from Python, it
+    leaves the collector as it is.
+    """
+    as_program = argv is None
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_command(argv)).parse_args(argv)
     progress.QUIET = args.quiet
@@ -141,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         status = _run(args)
         if status == 0 and notes:
             print("\n".join(notes), file=sys.stderr)
+    if as_program:
+        gc.freeze()
     return status
 
 
