@@ -1,6 +1,6 @@
 """neurofocus's event readers side by side with the peer libraries: correctness and speed in one run.
 
-    python benchmarks/io_peers.py [--num-events 15000000] [--rounds 5] [--formats evt3,evt2,...] [--commands]
+    python benchmarks/io_peers.py [--num-events 15000000] [--rounds 5] [--formats evt3,evt2,...] [--skip-commands]
 
 Peers (``pip install -e .[peers]``; a missing one shows as "not installed"): expelliarmus (EVT 2, EVT 3, DAT),
 faery (EVT 2, EVT 2.1, EVT 3, DAT, AEDAT 4), evlib (EVT 2, EVT 2.1, EVT 3, DAT, AEDAT 4, HDF5), aedat and
@@ -17,8 +17,9 @@ dv-processing (AEDAT 4).
    median time. Each library returns its own record layout (neurofocus: 16-byte records t i8 µs, x u2, y u2, p i1
    ±1; the peers' are listed in ``PEERS``); converting a peer's output to neurofocus's, for the comparison, is not
    timed.
-3. ``--commands``: the whole-command table of ``benchmarks/command_overhead.py`` (``info``, ``convert``, ``aif``,
-   ``simulate-events`` against their compute time).
+3. Whole commands (unless ``--skip-commands``): the table of ``benchmarks/command_overhead.py`` (``info`` against a
+   script using ``aedat``, ``convert``, ``aif`` and its first run against its compute time, ``simulate-events``
+   against the same simulation in process and the DVS-Voltmeter transcription), with the issue's targets.
 
 Prints Markdown tables.
 """
@@ -270,7 +271,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--formats", default=",".join(EXTENSIONS), help=f"comma-separated ({', '.join(EXTENSIONS)})")
     parser.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated ({', '.join(PEERS)})")
-    parser.add_argument("--commands", action="store_true", help="also time whole commands (command_overhead.py)")
+    parser.add_argument("--skip-commands", action="store_true", help="do not time whole commands (command_overhead.py)")
     parser.add_argument("--command-repeat", type=int, default=5)
     args = parser.parse_args()
     formats = [f for f in args.formats.split(",") if f]
@@ -289,7 +290,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         correctness(Path(tmp), formats, have)
         speed(Path(tmp), formats, have, args.num_events, args.rounds)
-    if args.commands:
+    if not args.skip_commands:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import command_overhead
 

@@ -179,3 +179,24 @@ def test_every_size_flag_reads_width_first():
             if action.metavar in ("WxH", "HxW") or spatial:  # (--stack-size counts slices)
                 size_flags[(parser.prog, action.option_strings[0])] = action.metavar
     assert size_flags and all(metavar == "WxH" for metavar in size_flags.values()), size_flags
+
+
+def test_command_table_names_every_command_in_help_order():
+    from neurofocus.cli import COMMAND_MODULES, build_parser
+
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    assert list(subparsers.choices) == [c for commands in COMMAND_MODULES.values() for c in commands]
+    for command in subparsers.choices:  # each command alone gets its own full parser
+        only = next(a for a in build_parser(command)._actions if a.dest == "command").choices
+        assert list(only) == [command]
+        assert only[command].format_help() == subparsers.choices[command].format_help()
+
+
+def test_main_called_from_python_leaves_the_garbage_collector_alone(capsys):
+    import gc
+
+    from neurofocus.cli import main
+
+    frozen = gc.get_freeze_count()
+    assert main(["formats"]) == 0
+    assert gc.get_freeze_count() == frozen and gc.isenabled()

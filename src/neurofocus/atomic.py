@@ -6,9 +6,7 @@ A reader never sees a half-written file, and an interrupted job leaves either th
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +22,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     The temporary name keeps the target's suffix, so libraries that choose a format by extension still work.
     """
+    import tempfile  # here, not at the top: reading commands never write (tempfile imports random, shutil, bz2...)
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
@@ -64,6 +64,8 @@ class OutputFolder:
         if self.folder.exists() and not self.folder.is_dir():
             raise NeurofocusError("exists and is not a folder", self.folder)
         self.owned, self.written = owned, []
+        import json  # here, not at the top: reading commands never write
+
         try:
             self.previous = [str(p) for p in json.loads((self.folder / self.MANIFEST).read_text())["files"]]
         except (OSError, ValueError, KeyError, TypeError):
@@ -90,4 +92,6 @@ class OutputFolder:
                 if target.parent != self.folder:
                     with contextlib.suppress(OSError):  # an emptied sub-folder goes too; a non-empty one stays
                         target.parent.rmdir()
+        import json
+
         write_text_atomic(self.folder / self.MANIFEST, json.dumps({"files": sorted(keep)}, indent=1) + "\n")

@@ -28,3 +28,10 @@ def luminance(linear_rgb: np.ndarray) -> np.ndarray:
 def to_uint8(image01: np.ndarray) -> np.ndarray:
     """Values in [0, 1] to uint8 with rounding (clipped)."""
     return np.clip(np.rint(np.asarray(image01, np.float32) * 255.0), 0, 255).astype(np.uint8)
+
+
+def rgb8_to_gray8(rgb8: np.ndarray) -> np.ndarray:
+    """8-bit gray of 8-bit RGB (..., 3) -> (...) uint8, as OpenCV's ``IMREAD_GRAYSCALE`` computes it:
+    (4899 R + 9617 G + 1868 B + 8192) >> 14 (a gray pixel keeps its value)."""
+    rgb = np.asarray(rgb8).astype(np.int32)
+    return ((rgb[..., 0] * 4899 + rgb[..., 1] * 9617 + rgb[..., 2] * 1868 + 8192) >> 14).astype(np.uint8)

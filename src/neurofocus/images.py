@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .atomic import atomic_path
-from .color import to_uint8
+from .color import rgb8_to_gray8, to_uint8
 from .errors import NeurofocusError
 from .types import check_image
+
+
+@contextlib.contextmanager
+def _opened(path: str | os.PathLike) -> Iterator[Image.Image]:
+    """The image file ``path``, opened with Pillow; a missing or unreadable file is a :class:`NeurofocusError`."""
+    try:
+        with Image.open(path) as im:
+            yield im
+    except FileNotFoundError:
+        raise NeurofocusError("no such file", path) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise NeurofocusError(f"not a readable image ({' '.join(str(exc).split())})", path) from None
+
+
+def read_gray8(path: str | os.PathLike) -> np.ndarray:
+    """An image's 8-bit gray values (H, W) uint8, as OpenCV's ``IMREAD_GRAYSCALE`` makes them (the input of the
+    published DVS-Voltmeter): 8-bit gray images as stored, 8-bit RGB by :func:`~neurofocus.color.rgb8_to_gray8`,
+    any other image by that of :func:`read_image` rounded to 8 bits. Equal to ``gray8(read_image(path))``, without
+    the float detour."""
+    with _opened(path) as im:
+        if im.mode in ("L", "RGB"):
+            im.load()
+            array = np.asarray(im)
+            return array if im.mode == "L" else rgb8_to_gray8(array)
+    return rgb8_to_gray8(to_uint8(read_image(path)))
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -19,19 +46,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
     Floating-point images (32-bit TIFF) are taken as they are and must hold finite values in [0, 1].
     """
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode == "F":
-                array = np.asarray(im, np.float32)
-            elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                array = np.asarray(im, np.float32) / (65535.0 if im.mode.startswith("I;16") else max(1, np.asarray(im).max()))
-            else:
-                array = np.asarray(im.convert("RGB"), np.float32) / 255.0
-    except FileNotFoundError:
-        raise NeurofocusError("no such file", path) from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise NeurofocusError(f"not a readable image ({' '.join(str(exc).split())})", path) from None
+    with _opened(path) as im:
+        im.load()
+        if im.mode == "F":
+            array = np.asarray(im, np.float32)
+        elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
+            array = np.asarray(im, np.float32) / (65535.0 if im.mode.startswith("I;16") else max(1, np.asarray(im).max()))
+        else:
+            array = np.asarray(im.convert("RGB"), np.float32) / 255.0
     if array.ndim == 2:
         array = np.repeat(array[..., None], 3, axis=2)
     try:
@@ -41,14 +63,19 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an RGB (H, W, 3) or gray (H, W) image in [0, 1] as 8-bit PNG/JPEG (by extension), atomically."""
+    """Write an RGB (H, W, 3) or gray (H, W) image in [0, 1] as 8-bit PNG/JPEG (by extension), atomically (PNGs
+    compressed at zlib's fastest level)."""
     image = np.asarray(image)
     if image.dtype != np.uint8:
         if not np.all(np.isfinite(image)):
             raise NeurofocusError("image contains NaN or infinite values", path)
         image = to_uint8(image)
+    suffix = Path(path).suffix.lower()
+    Image.preinit()  # PNG, JPEG, BMP, GIF, PPM: the full plugin list (registered_extensions) costs a tenth of a second
+    fmt = Image.EXTENSION.get(suffix) or Image.registered_extensions().get(suffix, "PNG")
+    options = {"compress_level": 1} if fmt == "PNG" else {}  # zlib's fastest level, as png_bytes
     with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format=Image.registered_extensions().get(Path(path).suffix.lower(), "PNG"))
+        Image.fromarray(image).save(tmp, format=fmt, **options)
 
 
 def png_bytes(image: np.ndarray, compress_level: int = 1) -> bytes:

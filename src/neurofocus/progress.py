@@ -10,8 +10,10 @@ QUIET = False
 
 def progress_bar(iterable=None, **kwargs):
     """A tqdm bar over ``iterable`` (tqdm's keyword arguments); disabled when :data:`QUIET`."""
-    from tqdm.auto import tqdm
-
+    if QUIET:  # tqdm.auto looks for a notebook (importing asyncio): not worth it for a bar that never shows
+        from tqdm import tqdm
+    else:
+        from tqdm.auto import tqdm
     kwargs["disable"] = True if QUIET else kwargs.get("disable", False)
     return tqdm(iterable, **kwargs)
 

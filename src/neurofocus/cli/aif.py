@@ -55,9 +55,6 @@ class _Registration:
     """The RGB image on the sensor's grid (via --calib, or as given when both grids agree) and the way back."""
 
     def __init__(self, args, image: np.ndarray, sensor_size: tuple[int, int]):
-        from ..calib.estimate import load_calibration
-        from ..calib.register import OutputGrid, align_rgb_to_sensor
-
         self.calibration, self.grid, self.rgb_image = None, args.output_grid, image
         if args.calib is None:
             if image.shape[:2] != sensor_size[::-1]:
@@ -67,6 +64,9 @@ class _Registration:
                                       f"give --calib calib.json (made by neurofocus calibrate)", args.image)
             self.sensor_image = image
             return
+        from ..calib.estimate import load_calibration
+        from ..calib.register import OutputGrid, align_rgb_to_sensor
+
         self.calibration = load_calibration(args.calib)
         self.calib_path = args.calib
         geometry = self.calibration.geometry

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import NeurofocusError
@@ -65,6 +64,8 @@ def cmd_info(args) -> int:
     fmt = args.format or detect_format(args.file)
     info = describe(read_any(args, args.file))
     if args.json:
+        import json  # here: a fraction of the start-up of the plain output
+
         print(json.dumps({"file": str(args.file), "format": fmt, **info}, indent=2))
     else:
         print(format_info(args.file, fmt, info))

@@ -234,7 +234,7 @@ def cmd_simulate(args) -> int:
 # --- simulate-events / simulate-spikes --------------------------------------------------------------------------------
 
 def cmd_simulate_events(args) -> int:
-    from ..simulate.dvs_voltmeter import DvsVoltmeter, gray8
+    from ..simulate.dvs_voltmeter import DvsVoltmeter
     from ..simulate.frame_sequence import FrameSequence
     from ..simulate.ideal_events import IdealEventSimulator
     from ..color import luminance, srgb_to_linear
@@ -245,9 +245,8 @@ def cmd_simulate_events(args) -> int:
     size = (frames.width, frames.height)
     sim = DvsVoltmeter(size, voltmeter, seed=args.seed) if voltmeter else IdealEventSimulator(size, ideal, seed=args.seed)
     parts = []
-    for chunk, times in frames.chunks():
-        signal = gray8(chunk) if voltmeter else luminance(srgb_to_linear(chunk))
-        parts.append(sim.feed(signal, times))
+    for chunk, times in frames.chunks(gray8=voltmeter is not None):
+        parts.append(sim.feed(chunk if voltmeter else luminance(srgb_to_linear(chunk)), times))
     events = Events.concatenate(parts)
     save_events(args.out, events, format=args.to)
     stats = events.polarity_stats()

@@ -11,7 +11,6 @@ problem with it. Every writer writes atomically.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
 import os
 import stat
@@ -20,6 +19,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import NeurofocusError
 from ..types import Events, Spikes
@@ -51,8 +51,7 @@ __all__ = ["FORMATS", "ApsFrame", "Format", "ReadOptions", "NeurofocusWarning", 
            "read_aedat4_frames", "save_events", "save_spikes"]
 
 
-@dataclasses.dataclass(frozen=True)
-class ReadOptions:
+class ReadOptions(NamedTuple):
     """What a user may tell a reader about a file that does not say it itself."""
 
     sensor_size: tuple[int, int] | None = None  # events: (width, height)
@@ -64,9 +63,9 @@ class ReadOptions:
     progress: bool | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class Format:
-    """One file format: what it holds, how it is read and written."""
+class Format(NamedTuple):
+    """One file format: what it holds, how it is read and written. (Immutable records are named tuples here, not
+    dataclasses: a dataclass takes ~1.4 ms to create, a noticeable share of ``neurofocus info``.)"""
 
     name: str
     kind: str  # "events" or "spikes"

@@ -6,10 +6,10 @@ has a ``frame`` stream, are available through :func:`read_aedat4_frames`.
 
 from __future__ import annotations
 
-import dataclasses
 import mmap
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,8 +22,7 @@ from .records import BACKWARDS, LAST_T, MAX_X, MAX_Y, new_stats
 MAGIC = b"#!AER-DAT4.0"
 
 
-@dataclasses.dataclass(frozen=True)
-class ApsFrame:
+class ApsFrame(NamedTuple):
     """One APS frame of a DAVIS camera.
 
     Attributes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -200,6 +199,8 @@ def read_sidecar(path: str | os.PathLike) -> dict:
     path = Path(path)
     for candidate in (sidecar_path(path), path.with_suffix(".json")):
         if candidate.is_file() and candidate != path:
+            import json  # on use: most files have no sidecar, and info's start-up counts
+
             try:
                 meta = json.loads(candidate.read_text(encoding="utf-8"))
             except (ValueError, UnicodeDecodeError) as exc:
@@ -212,6 +213,8 @@ def read_sidecar(path: str | os.PathLike) -> dict:
 
 def write_sidecar(path: str | os.PathLike, meta: dict) -> None:
     """Write ``meta`` as the sidecar JSON of ``path``, atomically."""
+    import json
+
     write_text_atomic(sidecar_path(path), json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 

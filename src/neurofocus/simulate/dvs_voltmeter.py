@@ -29,6 +29,7 @@ import math
 import numba
 import numpy as np
 
+from ..color import rgb8_to_gray8, to_uint8
 from ..errors import NeurofocusError
 from ..types import Events
 from . import rng
@@ -97,8 +98,7 @@ def gray8(frames_srgb: np.ndarray) -> np.ndarray:
     -------
     ndarray of uint8, (...)
     """
-    rgb = np.clip(np.rint(np.asarray(frames_srgb, np.float32) * 255), 0, 255).astype(np.int32)
-    return ((rgb[..., 0] * 4899 + rgb[..., 1] * 9617 + rgb[..., 2] * 1868 + 8192) >> 14).astype(np.uint8)
+    return rgb8_to_gray8(to_uint8(frames_srgb))
 
 
 @numba.njit(cache=True, nogil=True)

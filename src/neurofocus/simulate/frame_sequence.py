@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ..config_dicts import check_positive
 from ..errors import NeurofocusError
-from ..images import read_image
+from ..color import rgb8_to_gray8, to_uint8
+from ..images import read_gray8, read_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -112,18 +114,27 @@ class FrameSequence:
     def __len__(self) -> int:
         return len(self.times_us)
 
-    def chunk(self, start: int, stop: int) -> np.ndarray:
-        """Frames ``start..stop-1`` as sRGB float32 (n, H, W, 3) in [0, 1]."""
+    def chunk(self, start: int, stop: int, *, gray8: bool = False) -> np.ndarray:
+        """Frames ``start..stop-1`` as sRGB float32 (n, H, W, 3) in [0, 1], or (``gray8``) as the 8-bit gray values
+        DVS-Voltmeter takes, uint8 (n, H, W): ``gray8`` of the float frames, read without the float detour (see
+        :func:`~neurofocus.images.read_gray8`)."""
         if self._video is not None:
             frames = [f[..., :3] if f.ndim == 3 else np.repeat(f[..., None], 3, 2) for f in self._video[start:stop]]
+            frames = [rgb8_to_gray8(to_uint8(f)) for f in frames] if gray8 else frames
         else:
-            frames = [read_image(p) for p in self.paths[start:stop]]
-        shapes = {f.shape for f in frames}
-        if len(shapes) > 1 or (hasattr(self, "height") and shapes != {(self.height, self.width, 3)}):
+            frames = [(read_gray8 if gray8 else read_image)(p) for p in self.paths[start:stop]]
+        shapes = {f.shape[:2] for f in frames}
+        if len(shapes) > 1 or (hasattr(self, "height") and shapes != {(self.height, self.width)}):
             raise NeurofocusError("the frames differ in size", self.source)
         return np.stack(frames)
 
-    def chunks(self, size: int = 32) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(frames, times µs) in chunks of ``size``."""
-        for start in range(0, len(self), size):
-            yield self.chunk(start, start + size), self.times_us[start:start + size]
+    def chunks(self, size: int = 32, *, gray8: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(frames, times µs) in chunks of ``size`` (frames as :meth:`chunk` gives them); the next chunk is read in a
+        thread while the caller works on this one (image decoding releases the GIL)."""
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(self.chunk, 0, size, gray8=gray8)
+            for start in range(0, len(self), size):
+                frames = pending.result()
+                if start + size < len(self):
+                    pending = pool.submit(self.chunk, start + size, start + 2 * size, gray8=gray8)
+                yield frames, self.times_us[start:start + size]
