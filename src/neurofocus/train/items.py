@@ -112,6 +112,17 @@ class SceneCache:
         return len(self._items)
 
 
+def modality_of(representation, classes: dict, what: str) -> str:
+    """The modality (a key of ``classes``, modality → representation class) of a network input ``representation``;
+    ``what`` names the dataset in the error."""
+    for modality, cls in classes.items():
+        if isinstance(representation, cls):
+            return modality
+    kinds = " or ".join(cls.kind for cls in classes.values())
+    raise NeurofocusError(f"{what} need an {kinds} representation, got "
+                          f"{getattr(representation, 'kind', representation)!r}")
+
+
 class SceneDataset(Dataset):
     """Shared plumbing: scenes, (epoch, index) addressing, per-item RNG, cache."""
 
@@ -150,6 +161,12 @@ class SceneDataset(Dataset):
         if epoch < 0:
             raise IndexError(f"negative epoch {epoch}")
         return epoch, index
+
+    def item(self, key) -> tuple[int, object, np.random.Generator]:
+        """(scene position, prepared scene, generator) of item ``key``, an index or (epoch, index)."""
+        epoch, index = self._address(key)
+        position = index // self.samples_per_scene
+        return position, self.scene(position), self.rng(epoch, index)
 
     def rng(self, epoch: int, index: int) -> np.random.Generator:
         """The generator of item ``index`` in ``epoch``."""

@@ -27,7 +27,7 @@ from ..models.inputs import (
     EventSlicing,
     SpikeSlicing,
 )
-from .items import SceneDataset, check_crop, draw_crop, flip_arrays
+from .items import SceneDataset, check_crop, draw_crop, flip_arrays, modality_of
 
 STACK_TIMES = ("search", "uniform")
 STACK_SOURCES = ("frames", "handcrafted", "network")
@@ -149,13 +149,7 @@ class MergeStacks(SceneDataset):
     def __init__(self, scenes, representation, *, stack_size: int = 64, stack_times: str = "search",
                  source: str = "frames", refocus_model=None, search_grid: int = 8, seed: int = 0,
                  samples_per_scene: int = 16, crop: int | None = 128, flips: bool = True, cache_scenes: int = 0):
-        if isinstance(representation, EventSlicing):
-            modality = "events"
-        elif isinstance(representation, SpikeSlicing):
-            modality = "spikes"
-        else:
-            raise NeurofocusError(f"merge stacks need an event_slices or spike_slices representation, got "
-                                  f"{getattr(representation, 'kind', representation)!r}")
+        modality = modality_of(representation, {"events": EventSlicing, "spikes": SpikeSlicing}, "merge stacks")
         super().__init__(scenes, modality=modality, seed=seed, samples_per_scene=samples_per_scene, crop=crop,
                          flips=flips, cache_scenes=cache_scenes)
         if stack_times not in STACK_TIMES:
@@ -179,10 +173,7 @@ class MergeStacks(SceneDataset):
                            search_grid=self.search_grid, crop=self.crop)
 
     def __getitem__(self, key) -> dict:
-        epoch, index = self._address(key)
-        position = index // self.samples_per_scene
-        scene = self.scene(position)
-        rng = self.rng(epoch, index)
+        position, scene, rng = self.item(key)
         region = draw_crop(rng, scene.shape, self.crop)
         hflip, vflip = (bool(rng.random() < 0.5), bool(rng.random() < 0.5)) if self.flips else (False, False)
         y0, y1, x0, x1 = region

@@ -34,7 +34,7 @@ from ..aif.refocus import crop as crop_region
 from ..errors import NeurofocusError
 from ..models.inputs import EventBinning, SpikeBinning
 from ..represent import PolarityTable, event_bins_region, spike_bins
-from .items import SceneDataset, check_crop, draw_crop, flip_arrays
+from .items import SceneDataset, check_crop, draw_crop, flip_arrays, modality_of
 
 #: Margin around a crop for the hand-crafted spike refocus: at least the largest filter radius of
 #: ``aif.refocus.SpikeRefocuser`` (gain smoothing σ = 3 px truncated at 4σ = 12 px; colour-line window 4 px), so that
@@ -178,13 +178,7 @@ class RefocusPairs(SceneDataset):
     def __init__(self, scenes, representation, *, seed: int = 0, samples_per_scene: int = 16,
                  crop: int | None = 128, flips: bool = True, direction: str = "both", min_gap_frames: int = 10,
                  cache_scenes: int = 0, event_image: str = "handcrafted", focus_sigma: float = 0.03):
-        if isinstance(representation, EventBinning):
-            modality = "events"
-        elif isinstance(representation, SpikeBinning):
-            modality = "spikes"
-        else:
-            raise NeurofocusError(f"refocus pairs need an event_bins or spike_bins representation, got "
-                                  f"{getattr(representation, 'kind', representation)!r}")
+        modality = modality_of(representation, {"events": EventBinning, "spikes": SpikeBinning}, "refocus pairs")
         super().__init__(scenes, modality=modality, seed=seed, samples_per_scene=samples_per_scene,
                          crop=crop, flips=flips, cache_scenes=cache_scenes)
         if direction not in DIRECTIONS:
@@ -221,10 +215,7 @@ class RefocusPairs(SceneDataset):
         return pairs
 
     def __getitem__(self, key) -> dict:
-        epoch, index = self._address(key)
-        position = index // self.samples_per_scene
-        scene = self.scene(position)
-        rng = self.rng(epoch, index)
+        position, scene, rng = self.item(key)
         pairs = self.pairs(scene)
         a, b = (int(v) for v in pairs[rng.integers(len(pairs))])
         region = draw_crop(rng, scene.shape, self.crop)

@@ -227,10 +227,7 @@ class VideoSequences(SceneDataset):
         return scene
 
     def __getitem__(self, key) -> dict:
-        epoch, index = self._address(key)
-        position = index // self.samples_per_scene
-        scene = self.scene(position)
-        rng = self.rng(epoch, index)
+        position, scene, rng = self.item(key)
         m, length = self.window_frames, self.sequence_length
         k0 = int(rng.integers(m, len(scene) - length + 1))
         region = draw_crop(rng, scene.shape, self.crop)
