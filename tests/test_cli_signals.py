@@ -33,8 +33,11 @@ def test_signal_mid_write_leaves_no_temporary_file(tmp_path, big_input, signum, 
     if old_output:
         out.write_text("old complete file\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    # SIGINT as a terminal delivers it: a suite started in the background of a shell ignores SIGINT, and a child
+    # would inherit that (Python then installs no KeyboardInterrupt handler)
     proc = subprocess.Popen([sys.executable, "-m", "neurofocus.cli", "convert", str(big_input), str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not _temporaries(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
