@@ -109,3 +109,27 @@ def test_train_merge_with_refocus_weights(data, tmp_path, capsys):
     code, _, err = run_cli(capsys, "train", "merge", "--data", data, "--out", tmp_path / "m4", "--steps", 1,
                            "--config", config, "--refocus-weights", spike_weights, *TINY)
     _one_line_error(code, err, "takes spikes, the merge network events")
+
+
+def test_train_help_states_the_config_defaults():
+    """Each default a ``neurofocus train`` flag's help states, "(N)", "(N; ...)" or "(N: ...)", is TrainConfig's own (the refocus task's
+    where it depends on the task): the help cannot drift from the dataclass."""
+    import argparse
+    import dataclasses
+    import re
+
+    from neurofocus.cli import build_parser
+    from neurofocus.train.config import TASK_DEFAULTS, TrainConfig
+
+    train = next(a for a in build_parser(["train"])._actions if isinstance(a, argparse._SubParsersAction))
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)} | TASK_DEFAULTS["refocus"]
+    renamed = {"batch": "batch_size"}
+    checked = {}
+    for action in train.choices["train"]._actions:
+        field = renamed.get(action.dest, action.dest)
+        stated = re.search(r"\(([-+.\deE]+)[;:)]", action.help or "")
+        if field in defaults and stated:
+            checked[field] = stated.group(1)
+            assert float(stated.group(1)) == float(defaults[field]), (action.option_strings, stated.group(1))
+    assert {"steps", "batch_size", "crop", "lr", "mse_weight", "perceptual_weight", "val_every",
+            "checkpoint_every", "samples_per_scene", "keep_checkpoints", "threads"} <= set(checked), checked
