@@ -95,7 +95,7 @@ def test_mixed_sensors_and_photo_textures(tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.fromarray(np.full((40, 60, 3), (200, 90, 20), np.uint8)).save(photos / "orange.png")
-    config = dataclasses.replace(TINY, event_model="mixed", textures=str(photos), spikes=False)
+    config = dataclasses.replace(TINY, event_model="mixed", textures=str(photos), spikes=False, ideal_noise=True)
     synthesize(tmp_path / "ds", 3, seed=2, config=config, workers=1, progress=False)
     infos = [json.loads((tmp_path / "ds" / f"scene_{i:05d}" / "sample.json").read_text()) for i in range(3)]
     assert [info["event_model"] for info in infos] == ["dvs-voltmeter", "dvs346", "ideal"]
@@ -110,10 +110,10 @@ def test_mixed_sensors_and_photo_textures(tmp_path):
 
 
 def test_settings_made_before_new_fields_read_as_before():
-    """A config.json without ideal_noise (older datasets) reads as noise-free ideal events, so they resume
-    unchanged; no textures key is written when there are none."""
-    old = {k: v for k, v in TINY.to_json().items() if k != "ideal_noise"}
-    assert SynthConfig.from_json(old).ideal_noise is False
-    assert SynthConfig().ideal_noise is True and "textures" not in SynthConfig().to_json()
+    """Settings left at the values they had before they existed are not written, so a config.json made before them
+    equals a rerun's and the dataset resumes; a config.json without them reads as those values."""
+    assert not {"ideal_noise", "textures"} & set(SynthConfig().to_json())
+    assert SynthConfig(ideal_noise=True).to_json()["ideal_noise"] is True
+    assert SynthConfig.from_json(TINY.to_json()) == TINY and TINY.ideal_noise is False
     with pytest.raises(NeurofocusError, match="event_model"):
         SynthConfig(event_model="random")

@@ -283,7 +283,7 @@ def _blur_range(text: str) -> tuple[float, float]:
 
 
 _VIDEO_ONLY = ("blur", "objects", "focus", "psf", "sharp_events")
-_SWEEP_ONLY = ("max_blur", "speed", "direction", "spikes", "tick_us", "keep_every")
+_SWEEP_ONLY = ("max_blur", "speed", "direction", "spikes", "tick_us", "keep_every", "ideal_noise")
 
 
 def _object_range(text: str) -> tuple[int, int]:
@@ -319,7 +319,8 @@ def _synth_config(args):
                        frame_rate_hz=args.frame_rate or 480.0, speed=args.speed or "mixed",
                        direction=args.direction or "near_to_far", max_blur_px=args.max_blur or (15.0, 40.0),
                        event_model=args.events, spikes=args.spikes, spike_tick_us=args.tick_us or 100.0,
-                       keep_every=args.keep_every or 4, textures=str(args.textures) if args.textures else None)
+                       keep_every=args.keep_every or 4, textures=str(args.textures) if args.textures else None,
+                       ideal_noise=args.ideal_noise)
 
 
 def cmd_synth(args) -> int:
@@ -435,6 +436,9 @@ def register(sub) -> None:
     g.add_argument("--max-blur", type=_blur_range, metavar="MIN,MAX",
                    help="range of the largest blur per scene in pixels (15,40)")
     g.add_argument("--spikes", action="store_true", help="also simulate spikes")
+    g.add_argument("--ideal-noise", action="store_true",
+                   help="ideal events (--event-model ideal or mixed): also draw a per-pixel threshold mismatch, "
+                        "refractory period, leak and shot noise per scene (defocus videos always do)")
     g.add_argument("--tick-us", type=positive_float,
                    help="spike readout interval (µs; default 100, the NFS paper's spike camera)")
     g.add_argument("--keep-every", type=int, help="keep every n-th frame as ground truth (4)")

@@ -48,8 +48,9 @@ class SynthConfig:
         preset and the second ("mixed"), or no events.
     ideal_noise : bool
         Ideal events: also draw a per-pixel threshold mismatch, refractory period, leak and shot-noise rate per
-        scene (:func:`~.ideal_events.random_ideal_params`, v2e's ranges). Datasets made before this setting
-        existed read as False and resume unchanged.
+        scene (:func:`~.ideal_events.random_ideal_params`, v2e's ranges; ``synth --ideal-noise``), as
+        defocus-video datasets always do. Off by default, so datasets and figures made before it existed are
+        made again unchanged.
     spikes : bool
         Also simulate a spike camera (tick ``spike_tick_us``, max rate drawn in [0.3, 0.7] per scene). The default
         tick, 100 µs, is the temporal resolution the NFS paper gives for its spike camera (10⁻⁴ s); at 50 µs
@@ -78,7 +79,7 @@ class SynthConfig:
     spike_tick_us: float = 100.0
     keep_every: int = 4
     rgb_noise: float = 0.002
-    ideal_noise: bool = True
+    ideal_noise: bool = False
     textures: str | None = None
 
     def __post_init__(self):
@@ -98,13 +99,13 @@ class SynthConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> "SynthConfig":
-        # as before ideal_noise existed: older datasets resume
-        return from_dict(cls, {"ideal_noise": False, **data}, "unknown dataset settings {unknown}")
+        return from_dict(cls, data, "unknown dataset settings {unknown}")
 
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
-        if data["textures"] is None:  # as before textures existed: older datasets' config.json stays the same
-            del data["textures"]
+        for name, unset in (("textures", None), ("ideal_noise", False)):
+            if data[name] == unset:  # as before the setting existed: older datasets' config.json stays the same
+                del data[name]
         return data
 
     @property
