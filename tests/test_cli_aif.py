@@ -241,3 +241,22 @@ def test_aif_and_evfocus_reject_recordings_without_events_or_spikes(capsys, tmp_
     code, _, err = run(capsys, "evfocus", "--events", tmp_path / "none.npz", "--method", "integrate", "--out",
                        tmp_path / "o")
     assert "no events" in _one_error_line(code, err, tmp_path / "none.npz")
+
+
+def test_aif_defaults_are_the_pipeline_config_defaults():
+    """Every aif flag named after an AifConfig field defaults to the field's default: the command and the library
+    agree."""
+    import argparse
+    import dataclasses
+
+    from neurofocus.aif.pipeline import AifConfig
+    from neurofocus.cli import build_parser
+
+    sub = next(a for a in build_parser(["aif"])._actions if isinstance(a, argparse._SubParsersAction))
+    fields = {f.name: f.default for f in dataclasses.fields(AifConfig)}
+    checked = set()
+    for action in sub.choices["aif"]._actions:
+        if action.dest in fields and action.default is not None:
+            checked.add(action.dest)
+            assert action.default == fields[action.dest], action.option_strings
+    assert {"times", "num_uniform", "grid"} <= checked, checked
