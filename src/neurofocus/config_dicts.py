@@ -65,6 +65,12 @@ def from_dict(cls, data, message: str, *, source: str | os.PathLike | None = Non
         raise (exc.with_path(source) if source is not None else exc) from None
 
 
+def asdict_omitting(config, unset: Mapping) -> dict:
+    """``dataclasses.asdict(config)`` without the fields whose value is ``unset[name]``: settings added after files
+    were written, left at the value they had before they existed, so that those files still equal a rerun's."""
+    return {k: v for k, v in dataclasses.asdict(config).items() if not (k in unset and v == unset[k])}
+
+
 def check_positive(value, name: str) -> None:
     """Raise ``"<name> must be positive, got <value>"`` unless ``value`` is a finite number above 0."""
     try:

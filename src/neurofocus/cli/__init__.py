@@ -114,23 +114,18 @@ def _notes() -> list[str]:
         yield notes
 
 
-_NOT_SET = object()
-
-
 @contextlib.contextmanager
 def _sigterm_unwinds():
     """SIGTERM raises :class:`Terminated` while the command runs (in the main thread only)."""
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread, where no handler can be set
-        previous = _NOT_SET
-    if previous is _NOT_SET:
-        yield
-        return
+        previous = None
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous is not None:  # (None too when the previous handler was not set from Python: nothing to restore)
+            signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> int:

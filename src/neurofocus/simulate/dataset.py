@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from ..config_dicts import from_dict
+from ..config_dicts import asdict_omitting, from_dict
 from ..errors import NeurofocusError
 from .dvs_voltmeter import VoltmeterParams
 from .focal_sweep import SceneSweep, SensorSetup, SimulatedSweep, simulate_focal_sweep
@@ -102,11 +102,7 @@ class SynthConfig:
         return from_dict(cls, data, "unknown dataset settings {unknown}")
 
     def to_json(self) -> dict:
-        data = dataclasses.asdict(self)
-        for name, unset in (("textures", None), ("ideal_noise", False)):
-            if data[name] == unset:  # as before the setting existed: older datasets' config.json stays the same
-                del data[name]
-        return data
+        return asdict_omitting(self, {"textures": None, "ideal_noise": False})
 
     @property
     def lens(self) -> ThinLens:
@@ -122,11 +118,11 @@ def _event_sensor(config: SynthConfig, index: int, sensor_rng: np.random.Generat
         return model, VoltmeterParams.random(sensor_rng), None
     if model == "dvs346":
         return model, VoltmeterParams.preset("DVS346"), None
-    if model == "ideal" and config.ideal_noise:
-        return model, None, random_ideal_params(sensor_rng, noise_rng)
     if model == "ideal":
-        return model, None, IdealParams(contrast_pos=float(sensor_rng.uniform(0.15, 0.35)),
-                                        contrast_neg=float(sensor_rng.uniform(0.15, 0.35)))
+        params = random_ideal_params(sensor_rng, noise_rng)
+        if not config.ideal_noise:  # the thresholds only (noise_rng is a stream of its own: nothing else moves)
+            params = IdealParams(contrast_pos=params.contrast_pos, contrast_neg=params.contrast_neg)
+        return model, None, params
     return model, None, None
 
 

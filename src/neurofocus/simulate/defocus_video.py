@@ -50,7 +50,7 @@ import time
 
 import numpy as np
 
-from ..config_dicts import check_positive, from_dict
+from ..config_dicts import asdict_omitting, check_positive, from_dict
 from ..errors import NeurofocusError
 from .dvs_voltmeter import VoltmeterParams
 from .ideal_events import random_ideal_params
@@ -164,10 +164,7 @@ class DefocusVideoConfig:
         return from_dict(cls, data, "unknown defocus-video settings {unknown}", ignore=("kind",))
 
     def to_json(self) -> dict:
-        data = dataclasses.asdict(self)
-        if data["textures"] is None:  # as before textures existed: older datasets resume
-            del data["textures"]
-        return {"kind": self.KIND, **data}
+        return {"kind": self.KIND, **asdict_omitting(self, {"textures": None})}
 
     @property
     def lens(self) -> ThinLens:

@@ -14,8 +14,9 @@ Memory
     an H×W sensor and N events:
 
     * refocus pairs: K·H·W·3 bytes of kept frames (33 MB for 122 frames at 346×260) plus 12·N bytes of event
-      index (``PolarityTable``; 3 MB for 250 k events; count binning also keeps the events, 16·N bytes) or the
-      bit-packed spikes, T·H·W/8 bytes (114 MB for a 1 s sweep at 100 µs ticks);
+      index (``PolarityTable``; 3 MB for 250 k events; count binning also keeps the events, 16·N bytes) and, for
+      the hand-crafted image input, one contrast map per input frame used, 4·H·W bytes (up to 44 MB at 346×260), or
+      the bit-packed spikes, T·H·W/8 bytes (114 MB for a 1 s sweep at 100 µs ticks);
     * merge stacks: S·H·W·3 bytes of slices plus 4·S·H·W bytes of neuromorphic channels plus the target
       (40 MB at S = 64, 346×260); the events or spikes are released after preparation.
 """
