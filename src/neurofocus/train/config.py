@@ -26,6 +26,7 @@ TASK_MODELS = {"refocus": ("ev_refocus_net", "neuro_refocus_net"), "merge": ("ev
                "evfocus": ("evfocus",), "e2vid": ("e2vid",)}
 DEVICES = ("auto", "cpu", "cuda")
 EVENT_SOURCES = ("defocused", "sharp")
+STACK_SOURCES = ("frames", "handcrafted", "network")
 
 #: Per-task values of the fields whose default is None.
 TASK_DEFAULTS = {
@@ -44,6 +45,19 @@ TASK_DEFAULTS = {
 #: Fields that do not change what is computed: they may differ when a run is resumed.
 RUNTIME_FIELDS = ("steps", "device", "num_workers", "threads", "progress", "tensorboard", "checkpoint_every",
                   "val_every", "keep_checkpoints", "cache_scenes", "time_budget_s")
+
+# The per-field rules of TrainConfig (the rules across fields are its _check_* methods).
+_CHOICES = {"modality": ("events", "spikes"), "direction": ("both", "forward", "backward"),
+            "stack_times": ("search", "uniform"), "events": EVENT_SOURCES, "lpips_net": ("alex", "vgg"),
+            "precision": PRECISIONS, "device": DEVICES}
+_INTEGER_MINIMA = {"val_scenes": 0, "samples_per_scene": 1, "min_gap_frames": 1, "stack_size": 1,
+                   "sequence_length": 1, "window_frames": 1, "bptt_window": 0, "tc_start": 0, "search_grid": 1,
+                   "val_pairs": 1, "cache_scenes": 0, "steps": 1, "batch_size": 1, "checkpoint_every": 1,
+                   "val_every": 0, "keep_checkpoints": 1, "num_workers": 0, "threads": 0, "seed": 0}
+_POSITIVE_NUMBERS = ("width", "lr", "lr_gamma", "focus_sigma")
+_NON_NEGATIVE_NUMBERS = ("tcp_weight", "tc_weight", "tc_alpha", "l1_weight", "ssim_weight", "weight_decay",
+                         "mse_weight", "perceptual_weight", "focus_weight")
+_FLAGS = ("flips", "deterministic", "tensorboard", "progress")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,16 +267,50 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self):
-        def put(name, value):
-            object.__setattr__(self, name, value)
-
         if self.task not in TASKS:
             raise NeurofocusError(f"task must be one of {TASKS}, got {self.task!r}")
         for name, value in TASK_DEFAULTS[self.task].items():
             if getattr(self, name) is None:
-                put(name, value)
-        if self.modality not in ("events", "spikes"):
-            raise NeurofocusError(f"modality must be 'events' or 'spikes', got {self.modality!r}")
+                self._put(name, value)
+        self._check_fields()
+        self._check_model()
+        self._check_stack_source()
+        self._check_losses()
+        self._check_optimiser()
+
+    def _put(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+
+    def _check_fields(self) -> None:
+        """The per-field rules of the tables below: choices, integers, numbers, flags, paths."""
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise NeurofocusError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
+        for name, low in _INTEGER_MINIMA.items():
+            self._put(name, _integer(getattr(self, name), name, low))
+        for name in ("crop", "val_crop"):
+            value = getattr(self, name)
+            self._put(name, None if value is None or value == 0 else _integer(value, name, 1))
+        for name in _POSITIVE_NUMBERS:
+            self._put(name, _number(getattr(self, name), name, positive=True))
+        if self.time_budget_s is not None:
+            self._put("time_budget_s", _number(self.time_budget_s, "time_budget_s", positive=True))
+        for name in _NON_NEGATIVE_NUMBERS:
+            self._put(name, _number(getattr(self, name), name))
+            if getattr(self, name) < 0:
+                raise NeurofocusError(f"{name} must not be negative, got {getattr(self, name)}")
+        for name in _FLAGS:
+            if not isinstance(getattr(self, name), bool):
+                raise NeurofocusError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if not isinstance(self.data, str):
+            raise NeurofocusError(f"data must be a folder path, got {self.data!r}")
+        for name in ("val_data", "refocus_weights"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise NeurofocusError(f"{name} must be a path or null, got {value!r}")
+
+    def _check_model(self) -> None:
+        """The network of the task and modality, and options that do not shadow config fields."""
         model = self.model or DEFAULT_MODELS[self.task]
         if model not in TASK_MODELS[self.task]:
             raise NeurofocusError(f"model {model!r} is not a {self.task} network (one of "
@@ -271,96 +319,59 @@ class TrainConfig:
             raise NeurofocusError(f"{self.task} trains on events, not {self.modality}")
         if model.startswith("ev_") and self.modality != "events":
             raise NeurofocusError(f"{model} is an event network (EFS); use {DEFAULT_MODELS[self.task]} for spikes")
-        put("model", model)
-        put("width", _number(self.width, "width", positive=True))
+        self._put("model", model)
         if not isinstance(self.model_options, dict):
             raise NeurofocusError(f"model_options must be a JSON object, got {self.model_options!r}")
         clash = sorted({"width", "modality", "seed"} & set(self.model_options))
         if clash:
             raise NeurofocusError(f"model_options must not set {clash[0]!r}: it is a config field of its own")
-        put("model_options", dict(self.model_options))
-        if not isinstance(self.data, str):
-            raise NeurofocusError(f"data must be a folder path, got {self.data!r}")
-        for name in ("val_data", "refocus_weights"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                raise NeurofocusError(f"{name} must be a path or null, got {value!r}")
-        for name, low in (("val_scenes", 0), ("samples_per_scene", 1), ("min_gap_frames", 1), ("stack_size", 1),
-                          ("sequence_length", 1), ("window_frames", 1), ("bptt_window", 0), ("tc_start", 0),
-                          ("search_grid", 1), ("val_pairs", 1), ("cache_scenes", 0), ("steps", 1),
-                          ("batch_size", 1), ("checkpoint_every", 1), ("val_every", 0), ("keep_checkpoints", 1),
-                          ("num_workers", 0), ("threads", 0), ("seed", 0)):
-            put(name, _integer(getattr(self, name), name, low))
-        for name in ("crop", "val_crop"):
-            value = getattr(self, name)
-            put(name, None if value is None or value == 0 else _integer(value, name, 1))
-        for name in ("flips", "deterministic", "tensorboard", "progress"):
-            if not isinstance(getattr(self, name), bool):
-                raise NeurofocusError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if self.direction not in ("both", "forward", "backward"):
-            raise NeurofocusError(f"direction must be both, forward or backward, got {self.direction!r}")
-        if self.stack_times not in ("search", "uniform"):
-            raise NeurofocusError(f"stack_times must be search or uniform, got {self.stack_times!r}")
+        self._put("model_options", dict(self.model_options))
+
+    def _check_stack_source(self) -> None:
+        """Merge stacks: where the slices come from, and the refocus weights only where they are used."""
         source = self.stack_source or ("network" if self.refocus_weights else "frames")
-        if source not in ("frames", "handcrafted", "network"):
-            raise NeurofocusError(f"stack_source must be frames, handcrafted or network, got {source!r}")
+        if source not in STACK_SOURCES:
+            raise NeurofocusError(f"stack_source must be one of {STACK_SOURCES}, got {source!r}")
         if self.task == "merge":
             if source == "network" and not self.refocus_weights:
                 raise NeurofocusError("stack_source 'network' needs refocus_weights (--refocus-weights)")
             if source != "network" and self.refocus_weights:
                 raise NeurofocusError(f"refocus_weights are only used with stack_source 'network', not {source!r}")
-            if model == "ev_merge_net":
-                fixed = self.model_options.get("stack_size", self.stack_size)
-                if fixed != self.stack_size:
-                    raise NeurofocusError(f"ev_merge_net takes stacks of {fixed}, but stack_size is {self.stack_size}")
+            fixed = self.model_options.get("stack_size", self.stack_size)
+            if self.model == "ev_merge_net" and fixed != self.stack_size:
+                raise NeurofocusError(f"ev_merge_net takes stacks of {fixed}, but stack_size is {self.stack_size}")
         elif self.refocus_weights:
             raise NeurofocusError("refocus_weights are for merge training (train merge)")
-        put("stack_source", source)
-        if self.events not in EVENT_SOURCES:
-            raise NeurofocusError(f"events must be one of {EVENT_SOURCES}, got {self.events!r}")
-        if self.lpips_net not in ("alex", "vgg"):
-            raise NeurofocusError(f"lpips_net must be alex or vgg, got {self.lpips_net!r}")
+        self._put("stack_source", source)
+
+    def _check_losses(self) -> None:
         weights = self.evfocus_weights
         if not isinstance(weights, (list, tuple)) or len(weights) != 4:
             raise NeurofocusError(f"evfocus_weights must be four numbers (λ1..λ4 of EvFocus Eq. 23), got {weights!r}")
-        put("evfocus_weights", tuple(_number(w, "evfocus_weights") for w in weights))
-        for name in ("tcp_weight", "tc_weight", "tc_alpha", "l1_weight", "ssim_weight"):
-            put(name, _number(getattr(self, name), name))
-        if min(*self.evfocus_weights, self.tcp_weight, self.tc_weight, self.tc_alpha, self.l1_weight,
-               self.ssim_weight) < 0:
-            raise NeurofocusError("evfocus_weights, tcp_weight, tc_weight, tc_alpha, l1_weight and ssim_weight must "
-                                  "not be negative")
-        put("lr", _number(self.lr, "lr", positive=True))
-        put("lr_gamma", _number(self.lr_gamma, "lr_gamma", positive=True))
+        weights = tuple(_number(w, "evfocus_weights") for w in weights)
+        if min(weights) < 0:
+            raise NeurofocusError(f"evfocus_weights must not be negative, got {list(weights)}")
+        self._put("evfocus_weights", weights)
+        if self.focus_weight > 0 and self.task != "refocus":
+            raise NeurofocusError("focus_weight is a refocus training option")
+        if self.mse_weight == 0 and self.perceptual_weight == 0:
+            raise NeurofocusError("mse_weight and perceptual_weight are both zero: nothing to train on")
+
+    def _check_optimiser(self) -> None:
         milestones = self.lr_milestones
         if not isinstance(milestones, (list, tuple)):
             raise NeurofocusError(f"lr_milestones must be a list of fractions of the steps, got {milestones!r}")
         milestones = tuple(_number(m, "lr_milestones", positive=True) for m in milestones)
         if any(m > 1 for m in milestones) or list(milestones) != sorted(milestones):
             raise NeurofocusError(f"lr_milestones must be increasing fractions in (0, 1], got {list(milestones)}")
-        put("lr_milestones", milestones)
+        self._put("lr_milestones", milestones)
         betas = self.betas
         if not isinstance(betas, (list, tuple)) or len(betas) != 2:
             raise NeurofocusError(f"betas must be two numbers, got {betas!r}")
         betas = tuple(_number(b, "betas") for b in betas)
         if not all(0 <= b < 1 for b in betas):
             raise NeurofocusError(f"betas must lie in [0, 1), got {list(betas)}")
-        put("betas", betas)
-        put("focus_sigma", _number(self.focus_sigma, "focus_sigma", positive=True))
-        for name in ("weight_decay", "mse_weight", "perceptual_weight", "focus_weight"):
-            put(name, _number(getattr(self, name), name))
-            if getattr(self, name) < 0:
-                raise NeurofocusError(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.focus_weight > 0 and self.task != "refocus":
-            raise NeurofocusError("focus_weight is a refocus training option")
-        if self.mse_weight == 0 and self.perceptual_weight == 0:
-            raise NeurofocusError("mse_weight and perceptual_weight are both zero: nothing to train on")
-        if self.precision not in PRECISIONS:
-            raise NeurofocusError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.time_budget_s is not None:
-            put("time_budget_s", _number(self.time_budget_s, "time_budget_s", positive=True))
-        if self.device not in DEVICES:
-            raise NeurofocusError(f"device must be one of {DEVICES}, got {self.device!r}")
+        self._put("betas", betas)
 
     # dict round trip -------------------------------------------------------------------------------------------
     @classmethod

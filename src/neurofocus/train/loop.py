@@ -38,7 +38,7 @@ Tasks
 Data parallelism
     Launched by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the loop joins the process group (NCCL on
     CUDA, Gloo on the CPU), puts each process on ``cuda:LOCAL_RANK`` (or the CPU), gives each rank its share of
-    every epoch (:func:`.data.batches_for_epoch`, DistributedSampler order) and wraps the model in
+    every epoch (:func:`.items.batches_for_epoch`, DistributedSampler order) and wraps the model in
     DistributedDataParallel; ``batch_size`` is per process. Only rank 0 validates and writes files; logged losses
     are averaged over the ranks. Batch-norm running statistics are rank 0's (DDP broadcasts them before every
     forward; they are broadcast once more at the end, so every rank returns the saved model).
@@ -519,155 +519,184 @@ def train(config: TrainConfig, run_dir: str | os.PathLike, *, resume: bool = Fal
 def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _Dist, device: torch.device,
            stop_at, on_step) -> TrainResult:
     began, cpu_began = time.perf_counter(), time.process_time()
-    task = make_task(config)
-    model = build_model(config)
-    train_set, validation, train_scenes, val_scenes = task.datasets(model)
-    per_epoch = steps_per_epoch(len(train_set), config.batch_size, dist.world)
-    if per_epoch < 1:
-        raise NeurofocusError(f"one epoch holds {len(train_set)} items, fewer than batch_size × processes = "
-                              f"{config.batch_size} × {dist.world}: raise samples_per_scene or lower the batch")
-    criterion = task.criterion(device)
-    model.to(device)
-    if config.precision != "fp32":
-        model.to(memory_format=memory_format(config.precision))
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas,
-                                 weight_decay=config.weight_decay)
-    start = 0
-    if checkpoint is not None:
-        state = load_checkpoint(checkpoint, model, optimizer, restore_rng=True)
-        start = int(state["step"])
-    if start > config.steps:
-        raise NeurofocusError(f"the run is already at step {start}, beyond --steps {config.steps}", run_dir)
-    recipe = task.recipe(train_scenes, val_scenes)
-    loss_columns, val_columns = task.loss_columns, task.val_columns
-
-    log = writer = None
-    if dist.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
-        log = _CsvLog(run_dir / "log.csv", start if checkpoint is not None else None,
-                      csv_columns(loss_columns, val_columns))
-        write_text_atomic(run_dir / "data.json", json.dumps(data_fingerprint(config, train_scenes, val_scenes),
-                                                            indent=1) + "\n")
-        writer = _tensorboard(run_dir, config.tensorboard)
-    core_before = float(log.rows[-1].get("core_seconds") or 0) if log is not None and log.rows else 0.0
-    dist.barrier()
-
-    net = task.network(model)
+    run = _Run(config, run_dir, checkpoint, dist, device)
+    net = run.task.network(run.model)
     if dist.active:
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    model.train()
-
-    sampler = _EpochBatches(len(train_set), config.batch_size, config.seed, dist)
-    loader = torch.utils.data.DataLoader(train_set, batch_sampler=sampler, num_workers=config.num_workers,
+    run.model.train()
+    sampler = _EpochBatches(len(run.train_set), config.batch_size, config.seed, dist)
+    loader = torch.utils.data.DataLoader(run.train_set, batch_sampler=sampler, num_workers=config.num_workers,
                                          pin_memory=device.type == "cuda",
                                          persistent_workers=config.num_workers > 0)
     from ..progress import progress_bar
 
-    bar = progress_bar(total=config.steps, initial=start, desc=f"train {config.task}", unit="step",
+    bar = progress_bar(total=config.steps, initial=run.step, desc=f"train {config.task}", unit="step",
                        disable=not (config.progress and dist.main), dynamic_ncols=True)
-    step, seconds, stopped = start, [], False
-    last_validation = {}
 
-    def checkpoint_now():
-        if dist.main:
-            save_checkpoint(run_dir, step, model, optimizer,
-                            {"epoch": step // per_epoch, "config": config.to_dict(),
-                             "losses": _final_losses(log.rows, loss_columns), "validation": last_validation},
-                            keep=config.keep_checkpoints, metadata={"task": config.task, "seed": config.seed})
-        dist.barrier()
+    def should_stop(flag: _StopFlag) -> bool:
+        out_of_time = config.time_budget_s is not None and time.perf_counter() - began >= config.time_budget_s
+        return flag.set or out_of_time or (stop_at is not None and run.step >= stop_at)
 
+    stopped = False
     try:
         with _StopFlag() as flag:
-            while step < config.steps and not stopped:
-                epoch, skip = divmod(step, per_epoch)
+            while run.step < config.steps and not stopped:
+                epoch, skip = divmod(run.step, run.per_epoch)
                 sampler.set(epoch, skip)
                 tick = time.perf_counter()
                 for batch in loader:
-                    lr = lr_at(config, step)
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
-                    optimizer.zero_grad(set_to_none=True)
-                    terms = task.loss(net, criterion, batch, device)
-                    if not torch.isfinite(terms["loss"]):
-                        raise NeurofocusError(f"the loss became {terms['loss'].item()} at step {step + 1} "
-                                              f"(lower the learning rate?)")
-                    terms["loss"].backward()
-                    optimizer.step()
-                    step += 1
-                    values = torch.stack([terms[k].detach().float() for k in loss_columns])
-                    out_of_time = (config.time_budget_s is not None
-                                   and time.perf_counter() - began >= config.time_budget_s)
-                    stop_now = torch.tensor([1.0 if (flag.set or out_of_time or (stop_at is not None and
-                                                                                  step >= stop_at))
-                                             else 0.0], device=values.device)
-                    if dist.active:
-                        torch.distributed.all_reduce(values)
-                        values /= dist.world
-                        torch.distributed.all_reduce(stop_now, op=torch.distributed.ReduceOp.MAX)
-                    values = values.tolist()
-                    now = time.perf_counter()
-                    seconds.append(now - tick)
-                    samples = step * config.batch_size * dist.world
-                    row = {"step": step, "epoch": epoch, "lr": _fmt(lr), "seconds": f"{now - tick:.4f}",
-                           "samples": samples, "frame_steps": samples * task.frames_per_item,
-                           **{k: _fmt(v) for k, v in zip(loss_columns, values)}}
-                    validate = validation is not None and (
-                        step == config.steps or (config.val_every and step % config.val_every == 0))
-                    if validate:
-                        if dist.main:
-                            last_validation = validation.run(model, device)
-                            row.update({k: _fmt(v) for k, v in last_validation.items()})
-                        dist.barrier()
-                    row["core_seconds"] = f"{core_before + time.process_time() - cpu_began:.2f}"
-                    if dist.main:
-                        log.write(row)
-                        if writer is not None:
-                            for k, v in row.items():
-                                if k not in ("step", "epoch") and v != "":
-                                    writer.add_scalar(k, float(v), step)
-                        bar.update(1)
-                        bar.set_postfix(loss=f"{values[0]:.4g}", refresh=False)
-                        if on_step is not None:
-                            on_step(step, dict(row))
-                    stopped = bool(stop_now.item())
-                    if stopped or step == config.steps or step % config.checkpoint_every == 0:
-                        checkpoint_now()
+                    values = run.optimise(net, batch)
+                    stopped = run.record(values, epoch, tick, lambda: should_stop(flag), cpu_began, on_step, bar)
+                    if stopped or run.step == config.steps or run.step % config.checkpoint_every == 0:
+                        run.checkpoint()
                     tick = time.perf_counter()
-                    if stopped or step >= config.steps:
+                    if stopped or run.step >= config.steps:
                         break
     finally:
         bar.close()
-        if log is not None:
-            log.close()
-        if writer is not None:
-            writer.close()
+        run.close()
+    return run.finish()
 
-    if dist.active:
-        # DDP gives every forward rank 0's batch-norm statistics, then each rank updates its own copy: after the
-        # last step they differ. Make them rank 0's (the saved ones) everywhere.
-        for buffer in model.buffers():
-            torch.distributed.broadcast(buffer.data, src=0)
-    completed = step >= config.steps
-    rows = log.rows if log is not None else []
-    final_losses = _final_losses(rows, loss_columns)
-    if dist.main and rows:
-        last_validation = _last_validation(rows, val_columns) or last_validation
-    weights = None
-    mean_seconds = sum(seconds) / len(seconds) if seconds else math.nan
-    if completed and dist.main:
-        from ..models import save_weights
 
-        weights = save_weights(model, run_dir / "model.safetensors",
-                               {"task": config.task, "steps": step, "seed": config.seed, "data_recipe": recipe,
-                                "final_losses": final_losses, "final_validation": last_validation,
-                                "train_config": config.to_dict()})
-        summary = {"steps": step, "completed": completed, "seconds_per_step": mean_seconds,
-                   "final_losses": final_losses, "final_validation": last_validation,
-                   "device": str(device), "world_size": dist.world}
-        write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    dist.barrier()
-    return TrainResult(run_dir, step, completed, model, final_losses, last_validation, weights, mean_seconds)
+class _Run:
+    """One invocation of the loop: the model, its optimiser and data, the run's files (rank 0), the steps taken.
 
+    Built from the config and the checkpoint to resume (``step`` is where it starts); :meth:`optimise` and
+    :meth:`record` take one step, :meth:`checkpoint` saves it, :meth:`finish` writes the final weights.
+    """
+
+    def __init__(self, config: TrainConfig, run_dir: Path, checkpoint: Path | None, dist: _Dist,
+                 device: torch.device):
+        self.config, self.run_dir, self.dist, self.device = config, run_dir, dist, device
+        self.task = make_task(config)
+        self.model = build_model(config)
+        self.train_set, self.validation, train_scenes, val_scenes = self.task.datasets(self.model)
+        self.per_epoch = steps_per_epoch(len(self.train_set), config.batch_size, dist.world)
+        if self.per_epoch < 1:
+            raise NeurofocusError(f"one epoch holds {len(self.train_set)} items, fewer than batch_size × processes "
+                                  f"= {config.batch_size} × {dist.world}: raise samples_per_scene or lower the batch")
+        self.criterion = self.task.criterion(device)
+        self.model.to(device)
+        if config.precision != "fp32":
+            self.model.to(memory_format=memory_format(config.precision))
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
+                                          weight_decay=config.weight_decay)
+        self.step = 0
+        if checkpoint is not None:
+            self.step = int(load_checkpoint(checkpoint, self.model, self.optimizer, restore_rng=True)["step"])
+        if self.step > config.steps:
+            raise NeurofocusError(f"the run is already at step {self.step}, beyond --steps {config.steps}", run_dir)
+        self.recipe = self.task.recipe(train_scenes, val_scenes)
+        self.log = self.writer = None
+        self.core_before = 0.0  # CPU seconds of the earlier invocations
+        if dist.main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+            self.log = _CsvLog(run_dir / "log.csv", self.step if checkpoint is not None else None,
+                               csv_columns(self.task.loss_columns, self.task.val_columns))
+            write_text_atomic(run_dir / "data.json", json.dumps(data_fingerprint(config, train_scenes, val_scenes),
+                                                                indent=1) + "\n")
+            self.writer = _tensorboard(run_dir, config.tensorboard)
+            if self.log.rows:
+                self.core_before = float(self.log.rows[-1].get("core_seconds") or 0)
+        dist.barrier()
+        self.last_validation: dict = {}
+        self.seconds: list[float] = []  # wall time of each step of this invocation
+
+    def optimise(self, net, batch: dict) -> torch.Tensor:
+        """One optimiser step on ``batch``; returns the loss terms (detached, in ``loss_columns`` order)."""
+        self.lr = lr_at(self.config, self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr
+        self.optimizer.zero_grad(set_to_none=True)
+        terms = self.task.loss(net, self.criterion, batch, self.device)
+        if not torch.isfinite(terms["loss"]):
+            raise NeurofocusError(f"the loss became {terms['loss'].item()} at step {self.step + 1} "
+                                  f"(lower the learning rate?)")
+        terms["loss"].backward()
+        self.optimizer.step()
+        self.step += 1
+        return torch.stack([terms[k].detach().float() for k in self.task.loss_columns])
+
+    def record(self, values: torch.Tensor, epoch: int, tick: float, should_stop, cpu_began: float, on_step,
+               bar) -> bool:
+        """Average the step's losses over the ranks, validate when due, log the row; True when the run stops."""
+        dist, config, step = self.dist, self.config, self.step
+        stop_now = torch.tensor([1.0 if should_stop() else 0.0], device=values.device)
+        if dist.active:
+            torch.distributed.all_reduce(values)
+            values /= dist.world
+            torch.distributed.all_reduce(stop_now, op=torch.distributed.ReduceOp.MAX)
+        values = values.tolist()
+        now = time.perf_counter()
+        self.seconds.append(now - tick)
+        samples = step * config.batch_size * dist.world
+        row = {"step": step, "epoch": epoch, "lr": _fmt(self.lr), "seconds": f"{now - tick:.4f}",
+               "samples": samples, "frame_steps": samples * self.task.frames_per_item,
+               **{k: _fmt(v) for k, v in zip(self.task.loss_columns, values)}}
+        if self.validation is not None and (step == config.steps or (config.val_every and
+                                                                     step % config.val_every == 0)):
+            if dist.main:
+                self.last_validation = self.validation.run(self.model, self.device)
+                row.update({k: _fmt(v) for k, v in self.last_validation.items()})
+            dist.barrier()
+        row["core_seconds"] = f"{self.core_before + time.process_time() - cpu_began:.2f}"
+        if dist.main:
+            self.log.write(row)
+            if self.writer is not None:
+                for k, v in row.items():
+                    if k not in ("step", "epoch") and v != "":
+                        self.writer.add_scalar(k, float(v), step)
+            bar.update(1)
+            bar.set_postfix(loss=f"{values[0]:.4g}", refresh=False)
+            if on_step is not None:
+                on_step(step, dict(row))
+        return bool(stop_now.item())
+
+    def checkpoint(self) -> None:
+        if self.dist.main:
+            config = self.config
+            save_checkpoint(self.run_dir, self.step, self.model, self.optimizer,
+                            {"epoch": self.step // self.per_epoch, "config": config.to_dict(),
+                             "losses": _final_losses(self.log.rows, self.task.loss_columns),
+                             "validation": self.last_validation},
+                            keep=config.keep_checkpoints, metadata={"task": config.task, "seed": config.seed})
+        self.dist.barrier()
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
+        if self.writer is not None:
+            self.writer.close()
+
+    def finish(self) -> TrainResult:
+        """Weights and summary when the steps are done (rank 0); the result of this invocation."""
+        config, dist, model, step = self.config, self.dist, self.model, self.step
+        if dist.active:
+            # DDP gives every forward rank 0's batch-norm statistics, then each rank updates its own copy: after the
+            # last step they differ. Make them rank 0's (the saved ones) everywhere.
+            for buffer in model.buffers():
+                torch.distributed.broadcast(buffer.data, src=0)
+        completed = step >= config.steps
+        rows = self.log.rows if self.log is not None else []
+        final_losses = _final_losses(rows, self.task.loss_columns)
+        if dist.main and rows:
+            self.last_validation = _last_validation(rows, self.task.val_columns) or self.last_validation
+        weights = None
+        mean_seconds = sum(self.seconds) / len(self.seconds) if self.seconds else math.nan
+        if completed and dist.main:
+            from ..models import save_weights
+
+            weights = save_weights(model, self.run_dir / "model.safetensors",
+                                   {"task": config.task, "steps": step, "seed": config.seed,
+                                    "data_recipe": self.recipe, "final_losses": final_losses,
+                                    "final_validation": self.last_validation, "train_config": config.to_dict()})
+            summary = {"steps": step, "completed": completed, "seconds_per_step": mean_seconds,
+                       "final_losses": final_losses, "final_validation": self.last_validation,
+                       "device": str(self.device), "world_size": dist.world}
+            write_text_atomic(self.run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        dist.barrier()
+        return TrainResult(self.run_dir, step, completed, model, final_losses, self.last_validation, weights,
+                           mean_seconds)

@@ -43,7 +43,7 @@ class TrainingLoss(nn.Module):
         β and α (defaults: the papers' 200 and 0.5); a zero weight skips its term.
     focus_weight : float
         λ of the in-focus emphasis (0: the papers' plain MSE). With a focus map m ∈ [0, 1] (how nearly each pixel
-        is in focus at the target time, see :class:`.data.RefocusPairs`), the MSE term becomes
+        is in focus at the target time, see :class:`.refocus_pairs.RefocusPairs`), the MSE term becomes
         Σ (1 + λ·m)·(pred − target)² / Σ (1 + λ·m) over pixels and channels: the pixels that the all-in-focus merge
         takes from this slice count 1 + λ times as much as the defocused rest.
 

@@ -7,7 +7,7 @@ Refocus
     events with the per-patch contrast estimate, spikes with the TFP refocus; ``val_psnr_handcrafted``) and of the
     input frame itself, i.e. no refocusing (``val_psnr_input``). Also the in-focus PSNR of the network and of the
     hand-crafted refocus (``val_psnr_infocus``, ``val_psnr_infocus_handcrafted``): the squared error weighted by
-    each pair's focus map (:class:`.data.RefocusPairs`, σ = ``focus_sigma``), pooled over a scene's pairs, the
+    each pair's focus map (:class:`.refocus_pairs.RefocusPairs`, σ = ``focus_sigma``), pooled over a scene's pairs, the
     PSNR averaged over the scenes — the pixels that the all-in-focus merge takes from a slice.
 Merge
     One stack per held-out scene (as in training, no flips). Logged: PSNR of the network's all-in-focus image vs the

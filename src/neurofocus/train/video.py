@@ -197,7 +197,7 @@ class VideoSequences(SceneDataset):
         m: frames' worth of events per window.
     events : {"defocused", "sharp"}
     seed, samples_per_scene, crop, flips, cache_scenes
-        As :class:`~.data.RefocusPairs` (``samples_per_scene`` items per sequence and epoch).
+        As :class:`~.refocus_pairs.RefocusPairs` (``samples_per_scene`` items per sequence and epoch).
     """
 
     def __init__(self, sequences, *, num_bins: int = 5, integrator: bool = False, sequence_length: int = 8,
