@@ -114,7 +114,7 @@ def run(repeat: int, sample: Path = SAMPLE) -> None:
                 "convert": cli + ["convert", str(sample), str(Path(tmp) / "converted.raw")],
                 "aif": cli + ["aif", "--image", str(sim / "image.png"), "--events", str(sim / "events.raw"),
                               "--out", str(out)],
-                "simulate-events": cli + ["simulate-events", "--frames", str(frames_dir), "--fps", "1000",
+                "simulate-events": cli + ["simulate-events", "--input", str(frames_dir), "--fps", "1000",
                                           "--event-model", "dvs-voltmeter", "--preset", "DVS346",
                                           "--out", str(Path(tmp) / "simulated.raw")]}
         cold_s = wall(runs["aif"], dict(ENV, NUMBA_CACHE_DIR=str(Path(tmp) / "numba-cold")))  # compiles everything

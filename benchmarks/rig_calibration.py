@@ -31,7 +31,7 @@ from neurofocus.images import read_image
 
 SENSORS = {"DVS346 events": (["--event-model", "dvs-voltmeter"], "events"),
            "ideal events": (["--event-model", "ideal"], "events"),
-           "spikes": (["--event-model", "none", "--spikes"], "spikes")}
+           "spikes": (["--event-model", "none", "--with-spikes"], "spikes")}
 
 
 def quiet(*argv) -> None:

@@ -181,6 +181,27 @@ def test_every_size_flag_reads_width_first():
     assert size_flags and all(metavar == "WxH" for metavar in size_flags.values()), size_flags
 
 
+def _meaning(action) -> str:
+    """What kind of value a flag takes: none (an on/off switch), a number, or a text (a path, a name, a choice)."""
+    if action.nargs == 0:
+        return "switch"
+    if action.type in (int, float) or getattr(action.type, "__name__", "") in ("positive_float", "positive_int"):
+        return "number"
+    return "text"
+
+
+def test_a_flag_takes_the_same_kind_of_value_in_every_command():
+    from neurofocus.cli import build_parser
+
+    meanings = {}
+    for parser in _every_parser(build_parser()):
+        for action in parser._actions:
+            for flag in action.option_strings:
+                meanings.setdefault(flag, {}).setdefault(_meaning(action), []).append(parser.prog)
+    assert len(meanings) > 100 and set(meanings["--with-spikes"]) == {"switch"}
+    assert {flag: uses for flag, uses in meanings.items() if len(uses) > 1} == {}
+
+
 def test_command_table_names_every_command_in_help_order():
     from neurofocus.cli import COMMAND_MODULES, build_parser
 

@@ -16,7 +16,7 @@ from .conftest import run_cli as run, shared
 def test_simulate_writes_rig_files_and_truth(capsys, tmp_path):
     out = tmp_path / "sim"
     code, text, err = run(capsys, "simulate", "--out", out, "--size", "64x48", "--frames", 24, "--frame-rate", 240,
-                          "--max-blur-px", 10, "--spikes", "--tick-us", 500, "--speed", "hand", "--image-frame", 5)
+                          "--max-blur-px", 10, "--with-spikes", "--tick-us", 500, "--speed", "hand", "--image-frame", 5)
     assert code == 0, err
     for name in ("image.png", "aif.png", "events.raw", "spikes.dat", "spikes.dat.json", "truth.npz", "sample.json",
                  "stack_sheet.png", "infocus_time.png", "depth.png"):
@@ -74,7 +74,7 @@ def make_frames(folder, n=8, shape=(30, 40)):
 
 def test_simulate_events_and_spikes_from_frames(capsys, tmp_path):
     frames = make_frames(tmp_path / "frames")
-    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--fps", 1000, "--event-model",
+    code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "frames", "--fps", 1000, "--event-model",
                        "dvs-voltmeter", "--preset", "DVS240", "--seed", 3, "--out", tmp_path / "ev.txt")
     assert code == 0, err
     got = load_events(tmp_path / "ev.txt")
@@ -82,11 +82,11 @@ def test_simulate_events_and_spikes_from_frames(capsys, tmp_path):
     expected = simulate_dvs_voltmeter(gray, np.arange(8) * 1000.0, VoltmeterParams.preset("DVS240"), seed=3)
     assert got == expected and len(got) > 0 and np.all(got.p == 1)  # brightening frames: ON events
     (tmp_path / "times.txt").write_text("\n".join(str(1000 * k * k) for k in range(1, 9)))
-    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--timestamps",
+    code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "frames", "--timestamps",
                        tmp_path / "times.txt", "--event-model", "ideal", "--out", tmp_path / "ev.npy")
     assert code == 0, err
     assert load_events(tmp_path / "ev.npy").t.max() <= 64000
-    code, _, err = run(capsys, "simulate-spikes", "--frames", tmp_path / "frames", "--fps", 100, "--tick-us", 100,
+    code, _, err = run(capsys, "simulate-spikes", "--input", tmp_path / "frames", "--fps", 100, "--tick-us", 100,
                        "--out", tmp_path / "sp.h5")
     assert code == 0, err
     spikes = load_spikes(tmp_path / "sp.h5")
@@ -95,14 +95,14 @@ def test_simulate_events_and_spikes_from_frames(capsys, tmp_path):
 
 def test_frame_errors(capsys, tmp_path):
     make_frames(tmp_path / "frames", n=3)
-    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--event-model", "ideal", "--out",
+    code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "frames", "--event-model", "ideal", "--out",
                        tmp_path / "e.npz")
     assert code == 2 and "--fps" in err
     (tmp_path / "t.txt").write_text("1\n2\n")
-    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "frames", "--timestamps", tmp_path / "t.txt",
+    code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "frames", "--timestamps", tmp_path / "t.txt",
                        "--event-model", "ideal", "--out", tmp_path / "e.npz")
     assert code == 2 and "3 frames but 2 timestamps" in err
-    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "nothing", "--fps", 10, "--event-model", "ideal",
+    code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "nothing", "--fps", 10, "--event-model", "ideal",
                        "--out", tmp_path / "e.npz")
     assert code == 2 and "no such file" in err
 
@@ -141,7 +141,7 @@ def test_simulate_events_from_a_video(capsys, tmp_path):
     pytest.importorskip("imageio_ffmpeg")
     frames = (np.random.default_rng(0).random((10, 32, 48, 3)) * np.linspace(0.3, 1, 10)[:, None, None, None] * 255)
     iio.imwrite(tmp_path / "clip.mp4", frames.astype(np.uint8), fps=25)
-    code, _, err = run(capsys, "simulate-events", "--frames", tmp_path / "clip.mp4", "--fps", 25, "--event-model", "ideal",
+    code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "clip.mp4", "--fps", 25, "--event-model", "ideal",
                        "--out", tmp_path / "ev.npz")
     assert code == 0, err
     events = load_events(tmp_path / "ev.npz")
@@ -154,6 +154,6 @@ def test_frames_with_nan_values_are_rejected(capsys, tmp_path):
     make_frames(tmp_path / "frames", n=3)
     Image.fromarray(np.full((30, 40), np.nan, np.float32), mode="F").save(tmp_path / "frames" / "frame_001b.tif")
     for command, extra in (("simulate-events", ["--event-model", "ideal"]), ("simulate-spikes", [])):
-        code, _, err = run(capsys, command, "--frames", tmp_path / "frames", "--fps", 100, *extra, "--out",
+        code, _, err = run(capsys, command, "--input", tmp_path / "frames", "--fps", 100, *extra, "--out",
                            tmp_path / "out.npz")
         assert code == 2 and len(err.splitlines()) == 1 and "NaN or infinite" in err, err

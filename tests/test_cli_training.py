@@ -65,7 +65,7 @@ def test_bad_input(data, tmp_path, capsys):
         info_path.write_text(json.dumps(info))
     code, _, err = run_cli(capsys, "train", "refocus", "--data", events_only, "--out", out, "--modality", "spikes",
                            *TINY)
-    _one_line_error(code, err, "scene_00000 has no spikes", "--spikes")
+    _one_line_error(code, err, "scene_00000 has no spikes", "--with-spikes")
     config = tmp_path / "cfg.json"
     config.write_text(json.dumps({"width": 0.125, "learnig_rate": 0.1}))
     code, _, err = run_cli(capsys, "train", "refocus", "--data", data, "--out", out, "--config", config)

@@ -77,3 +77,43 @@ def test_no_module_imports_a_higher_layer_or_a_private_name_of_another_package()
     upward, private = _violations()
     assert upward == []
     assert private == []
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module name → the package's modules it imports (a ``from pkg import name`` counts as ``pkg.name`` when that
+    is a module, else as ``pkg``)."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = (path, parts[:-1])
+    graph = {}
+    for name, (path, package) in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("neurofocus")):
+                base = (package[:len(package) - node.level + 1] if node.level else []) + (
+                    node.module.split(".") if node.module else [])
+                for alias in node.names:
+                    full = ".".join([*base, alias.name])
+                    targets.add(full if full in modules else ".".join(base))
+            elif isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names if a.name in modules)
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def test_no_module_import_cycles():
+    graph = _module_graph()
+    assert len(graph) > 50 and "neurofocus.aif.weights" in graph["neurofocus.aif.pipeline"]
+    cycles = []
+    for start in sorted(graph):  # a module that reaches itself through the modules it imports
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            if module == start:
+                cycles.append(start)
+                break
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph[module])
+    assert cycles == []

@@ -9,6 +9,6 @@ set -e
 out=${1:?usage: make_data.sh OUT_DIR [TEXTURES_DIR]}
 textures=${2:-../shared/data/textures/kodak}
 common="--size 240x180 --frames 240 --frame-rate 240 --keep-every 2 --max-blur 10,30 --direction random --ideal-noise
-        --event-model mixed --spikes --textures $textures --workers 1"
+        --event-model mixed --with-spikes --textures $textures --workers 1"
 neurofocus synth $common --scenes 6 --seed 9100 --out "$out/val"
 neurofocus synth $common --scenes 56 --seed 100 --out "$out/train"

@@ -275,8 +275,8 @@ def test_synth_command_makes_defocus_videos(capsys, tmp_path):
                            "--blur", "9,1")
     assert code == 2 and err.startswith("neurofocus: error:") and err.count("\n") == 1
     code, _, err = run_cli(capsys, "synth", "--kind", "defocus-video", "--scenes", 1, "--out", tmp_path / "w",
-                           "--spikes")
-    assert code == 2 and "--spikes" in err
+                           "--with-spikes")
+    assert code == 2 and "--with-spikes" in err
     code, _, err = run_cli(capsys, "synth", "--scenes", 1, "--out", tmp_path / "w", "--sharp-events")
     assert code == 2 and "--kind defocus-video" in err
 

@@ -57,7 +57,7 @@ def _event_setup(args):
 def _add_spike_options(p, flag: bool) -> None:
     g = p.add_argument_group("spike sensor")
     if flag:
-        g.add_argument("--spikes", action="store_true", help="also simulate a spike camera")
+        g.add_argument("--with-spikes", action="store_true", help="also simulate a spike camera")
     g.add_argument("--tick-us", type=positive_float, default=50.0, help="spike readout interval in µs (50)")
     g.add_argument("--max-rate", type=positive_float, default=0.5, help="spikes per tick at full intensity (0.5)")
     g.add_argument("--dark-rate", type=float, default=0.0, help="dark-current spikes per tick (0)")
@@ -177,10 +177,10 @@ def cmd_simulate(args) -> int:
     spec = SweepSpec(num_frames=args.frames, frame_rate_hz=args.frame_rate, speed=args.speed,
                      direction=args.direction, breathing=args.breathing, image_frame=args.image_frame)
     voltmeter, ideal = _event_setup(args)
-    setup = SensorSetup(voltmeter=voltmeter, ideal=ideal, spikes=_spike_params(args) if args.spikes else None,
+    setup = SensorSetup(voltmeter=voltmeter, ideal=ideal, spikes=_spike_params(args) if args.with_spikes else None,
                         tick_us=args.tick_us)
     if voltmeter is None and ideal is None and setup.spikes is None:
-        raise NeurofocusError("nothing to simulate: --event-model none and no --spikes")
+        raise NeurofocusError("nothing to simulate: --event-model none and no --with-spikes")
     t0 = time.perf_counter()
     source = _source(args, lens, spec, np.random.default_rng([args.scene_seed, 1]))
     rig = _rig(args, source) if args.rig else None
@@ -240,7 +240,7 @@ def cmd_simulate_events(args) -> int:
     from ..color import luminance, srgb_to_linear
     from ..types import Events
 
-    frames = FrameSequence(args.frames, timestamps=args.timestamps, fps=args.fps)
+    frames = FrameSequence(args.input, timestamps=args.timestamps, fps=args.fps)
     voltmeter, ideal = _event_setup(args)
     size = (frames.width, frames.height)
     sim = DvsVoltmeter(size, voltmeter, seed=args.seed) if voltmeter else IdealEventSimulator(size, ideal, seed=args.seed)
@@ -261,7 +261,7 @@ def cmd_simulate_spikes(args) -> int:
     from ..simulate.spikes import SpikeSimulator
     from ..types import Spikes
 
-    frames = FrameSequence(args.frames, timestamps=args.timestamps, fps=args.fps)
+    frames = FrameSequence(args.input, timestamps=args.timestamps, fps=args.fps)
     sim = SpikeSimulator((frames.width, frames.height), _spike_params(args), tick_us=args.tick_us,
                          start_us=float(frames.times_us[0]), seed=args.seed)
     parts = [sim.feed(np.clip(luminance(srgb_to_linear(chunk)), 0, 1), times) for chunk, times in frames.chunks()]
@@ -283,7 +283,7 @@ def _blur_range(text: str) -> tuple[float, float]:
 
 
 _VIDEO_ONLY = ("blur", "objects", "focus", "psf", "sharp_events")
-_SWEEP_ONLY = ("max_blur", "speed", "direction", "spikes", "tick_us", "keep_every", "ideal_noise")
+_SWEEP_ONLY = ("max_blur", "speed", "direction", "with_spikes", "tick_us", "keep_every", "ideal_noise")
 
 
 def _object_range(text: str) -> tuple[int, int]:
@@ -318,7 +318,7 @@ def _synth_config(args):
     return SynthConfig(width=args.size[0], height=args.size[1], num_frames=args.frames or 480,
                        frame_rate_hz=args.frame_rate or 480.0, speed=args.speed or "mixed",
                        direction=args.direction or "near_to_far", max_blur_px=args.max_blur or (15.0, 40.0),
-                       event_model=args.events, spikes=args.spikes, spike_tick_us=args.tick_us or 100.0,
+                       event_model=args.events, spikes=args.with_spikes, spike_tick_us=args.tick_us or 100.0,
                        keep_every=args.keep_every or 4, textures=str(args.textures) if args.textures else None,
                        ideal_noise=args.ideal_noise)
 
@@ -344,8 +344,9 @@ def cmd_synth(args) -> int:
 # --- registration ----------------------------------------------------------------------------------------------------
 
 def _add_frames_options(p) -> None:
-    p.add_argument("--frames", required=True, type=Path, metavar="DIR_OR_VIDEO",
-                   help="folder of images (sorted by name, or listed in a DVS-Voltmeter info.txt) or a video")
+    p.add_argument("--input", required=True, type=Path, metavar="DIR_OR_VIDEO",
+                   help="the frames: a folder of images (sorted by name, or listed in a DVS-Voltmeter info.txt) or "
+                        "a video file")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--timestamps", type=Path, help="frame times file (µs per line, or '<name> <µs>')")
     g.add_argument("--fps", type=positive_float, help="frame rate, when there are no timestamps")
@@ -435,7 +436,7 @@ def register(sub) -> None:
     g.add_argument("--direction", choices=["near_to_far", "far_to_near", "random"], help="(near_to_far)")
     g.add_argument("--max-blur", type=_blur_range, metavar="MIN,MAX",
                    help="range of the largest blur per scene in pixels (15,40)")
-    g.add_argument("--spikes", action="store_true", help="also simulate spikes")
+    g.add_argument("--with-spikes", action="store_true", help="also simulate spikes")
     g.add_argument("--ideal-noise", action="store_true",
                    help="ideal events (--event-model ideal or mixed): also draw a per-pixel threshold mismatch, "
                         "refractory period, leak and shot noise per scene (defocus videos always do)")

@@ -55,7 +55,7 @@ def list_scenes(folder: str | os.PathLike, modality: str | None = None) -> list[
     if modality is not None:
         for scene in scenes:
             if not has_stream(scene, "focal-sweep", modality):
-                hint = " (make it with neurofocus synth --spikes)" if modality == "spikes" else ""
+                hint = " (make it with neurofocus synth --with-spikes)" if modality == "spikes" else ""
                 raise NeurofocusError(f"scene {scene.name} has no {modality}{hint}", folder)
     return scenes
 
