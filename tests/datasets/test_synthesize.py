@@ -109,10 +109,56 @@ def test_mixed_sensors_and_photo_textures(tmp_path):
     np.testing.assert_allclose(aif[..., 2] / aif[..., 1], expect[2] / expect[1], rtol=0.08)
 
 
+def test_scenes_rendered_from_image_and_depth(tmp_path):
+    """rgbd: each scene is a random scale, crop and flip of a real image + depth scene (by index modulo their
+    number); its all-in-focus truth is that crop of the image, and the nearer (larger-disparity) half comes into focus
+    at the near end of the sweep."""
+    import dataclasses
+
+    import cv2
+    from PIL import Image
+
+    from neurofocus.images import read_image
+    from neurofocus.metrics import psnr
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "rgbd" / "steps"
+    folder.mkdir(parents=True)
+    image = cv2.GaussianBlur(rng.random((60, 80, 3)).astype(np.float32), (0, 0), 1.5)
+    Image.fromarray(np.round(np.clip(image * 2 - 0.5, 0, 1) * 255).astype(np.uint8)).save(folder / "image.png")
+    disparity = np.where(np.arange(80) < 40, 10.0, 30.0)[None].repeat(60, 0)  # left far, right near
+    disparity[5, 5] = np.nan  # unknown: filled from its neighbours
+    np.save(folder / "depth.npy", disparity.astype(np.float32))
+    config = dataclasses.replace(TINY, rgbd=str(tmp_path / "rgbd"), spikes=False, direction="near_to_far",
+                                 max_blur_px=(8.0, 8.0))
+    synthesize(tmp_path / "ds", 2, seed=3, config=config, workers=1, progress=False)
+    photo = read_image(folder / "image.png")
+    for i in range(2):
+        scene = tmp_path / "ds" / f"scene_{i:05d}"
+        info = json.loads((scene / "sample.json").read_text())
+        assert info["rgbd_scene"] == "steps" and info["max_blur_px"] == 8.0
+        size = (max(TINY.width, round(80 * info["scale"])), max(TINY.height, round(60 * info["scale"])))
+        x, y = info["crop_xy"]
+        expect = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)[y:y + TINY.height, x:x + TINY.width]
+        expect = expect[:, ::-1] if info["flipped"] else expect
+        truth = load_sample(scene).sweep.ground_truth
+        assert psnr(truth.all_in_focus, expect) > 35
+        columns = (np.arange(size[0]) < round(40 * size[0] / 80))[x:x + TINY.width]
+        near = ~columns[::-1] if info["flipped"] else ~columns
+        times = truth.infocus_time_us
+        if near.any() and (~near).any():  # near_to_far: the near side is in focus first
+            assert np.median(times[:, near]) < np.median(times[:, ~near])
+    small = dataclasses.replace(config, width=100)
+    with pytest.raises(NeurofocusError, match="smaller than the dataset's 100x"):
+        synthesize(tmp_path / "small", 1, seed=3, config=small, workers=1, progress=False)
+    with pytest.raises(NeurofocusError, match="no scene folders"):
+        dataclasses.replace(config, rgbd=str(tmp_path / "ds" / "scene_00000"))
+
+
 def test_settings_made_before_new_fields_read_as_before():
     """Settings left at the values they had before they existed are not written, so a config.json made before them
     equals a rerun's and the dataset resumes; a config.json without them reads as those values."""
-    assert not {"ideal_noise", "textures"} & set(SynthConfig().to_json())
+    assert not {"ideal_noise", "textures", "rgbd"} & set(SynthConfig().to_json())
     assert SynthConfig(ideal_noise=True).to_json()["ideal_noise"] is True
     assert SynthConfig.from_json(TINY.to_json()) == TINY and TINY.ideal_noise is False
     with pytest.raises(NeurofocusError, match="event_model"):

@@ -43,7 +43,14 @@ from ..simulate.focal_sweep import SceneSweep, SensorSetup, simulate_focal_sweep
 from ..simulate.ideal_events import IdealParams
 from ..simulate.optics import ThinLens
 from ..simulate.scene import random_scene
-from ..simulate.sources import depth_from_disparity, image_depth_sweep, light_field_sweep, load_hci_light_field
+from ..simulate.sources import (
+    depth_from_disparity,
+    image_depth_sweep,
+    light_field_sweep,
+    load_hci_light_field,
+    read_rgbd,
+    rgbd_scenes,
+)
 from ..simulate.spikes import SpikeParams
 from ..simulate.sweep import FocusSchedule, SweepSpec, focus_schedule
 from ..types import FocalSweep
@@ -196,38 +203,18 @@ def light_field_cases(folder: str | Path, num_frames: int, positions=(0.15, 0.5,
             yield Case(group, f"image at {p:.0%} of the sweep", _with_image(sweep, source, frame), source)
 
 
-def _filled(values: np.ndarray) -> np.ndarray:
-    """``values`` with each NaN replaced by its nearest valid neighbour's value."""
-    from scipy import ndimage
-
-    holes = ~np.isfinite(values)
-    if not holes.any():
-        return values
-    index = ndimage.distance_transform_edt(holes, return_distances=False, return_indices=True)
-    return values[tuple(index)]
-
-
 def rgbd_cases(folder: str | Path, num_frames: int, seed: int = 2024, progress=lambda message: None):
     """Sweeps rendered from real photographs with dense ground-truth depth (a folder of scene folders, each with
     ``image.png``, ``depth.npy`` — disparity in pixels or depth in m, NaN = unknown — and ``meta.json`` saying
     which), largest blur 25 px, the image captured near one end of the sweep (15 % or 85 %, alternating); with
     ideal events, DVS346-preset and random-k DVS-Voltmeter events, and spikes. A second set with a largest blur
     of 4 px and the image at 50 % is the nearly-in-focus case (where the pipeline must do no harm)."""
-    import json
-
-    from ..images import read_image
-
-    scenes = sorted(p for p in Path(folder).iterdir() if (p / "depth.npy").is_file() and (p / "image.png").is_file())
-    if not scenes:
-        raise NeurofocusError("no scene folders with image.png and depth.npy", folder)
+    scenes = rgbd_scenes(folder)
     lens = ThinLens()
     for i, scene in enumerate(scenes):
         progress(f"  rendering and simulating sweeps of {scene.name} ({i + 1} of {len(scenes)}) ...")
         rng = np.random.default_rng([seed, i])
-        image, values = read_image(scene / "image.png"), _filled(np.load(scene / "depth.npy").astype(np.float64))
-        kind = json.loads((scene / "meta.json").read_text()).get("depth_kind", "disparity") \
-            if (scene / "meta.json").is_file() else "disparity"
-        disparity = values if kind == "disparity" else 1 / np.maximum(values, 1e-6)
+        image, disparity = read_rgbd(scene)
         random_k = VoltmeterParams.random(rng)
         for group, max_blur, position in (("Middlebury", 25.0, 0.15 if i % 2 == 0 else 0.85),
                                           ("Middlebury nearly in focus", 4.0, 0.5)):

@@ -283,7 +283,7 @@ def _blur_range(text: str) -> tuple[float, float]:
 
 
 _VIDEO_ONLY = ("blur", "objects", "focus", "psf", "sharp_events")
-_SWEEP_ONLY = ("max_blur", "speed", "direction", "with_spikes", "tick_us", "keep_every", "ideal_noise")
+_SWEEP_ONLY = ("max_blur", "speed", "direction", "with_spikes", "rgbd", "tick_us", "keep_every", "ideal_noise")
 
 
 def _object_range(text: str) -> tuple[int, int]:
@@ -320,7 +320,7 @@ def _synth_config(args):
                        direction=args.direction or "near_to_far", max_blur_px=args.max_blur or (15.0, 40.0),
                        event_model=args.events, spikes=args.with_spikes, spike_tick_us=args.tick_us or 100.0,
                        keep_every=args.keep_every or 4, textures=str(args.textures) if args.textures else None,
-                       ideal_noise=args.ideal_noise)
+                       ideal_noise=args.ideal_noise, rgbd=str(args.rgbd) if args.rgbd else None)
 
 
 def cmd_synth(args) -> int:
@@ -437,6 +437,10 @@ def register(sub) -> None:
     g.add_argument("--max-blur", type=_blur_range, metavar="MIN,MAX",
                    help="range of the largest blur per scene in pixels (15,40)")
     g.add_argument("--with-spikes", action="store_true", help="also simulate spikes")
+    g.add_argument("--rgbd", type=Path, metavar="DIR",
+                   help="a folder of real image + depth scenes (e.g. ../shared/data/rgbd: image.png, depth.npy, "
+                        "meta.json per scene): scene i is rendered from scene i modulo their number, randomly "
+                        "scaled, cropped and flipped, instead of a random layered scene")
     g.add_argument("--ideal-noise", action="store_true",
                    help="ideal events (--event-model ideal or mixed): also draw a per-pixel threshold mismatch, "
                         "refractory period, leak and shot noise per scene (defocus videos always do)")

@@ -16,6 +16,7 @@ from .focal_sweep import SceneSweep, SensorSetup, SimulatedSweep, simulate_focal
 from .optics import ThinLens
 from .scene import random_scene
 from .sweep import SweepSpec, focus_schedule
+from .sources import depth_from_disparity, image_depth_sweep, read_rgbd, rgbd_scenes
 from .textures import PhotoTextures
 
 
@@ -62,6 +63,12 @@ class SynthConfig:
     textures : str or None
         A folder of photographs whose crops texture every surface (:class:`~.textures.PhotoTextures`, e.g.
         ``../shared/data/textures/kodak``); None: the bundled images and procedural patterns.
+    rgbd : str or None
+        A folder of real image + depth scenes (:func:`~.sources.rgbd_scenes`, e.g. ``../shared/data/rgbd``):
+        scene ``index`` is then a sweep rendered from scene ``index`` modulo their number
+        (:func:`~.sources.image_depth_sweep`), scaled by a random factor (down to the size that just holds
+        ``width`` × ``height``), cropped at a random place and flipped left-right half of the time, its disparity
+        range mapped to the scene's largest blur; ``textures`` is then unused. None: random layered scenes.
     """
 
     width: int = 346
@@ -81,11 +88,14 @@ class SynthConfig:
     rgb_noise: float = 0.002
     ideal_noise: bool = False
     textures: str | None = None
+    rgbd: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "max_blur_px", tuple(float(v) for v in self.max_blur_px))
         if self.textures is not None:
             object.__setattr__(self, "textures", str(PhotoTextures(self.textures).folder))  # fails early, absolute
+        if self.rgbd is not None:
+            object.__setattr__(self, "rgbd", str(rgbd_scenes(self.rgbd)[0].parent.resolve()))  # fails early
         if self.event_model not in EVENT_MODELS:
             raise NeurofocusError(f"event_model must be one of {', '.join(EVENT_MODELS)}, got {self.event_model!r}")
         if self.speed not in ("constant", "hand", "mixed"):
@@ -102,7 +112,7 @@ class SynthConfig:
         return from_dict(cls, data, "unknown dataset settings {unknown}")
 
     def to_json(self) -> dict:
-        return asdict_omitting(self, {"textures": None, "ideal_noise": False})
+        return asdict_omitting(self, {"textures": None, "ideal_noise": False, "rgbd": None})
 
     @property
     def lens(self) -> ThinLens:
@@ -138,23 +148,57 @@ def simulate_scene_sample(config: SynthConfig, seed: int, index: int, *,
                                                    np.random.SeedSequence([seed, index]).spawn(4))
     lens = config.lens
     max_blur = float(scene_rng.uniform(*config.max_blur_px))
-    textures = PhotoTextures(config.textures) if config.textures else None
-    scene = random_scene(scene_rng, (config.width, config.height), lens, max_blur_px=max_blur, textures=textures)
     speed = config.speed if config.speed != "mixed" else ("hand" if index % 2 else "constant")
     direction = config.direction if config.direction != "random" else (
         "near_to_far" if sweep_rng.random() < 0.5 else "far_to_near")
     spec = SweepSpec(num_frames=config.num_frames, frame_rate_hz=config.frame_rate_hz, speed=speed,
                      direction=direction)
-    schedule = focus_schedule(spec, scene.near_m, scene.far_m, sweep_rng)
+    if config.rgbd:
+        source, described = _rgbd_source(config, index, scene_rng, sweep_rng, spec, max_blur, workers)
+    else:
+        textures = PhotoTextures(config.textures) if config.textures else None
+        scene = random_scene(scene_rng, (config.width, config.height), lens, max_blur_px=max_blur, textures=textures)
+        source = SceneSweep(scene, lens, focus_schedule(spec, scene.near_m, scene.far_m, sweep_rng),
+                            workers=workers)
+        described = {"layers": [layer.name for layer in scene.layers]}
     event_model, voltmeter, ideal = _event_sensor(config, index, sensor_rng, noise_rng)
     setup = SensorSetup(
         voltmeter=voltmeter, ideal=ideal,
         spikes=SpikeParams(max_rate=float(sensor_rng.uniform(0.3, 0.7))) if config.spikes else None,
         tick_us=config.spike_tick_us)
-    source = SceneSweep(scene, lens, schedule, workers=workers)
     simulated = simulate_focal_sweep(source, setup, seed=int(sensor_rng.integers(2**31)),
                                      keep_every=config.keep_every, rgb_noise=config.rgb_noise, workers=workers)
-    meta = {"index": index, "dataset_seed": seed, "event_model": event_model, "max_blur_px": max_blur, "speed": speed, "direction": direction,
-            "layers": [layer.name for layer in scene.layers], "near_m": scene.near_m, "far_m": scene.far_m,
+    meta = {"index": index, "dataset_seed": seed, "event_model": event_model, "max_blur_px": max_blur, "speed": speed,
+            "direction": direction, **described, "near_m": source.renderer.scene.near_m, "far_m": source.renderer.scene.far_m,
             "lens": lens, "sensors": setup, "seconds": round(time.perf_counter() - t0, 2)}
     return simulated, meta
+
+
+def _rgbd_source(config: SynthConfig, index: int, scene_rng: np.random.Generator, sweep_rng: np.random.Generator,
+                 spec: SweepSpec, max_blur: float, workers: int) -> tuple[SceneSweep, dict]:
+    """The sweep of a ``config.rgbd`` scene (see :class:`SynthConfig`) and what ``sample.json`` says of it."""
+    import cv2
+
+    folder = rgbd_scenes(config.rgbd)[index % len(rgbd_scenes(config.rgbd))]
+    image, disparity = read_rgbd(folder)
+    height, width = disparity.shape
+    smallest = max(config.width / width, config.height / height)
+    if smallest > 1:
+        raise NeurofocusError(f"is {width}x{height}, smaller than the dataset's {config.width}x{config.height}",
+                              folder)
+    scale = float(scene_rng.uniform(smallest, 1.0))
+    size = (max(config.width, round(width * scale)), max(config.height, round(height * scale)))
+    if scale < 1:
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        disparity = cv2.resize(disparity, size, interpolation=cv2.INTER_AREA)
+    x = int(scene_rng.integers(size[0] - config.width + 1))
+    y = int(scene_rng.integers(size[1] - config.height + 1))
+    window = np.s_[y:y + config.height, x:x + config.width]
+    image, disparity = image[window], disparity[window]
+    flip = bool(scene_rng.random() < 0.5)
+    if flip:
+        image, disparity = image[:, ::-1], disparity[:, ::-1]
+    depth = depth_from_disparity(disparity, config.lens, max_blur_px=max_blur)
+    source = image_depth_sweep(np.ascontiguousarray(image), depth, config.lens, spec, sweep_rng, workers=workers)
+    return source, {"rgbd_scene": folder.name, "scale": round(scale, 4), "crop_xy": [x, y], "flipped": flip}
+

@@ -30,7 +30,47 @@ from .scene import Layer, Scene, canvas_pad
 from .sweep import FocusSchedule, SweepSpec, focus_schedule
 
 __all__ = ["LightFieldSweep", "depth_from_disparity", "image_depth_scene", "image_depth_sweep",
-           "light_field_sweep", "load_hci_light_field"]
+           "light_field_sweep", "load_hci_light_field", "read_rgbd", "rgbd_scenes"]
+
+
+def rgbd_scenes(folder: str | os.PathLike) -> list[Path]:
+    """The scene folders of an image + depth collection (e.g. ``../shared/data/rgbd``), sorted by name: every
+    sub-folder with ``image.png`` and ``depth.npy`` (and optionally ``meta.json``, see :func:`read_rgbd`)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NeurofocusError("not a folder of image + depth scenes", folder)
+    scenes = sorted(p for p in folder.iterdir() if (p / "depth.npy").is_file() and (p / "image.png").is_file())
+    if not scenes:
+        raise NeurofocusError("no scene folders with image.png and depth.npy", folder)
+    return scenes
+
+
+def read_rgbd(scene: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """(sRGB image float32 (H, W, 3) in [0, 1], disparity float64 (H, W), larger = nearer) of one scene folder.
+
+    ``depth.npy`` holds disparity in pixels, or depth in m when ``meta.json`` says ``"depth_kind": "depth"``
+    (then disparity = 1 / depth); NaN marks unknown values, filled with the nearest known value.
+    """
+    import json
+
+    from scipy import ndimage
+
+    scene = Path(scene)
+    image = read_image(scene / "image.png")
+    try:
+        values = np.load(scene / "depth.npy", allow_pickle=False).astype(np.float64)
+        kind = (json.loads((scene / "meta.json").read_text()).get("depth_kind", "disparity")
+                if (scene / "meta.json").is_file() else "disparity")
+    except (OSError, ValueError) as exc:
+        raise NeurofocusError(f"unreadable depth or meta.json: {exc}", scene) from None
+    if values.shape != image.shape[:2]:
+        raise NeurofocusError(f"depth.npy is {values.shape}, image.png {image.shape[:2]}", scene)
+    holes = ~np.isfinite(values)
+    if holes.all():
+        raise NeurofocusError("depth.npy holds no finite value", scene)
+    if holes.any():
+        values = values[tuple(ndimage.distance_transform_edt(holes, return_distances=False, return_indices=True))]
+    return image, values if kind == "disparity" else 1 / np.maximum(values, 1e-6)
 
 
 def depth_from_disparity(disparity: np.ndarray, lens: ThinLens, *, max_blur_px: float,
