@@ -80,7 +80,7 @@ def test_resume_after_stop_and_after_crash_is_bit_identical(mini_dataset, tmp_pa
     assert folders == ["step_00000008", "step_00000010"]
 
 
-def test_checkpoint_into_another_width_fails_loudly(mini_dataset, tmp_path):
+def test_checkpoint_into_another_width_fails_loudly_and_init_weights_start_a_run(mini_dataset, tmp_path):
     train(tiny_config(mini_dataset, steps=2, checkpoint_every=1), tmp_path / "run")
     same = create_model("neuro_refocus_net", width=0.125)
     assert load_checkpoint(tmp_path / "run", same)["step"] == 2
@@ -92,6 +92,19 @@ def test_checkpoint_into_another_width_fails_loudly(mini_dataset, tmp_path):
         train(tiny_config(mini_dataset, steps=2, width=0.25), tmp_path / "run", resume=True)
     with pytest.raises(NeurofocusError, match="already holds a training run"):
         train(tiny_config(mini_dataset, steps=2), tmp_path / "run")
+
+    # init_weights: a new run starts from the given weights (not the seeded initialisation), strictly
+    weights = tmp_path / "run" / "model.safetensors"
+    tuned = train(tiny_config(mini_dataset, steps=1, init_weights=str(weights), lr=1e-12, lr_milestones=[]),
+                  tmp_path / "tuned")
+    start, trained = dict(tuned.model.named_parameters()), dict(load_model(weights).named_parameters())
+    # a step at lr 1e-12 moves no parameter measurably (batch-norm statistics do move: buffers are not compared)
+    assert start.keys() == trained.keys() and all(torch.allclose(start[k], trained[k], atol=1e-9) for k in trained)
+    seeded = create_model("neuro_refocus_net", width=0.125, seed=0).named_parameters()
+    assert not all(torch.equal(trained[k], v) for k, v in seeded)
+    assert json.loads((tmp_path / "tuned" / "config.json").read_text())["init_weights"] == str(weights.resolve())
+    with pytest.raises(NeurofocusError, match="width"):
+        train(tiny_config(mini_dataset, steps=1, width=0.25, init_weights=str(weights)), tmp_path / "wider")
 
 
 def test_config_rejects_unknown_and_bad_values():

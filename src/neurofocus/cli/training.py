@@ -16,7 +16,8 @@ from .common import positive_float
 _FIELDS = {"data": "data", "modality": "modality", "model": "model", "width": "width", "steps": "steps",
            "batch": "batch_size", "crop": "crop", "seed": "seed", "device": "device", "lr": "lr",
            "perceptual_weight": "perceptual_weight", "mse_weight": "mse_weight", "focus_weight": "focus_weight",
-           "refocus_weights": "refocus_weights", "stack_size": "stack_size", "stack_source": "stack_source",
+           "refocus_weights": "refocus_weights", "init_weights": "init_weights", "stack_size": "stack_size",
+           "stack_source": "stack_source",
            "val_data": "val_data", "val_scenes": "val_scenes", "val_every": "val_every",
            "checkpoint_every": "checkpoint_every", "num_workers": "num_workers", "threads": "threads",
            "samples_per_scene": "samples_per_scene", "events": "events", "sequence_length": "sequence_length",
@@ -61,6 +62,8 @@ def register(sub) -> None:
     p.add_argument("--mse-weight", type=_non_negative_float, help="β of the loss (200)")
     p.add_argument("--focus-weight", type=_non_negative_float, metavar="λ",
                    help="refocus: weight the MSE 1 + λ at pixels in focus at the target time (0: the papers' MSE)")
+    p.add_argument("--init-weights", metavar="PATH",
+                   help="start from this weight file of the same network (fine-tuning; a fresh optimiser)")
     p.add_argument("--refocus-weights", metavar="PATH", help="merge: refocus network that makes the stacks")
     p.add_argument("--stack-size", type=int, help="merge: slices per stack (64)")
     p.add_argument("--stack-source", choices=["frames", "handcrafted", "network"],

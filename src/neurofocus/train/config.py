@@ -58,6 +58,7 @@ _POSITIVE_NUMBERS = ("width", "lr", "lr_gamma", "focus_sigma")
 _NON_NEGATIVE_NUMBERS = ("tcp_weight", "tc_weight", "tc_alpha", "l1_weight", "ssim_weight", "weight_decay",
                          "mse_weight", "perceptual_weight", "focus_weight")
 _FLAGS = ("flips", "deterministic", "tensorboard", "progress")
+_OPTIONAL_PATHS = ("val_data", "refocus_weights", "init_weights")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +79,10 @@ class TrainConfig:
         Channel multiplier (1.0 = the papers' 64 base channels).
     model_options : dict
         Further model options (``nfs``, ``alpha``, ``log_eps``, ...; see :mod:`neurofocus.models.spec`).
+    init_weights : str, optional
+        A weight file of the same network (``neurofocus train``'s ``model.safetensors``, a checkpoint's, or a
+        shipped one) to start from instead of the seeded initialisation: fine-tuning, or a second stage on other
+        data. Loaded strictly (same model, config and tensors); the optimiser and the schedule start afresh.
 
     Data
     ----
@@ -214,6 +219,7 @@ class TrainConfig:
     modality: str = "events"
     width: float = 1.0
     model_options: dict = dataclasses.field(default_factory=dict)
+    init_weights: str | None = None
     data: str = ""
     val_data: str | None = None
     val_scenes: int = 1
@@ -304,7 +310,7 @@ class TrainConfig:
                 raise NeurofocusError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.data, str):
             raise NeurofocusError(f"data must be a folder path, got {self.data!r}")
-        for name in ("val_data", "refocus_weights"):
+        for name in _OPTIONAL_PATHS:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise NeurofocusError(f"{name} must be a path or null, got {value!r}")
@@ -392,9 +398,10 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def resolved_paths(self) -> TrainConfig:
-        """The config with ``data``, ``val_data`` and ``refocus_weights`` made absolute."""
+        """The config with ``data`` and the optional paths (``val_data``, ``refocus_weights``, ``init_weights``) made
+        absolute."""
         changes = {}
-        for name in ("data", "val_data", "refocus_weights"):
+        for name in ("data", *_OPTIONAL_PATHS):
             value = getattr(self, name)
             if value:
                 changes[name] = str(Path(value).expanduser().resolve())

@@ -586,6 +586,10 @@ class _Run:
         self.step = 0
         if checkpoint is not None:
             self.step = int(load_checkpoint(checkpoint, self.model, self.optimizer, restore_rng=True)["step"])
+        elif config.init_weights:
+            from ..models import load_weights
+
+            load_weights(self.model, config.init_weights)
         if self.step > config.steps:
             raise NeurofocusError(f"the run is already at step {self.step}, beyond --steps {config.steps}", run_dir)
         self.recipe = self.task.recipe(train_scenes, val_scenes)
