@@ -1,6 +1,7 @@
 """``neurofocus aif``, ``eval`` and ``bench aif`` as a user runs them, on files written by ``neurofocus simulate``."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -118,6 +119,11 @@ def test_bench_aif_learned_rows(capsys, tmp_path):
                 "events: refocus network + gradient weights (GDF)", "events: learned, uniform times (16)",
                 "| slices | hand-crafted (events) | learned (events) |"):
         assert row in out
+    # the learned rows' dB are decomposed too; an untrained network returns the hand-crafted refocus, so its picked
+    # slices are the hand-crafted ones: the own-slice oracle beats the input
+    decomposed = re.search(r"\| synthetic, ideal events \| events: learned \(refocus network \+ hand-crafted merge\) "
+                           r"\| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", out)
+    assert decomposed and float(decomposed[3]) > float(decomposed[1])
     code, _, err = run(capsys, "bench", "aif", "--scenes", 1, "--event-networks", *[tmp_path / "r.safetensors"] * 3)
     assert code == 2 and "at most one merge network" in err
 

@@ -253,23 +253,25 @@ def learned_methods(networks: dict) -> list[tuple[str, str, Learned]]:
     return rows
 
 
-def _learned_image(sweep: FocalSweep, networks: dict, modality: str, row: Learned) -> np.ndarray:
+def _learned_result(sweep: FocalSweep, networks: dict, modality: str, row: Learned, keep_stack: bool = False):
+    """The learned pipeline's :class:`~neurofocus.aif.pipeline.AifResult` for a row."""
     from ..aif.learned import learned_all_in_focus
 
     refocus, merge = networks[modality]
     return learned_all_in_focus(sweep, refocus, None if row.handcrafted_merge else merge, row.config,
-                                keep_stack=False).image
+                                keep_stack=keep_stack)
 
 
 def score(case: Case, label: str, modality: str | None, config, networks: dict | None = None,
           decomposed: bool = False) -> tuple[float, float, float, np.ndarray, dict | None]:
     """(PSNR, SSIM, seconds, result image, :func:`decompose` figures or None) of one method on one case
-    (``decomposed``: a hand-crafted row whose dB are decomposed)."""
-    parts = None
+    (``decomposed``: a hand-crafted or learned row whose dB are decomposed)."""
+    parts = result = None
     truth = case.sweep.ground_truth.all_in_focus
     t0 = time.perf_counter()
     if isinstance(config, Learned):
-        image = _learned_image(case.sweep, networks, modality, config)
+        result = _learned_result(case.sweep, networks, modality, config, keep_stack=decomposed)
+        image = result.image
     elif config is None:
         image = case.sweep.image
     elif config == "unsharp":
@@ -282,12 +284,13 @@ def score(case: Case, label: str, modality: str | None, config, networks: dict |
         result = all_in_focus(case.sweep, config, keep_stack=decomposed)
         image = result.image
     seconds = time.perf_counter() - t0
-    if decomposed and isinstance(config, AifConfig):
+    if decomposed and result is not None:
         parts = decompose(case, result)
     return psnr(image, truth), ssim(image, truth), seconds, image, parts
 
 
-#: Rows whose result is decomposed (all kept hand-crafted rows when ``rows`` selects some).
+#: Rows whose result is decomposed besides the learned pipelines' (all kept hand-crafted and learned rows when
+#: ``rows`` selects some).
 _DECOMPOSED_ROWS = ("events: hand-crafted (robust search)", "spikes: hand-crafted")
 #: The decomposition's columns (see :func:`decompose`).
 DECOMPOSITION = ("result", "own slices, oracle pick", "true frames at the chosen times", "best frame",
@@ -365,8 +368,8 @@ def run(num_scenes: int = 6, num_frames: int = 240, light_field: str | Path | No
         sources.append(light_field_cases(light_field, lf_frames, progress=progress))
     if rgbd is not None:
         sources.append(rgbd_cases(rgbd, lf_frames, progress=progress))
-    decomposed = [label for label, _, config in methods
-                  if isinstance(config, AifConfig) and (label in _DECOMPOSED_ROWS or rows)]
+    decomposed = [label for label, _, config in methods if isinstance(config, (AifConfig, Learned)) and (
+        label in _DECOMPOSED_ROWS or ": learned (" in label or rows)]
     cases, strips = [], []
     results: dict[tuple[str, str], list] = {}
     parts: dict[tuple[str, str], list] = {}
@@ -434,7 +437,7 @@ def _slice_count_table(cases, counts, networks: dict, progress) -> list[str]:
             truth = case.sweep.ground_truth.all_in_focus
             values[columns[0]].append(psnr(all_in_focus(case.sweep, config, keep_stack=False).image, truth))
             for modality in networks:
-                image = _learned_image(case.sweep, networks, modality, Learned(config))
+                image = _learned_result(case.sweep, networks, modality, Learned(config)).image
                 values[f"learned ({modality})"].append(psnr(image, truth))
         rows.append(f"| {count} | " + " | ".join(f"{np.mean(v):.2f}" for v in values.values()) + " |")
         progress(f"  {count} slices done")
