@@ -47,6 +47,7 @@ def main() -> None:
     from neurofocus.aif.learned import SHIPPED
     from neurofocus.cli.evfocus import METHODS
     from neurofocus.models import load_model, save_weights
+    from neurofocus.train.items import dataset_settings
 
     names = {n for pair in SHIPPED.values() for n in pair} | {m for m, model in METHODS.items() if model}
     if args.name not in names:
@@ -54,10 +55,10 @@ def main() -> None:
     source = args.weights or args.run / "model.safetensors"
     model = load_model(source)
     config = json.loads((args.run / "config.json").read_text())
-    dataset = Path(config["data"])
-    recipe = json.loads((dataset / "config.json").read_text()) if (dataset / "config.json").is_file() else None
+    recipe = dataset_settings(config["data"])
     metadata = {"source": "trained by the neurofocus project with neurofocus train (tools/ship_network.py)",
-                "training_config": config, "command": args.command, "dataset_recipe": args.recipe, "dataset_config": recipe,
+                "training_config": config, "command": args.command, "dataset_recipe": args.recipe,
+                "dataset_config": recipe,
                 "validation": validation_rows(args.run / "log.csv"), "torch": torch.__version__,
                 "source_sha256": sha256(source), "licence": "same as neurofocus"}
     out = save_weights(model, OUT / f"{args.name}.safetensors", metadata, half=True)

@@ -40,7 +40,7 @@ def tiny_config(data, **changes):
     """A refocus config that trains in well under a second per step on a CPU."""
     from neurofocus.train import TrainConfig
 
-    settings = {"task": "refocus", "data": str(data), "width": 0.125, "steps": 10, "batch_size": 4, "crop": 32,
+    settings = {"task": "refocus", "data": data if isinstance(data, list) else str(data), "width": 0.125, "steps": 10, "batch_size": 4, "crop": 32,
                 "samples_per_scene": 8, "perceptual_weight": 0.0, "val_scenes": 0, "progress": False,
                 "checkpoint_every": 4, "val_every": 0}
     settings.update(changes)

@@ -2,6 +2,7 @@
 unknown keys, the learning-rate schedule, validation rows."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -176,3 +177,24 @@ def test_spike_refocus_training_with_a_separate_validation_set(mini_dataset, tmp
     recipe = read_metadata(tmp_path / "spikes" / "model.safetensors")["user"]["data_recipe"]
     assert recipe["train_scenes"] == ["scene_00000", "scene_00001"] and len(recipe["val_scenes"]) == 2
     assert load_model(tmp_path / "spikes" / "model.safetensors").config.nfs.num_bins == 8
+
+
+def test_several_dataset_folders_train_as_one(mini_dataset, tmp_path):
+    """data: several folders, their scenes one after the other, named by folder in data.json; a resume needs the
+    same folders."""
+    shutil.copytree(mini_dataset, tmp_path / "real")  # a second dataset folder (the same scenes, for speed)
+    config = tiny_config([str(mini_dataset), str(tmp_path / "real")], steps=2, checkpoint_every=1,
+                         samples_per_scene=2)
+    stopped = train(config, tmp_path / "run", stop_at=1)
+    assert stopped.step == 1
+    fingerprint = json.loads((tmp_path / "run" / "data.json").read_text())
+    assert fingerprint["train_scenes"] == [f"{mini_dataset.name}/scene_00000", f"{mini_dataset.name}/scene_00001",
+                                           "real/scene_00000", "real/scene_00001"]
+    assert isinstance(fingerprint["data"], list) and fingerprint["data"][0] == fingerprint["data"][1]
+    with pytest.raises(NeurofocusError, match="whose data is"):
+        train(config.replace(data=str(mini_dataset)), tmp_path / "run", resume=True)
+    assert train(config, tmp_path / "run", resume=True).completed
+    recipe = read_metadata(tmp_path / "run" / "model.safetensors")["user"]["data_recipe"]
+    assert len(recipe["train_scenes"]) == 4 and len(recipe["synth"]) == 2
+    with pytest.raises(NeurofocusError, match="data must be a folder path or a list"):
+        tiny_config([])

@@ -44,7 +44,8 @@ def register(sub) -> None:
                                    "config.json, log.csv, checkpoints/ and, when done, model.safetensors. Launch with "
                                    "torchrun for data-parallel training.")
     p.add_argument("task", choices=["refocus", "merge", "evfocus", "e2vid"], help="which network")
-    p.add_argument("--data", metavar="DIR", help="dataset folder (neurofocus synth --out DIR)")
+    p.add_argument("--data", metavar="DIR", nargs="+",
+                   help="dataset folder (neurofocus synth --out DIR), or several (their scenes one after the other)")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder")
     p.add_argument("--config", metavar="JSON", help="training settings (keys: the TrainConfig fields)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its newest checkpoint")
@@ -82,7 +83,7 @@ def register(sub) -> None:
                    help="weight of an added L1 term between image and sharp frame (0: the papers' losses)")
     v.add_argument("--ssim-weight", type=_non_negative_float,
                    help="weight of an added 1 - SSIM term between image and sharp frame (0: the papers' losses)")
-    p.add_argument("--val-data", metavar="DIR", help="separate validation dataset")
+    p.add_argument("--val-data", metavar="DIR", nargs="+", help="separate validation dataset(s)")
     p.add_argument("--val-scenes", type=int, help="scenes (sequences) of --data held out for validation (1)")
     p.add_argument("--val-every", type=int, help="steps between validation passes (500)")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (500)")
@@ -153,10 +154,11 @@ def build_config(args):
 def run_train(args) -> int:
     from ..progress import say
     from ..train import train
+    from ..train.config import data_folders
 
     config = build_config(args)
     if config.progress and os.environ.get("RANK", "0") in ("", "0"):
-        say(f"train {config.task}: reading {config.data} and building the network ...")
+        say(f"train {config.task}: reading {', '.join(data_folders(config.data))} and building the network ...")
     result = train(config, args.out, resume=args.resume)
     if os.environ.get("RANK", "0") not in ("", "0"):  # torchrun: rank 0 reports
         return 0 if result.completed else 130

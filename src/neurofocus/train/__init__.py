@@ -5,7 +5,9 @@
 >>> result = train(config, "runs/refocus")                                                    # doctest: +SKIP
 
 * :mod:`.config`: :class:`TrainConfig` (typed, unknown keys rejected, saved with every run), :func:`lr_at`.
-* :mod:`.data`: :class:`RefocusPairs` and :class:`MergeStacks` (items a function of (seed, epoch, index)).
+* :mod:`.items`: the (epoch, index) dataset base, crops, flips, the held-out split, one or several dataset folders;
+  :mod:`.refocus_pairs` :class:`RefocusPairs` and :mod:`.merge_stacks` :class:`MergeStacks` (items a function of
+  (seed, epoch, index)).
 * :mod:`.video`: :class:`VideoSequences` (L event windows ending at frame times, with sharp / defocused frames and
   exact flow) and the rest of the ``evfocus`` / ``e2vid`` tasks.
 * :mod:`.losses`: :class:`TrainingLoss` (200 · MSE + 0.5 · perceptual, NFS Eq. 17); :class:`SequenceLoss` (EvFocus
@@ -16,7 +18,7 @@
 * :mod:`.precision`: ``fp32`` or ``bf16`` (autocast + channels_last for the network; loss and weights fp32).
 * :mod:`.validate`: :class:`Validation` (PSNR on held-out scenes next to the hand-crafted method).
 
-Command line: ``neurofocus train refocus|merge|evfocus|e2vid --data DIR --out RUN_DIR ...``.
+Command line: ``neurofocus train refocus|merge|evfocus|e2vid --data DIR [DIR ...] --out RUN_DIR ...``.
 """
 
 import importlib.util

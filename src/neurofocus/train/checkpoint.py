@@ -13,7 +13,7 @@ Layout of ``RUN_DIR/checkpoints/``::
 A checkpoint folder is built under a temporary name and renamed when complete; ``latest.json`` is replaced only
 after that, so an interruption at any moment leaves the previous checkpoint intact. The learning-rate schedule is a
 function of the step (:func:`.config.lr_at`), so the step is the whole scheduler state; the data order and every
-random choice of the data are functions of (seed, epoch, index) (:mod:`.data`), so no data-loader state is needed.
+random choice of the data are functions of (seed, epoch, index) (:mod:`.items`), so no data-loader state is needed.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ _POSITIVE_NUMBERS = ("width", "lr", "lr_gamma", "focus_sigma")
 _NON_NEGATIVE_NUMBERS = ("tcp_weight", "tc_weight", "tc_alpha", "l1_weight", "ssim_weight", "weight_decay",
                          "mse_weight", "perceptual_weight", "focus_weight")
 _FLAGS = ("flips", "deterministic", "tensorboard", "progress")
-_OPTIONAL_PATHS = ("val_data", "refocus_weights", "init_weights")
+_OPTIONAL_PATHS = ("refocus_weights", "init_weights")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,10 +86,11 @@ class TrainConfig:
 
     Data
     ----
-    data : str
-        Dataset folder written by ``neurofocus synth``.
-    val_data : str, optional
-        Separate validation dataset; without it the last ``val_scenes`` scenes of ``data`` are held out.
+    data : str or list of str
+        Dataset folder written by ``neurofocus synth``, or several (their scenes one after the other, e.g. random
+        scenes and sweeps of real photographs made with different settings; :func:`data_folders`).
+    val_data : str or list of str, optional
+        Separate validation dataset(s); without it the last ``val_scenes`` scenes of ``data`` are held out.
     val_scenes : int
         Scenes held out of ``data`` for validation (0: no validation unless ``val_data``).
     samples_per_scene : int
@@ -220,8 +221,8 @@ class TrainConfig:
     width: float = 1.0
     model_options: dict = dataclasses.field(default_factory=dict)
     init_weights: str | None = None
-    data: str = ""
-    val_data: str | None = None
+    data: str | tuple = ""
+    val_data: str | tuple | None = None
     val_scenes: int = 1
     samples_per_scene: int = 16
     crop: int | None = 128
@@ -308,8 +309,12 @@ class TrainConfig:
         for name in _FLAGS:
             if not isinstance(getattr(self, name), bool):
                 raise NeurofocusError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if not isinstance(self.data, str):
-            raise NeurofocusError(f"data must be a folder path, got {self.data!r}")
+        for name in ("data", "val_data"):
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) and v for v in value):
+                self._put(name, value[0] if len(value) == 1 else tuple(value))  # one folder: a plain path
+            elif not isinstance(value, str) and not (name == "val_data" and value is None):
+                raise NeurofocusError(f"{name} must be a folder path or a list of them, got {value!r}")
         for name in _OPTIONAL_PATHS:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -398,19 +403,29 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def resolved_paths(self) -> TrainConfig:
-        """The config with ``data`` and the optional paths (``val_data``, ``refocus_weights``, ``init_weights``) made
+        """The config with its paths (``data``, ``val_data``, ``refocus_weights``, ``init_weights``) made
         absolute."""
-        changes = {}
-        for name in ("data", *_OPTIONAL_PATHS):
-            value = getattr(self, name)
-            if value:
-                changes[name] = str(Path(value).expanduser().resolve())
+        def absolute(path: str) -> str:
+            return str(Path(path).expanduser().resolve())
+
+        changes = {name: absolute(getattr(self, name)) for name in _OPTIONAL_PATHS if getattr(self, name)}
+        for name in ("data", "val_data"):
+            folders = data_folders(getattr(self, name))
+            if folders:
+                changes[name] = [absolute(f) for f in folders]
         return self.replace(**changes)
 
     def differences(self, other: TrainConfig, ignore=RUNTIME_FIELDS) -> list[str]:
         """Field names whose values differ (``ignore``\\ d ones left out)."""
         a, b = self.to_dict(), other.to_dict()
         return [k for k in a if k not in ignore and a[k] != b[k]]
+
+
+def data_folders(value: str | tuple | None) -> list[str]:
+    """The dataset folders of a ``data`` / ``val_data`` value: none, one or several."""
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _number(value, name: str, positive: bool = False) -> float:

@@ -24,6 +24,7 @@ Memory
 from __future__ import annotations
 
 import collections
+import json
 import math
 import os
 from pathlib import Path
@@ -182,21 +183,68 @@ class SceneDataset(Dataset):
 
 
 def split_held_out(config, list_items, what: str) -> tuple[list[Path], list[Path]]:
-    """(training items, validation items) of a training config: ``list_items(config.data)`` with its last
-    ``config.val_scenes`` held out, or all of it and ``list_items(config.val_data)`` when that is given.
+    """(training items, validation items) of a training config: the items of its ``data`` folders (``list_items``
+    of each, one folder after the other) with the last ``config.val_scenes`` held out, or all of them and the items
+    of ``config.val_data`` when that is given.
 
     ``what`` names an item in messages ("scene", "sequence"); raises NeurofocusError for unusable datasets.
     """
+    from .config import data_folders
+
     if not config.data:
         raise NeurofocusError("no dataset given (--data DIR)")
-    items = list_items(config.data)
+    items = [item for folder in data_folders(config.data) for item in list_items(folder)]
     if config.val_data:
-        return items, list_items(config.val_data)
+        return items, [item for folder in data_folders(config.val_data) for item in list_items(folder)]
     held = config.val_scenes
     if held and len(items) - held < 1:
         raise NeurofocusError(f"the dataset has {len(items)} {what}(s): nothing left for training after holding "
                               f"out {held} for validation (lower val_scenes, or give val_data)", config.data)
     return (items[:-held], items[-held:]) if held else (items, [])
+
+
+def item_names(items, data) -> list[str]:
+    """How a run names its items, wherever the data lie: the folder name (``scene_00003``), prefixed with its
+    dataset's folder name where ``data`` (the ``data`` / ``val_data`` value they come from) has several folders
+    (``real/scene_00003``)."""
+    from .config import data_folders
+
+    several = len(data_folders(data)) > 1
+    return [f"{Path(p).parent.name}/{Path(p).name}" if several else Path(p).name for p in items]
+
+
+def dataset_settings(value) -> dict | list | None:
+    """The ``config.json`` of a ``data`` / ``val_data`` value's folder (a list for several folders; None where
+    missing or unreadable), its texture and image + depth folders reduced to their names (where photographs lie
+    differs between machines; which they are does not)."""
+    from .config import data_folders
+
+    def settings(folder: str) -> dict | None:
+        try:
+            out = json.loads((Path(folder) / "config.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+        for key in ("textures", "rgbd"):
+            if isinstance(out, dict) and out.get(key):
+                out[key] = Path(out[key]).name
+        return out
+
+    folders = data_folders(value)
+    return [settings(f) for f in folders] if len(folders) > 1 else (settings(folders[0]) if folders else None)
+
+
+def data_recipe(config, train_scenes, val_scenes, **task_settings) -> dict:
+    """What a trained model's metadata says of its data: the task's settings, crops, items and the datasets'
+    settings (``synth``)."""
+    recipe = {"task": config.task, **task_settings, "crop": config.crop, "flips": config.flips,
+              "samples_per_scene": config.samples_per_scene, "train_scenes": item_names(train_scenes, config.data),
+              "val_scenes": ([str(p) for p in val_scenes] if config.val_data else
+                             item_names(val_scenes, config.data)),
+              "data": config.data}
+    synth = dataset_settings(config.data)
+    if synth is not None:
+        recipe["synth"] = synth
+    return recipe
 
 
 def batches_for_epoch(num_items: int, epoch: int, batch_size: int, *, seed: int, world_size: int = 1,

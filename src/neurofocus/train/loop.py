@@ -63,7 +63,15 @@ from ..atomic import write_text_atomic
 from ..errors import NeurofocusError
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import RUNTIME_FIELDS, VIDEO_TASKS, TrainConfig, lr_at
-from .items import batches_for_epoch, list_scenes, split_held_out, steps_per_epoch
+from .items import (
+    batches_for_epoch,
+    data_recipe,
+    dataset_settings,
+    item_names,
+    list_scenes,
+    split_held_out,
+    steps_per_epoch,
+)
 from .merge_stacks import MergeStacks, load_refocus_model
 from .refocus_pairs import RefocusPairs
 from .losses import TrainingLoss
@@ -334,26 +342,12 @@ def resolve_run(config: TrainConfig, run_dir: str | os.PathLike, resume: bool) -
     return saved.replace(**runtime), latest_checkpoint(run_dir)
 
 
-def _dataset_settings(folder: str | None) -> dict | None:
-    """A dataset's ``config.json``, with its texture folder reduced to the folder's name (where the photographs lie
-    differs between machines; which they are does not)."""
-    path = Path(folder) / "config.json" if folder else None
-    if path is None or not path.is_file():
-        return None
-    try:
-        settings = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    if isinstance(settings, dict) and settings.get("textures"):
-        settings["textures"] = Path(settings["textures"]).name
-    return settings
-
-
 def data_fingerprint(config: TrainConfig, train_scenes, val_scenes) -> dict:
     """What identifies a run's data wherever it lies: the synth settings (``config.json``) of ``data`` and
     ``val_data`` and the names of the training and validation scenes (``data.json`` of a run)."""
-    return {"data": _dataset_settings(config.data), "val_data": _dataset_settings(config.val_data),
-            "train_scenes": [Path(p).name for p in train_scenes], "val_scenes": [Path(p).name for p in val_scenes]}
+    return {"data": dataset_settings(config.data), "val_data": dataset_settings(config.val_data),
+            "train_scenes": item_names(train_scenes, config.data),
+            "val_scenes": item_names(val_scenes, config.val_data or config.data)}
 
 
 def _same_data(run_dir: Path, config: TrainConfig) -> bool:
@@ -387,20 +381,12 @@ def build_model(config: TrainConfig):
 
 
 def _data_recipe(config: TrainConfig, train_scenes, val_scenes) -> dict:
-    recipe = {"task": config.task, "modality": config.modality, "crop": config.crop, "flips": config.flips,
-              "samples_per_scene": config.samples_per_scene, "train_scenes": [p.name for p in train_scenes],
-              "val_scenes": [str(p) if config.val_data else p.name for p in val_scenes], "data": config.data}
     if config.task == "refocus":
-        recipe.update(direction=config.direction, min_gap_frames=config.min_gap_frames)
-    else:
-        recipe.update(stack_size=config.stack_size, stack_times=config.stack_times,
-                      stack_source=config.stack_source, refocus_weights=config.refocus_weights,
-                      search_grid=config.search_grid)
-    synth = Path(config.data) / "config.json"
-    if synth.is_file():
-        with contextlib.suppress(json.JSONDecodeError, OSError):
-            recipe["synth"] = json.loads(synth.read_text())
-    return recipe
+        return data_recipe(config, train_scenes, val_scenes, modality=config.modality, direction=config.direction,
+                           min_gap_frames=config.min_gap_frames)
+    return data_recipe(config, train_scenes, val_scenes, modality=config.modality, stack_size=config.stack_size,
+                       stack_times=config.stack_times, stack_source=config.stack_source,
+                       refocus_weights=config.refocus_weights, search_grid=config.search_grid)
 
 
 def _event_image(model) -> str:

@@ -7,7 +7,7 @@ The pieces the training loop (:mod:`.loop`) uses for the ``evfocus`` and ``e2vid
     those frames. Item ``index`` belongs to sequence ``index // samples_per_scene``; its first frame k0 is drawn
     uniformly from [m, T − L] (m = ``window_frames``), then one random crop and random horizontal / vertical flips
     (probability 1/2 each) are applied alike to every array, all drawn from ``default_rng([seed, epoch, index])``
-    (an item is a function of (seed, epoch, index), as in :mod:`.data`). Window i (frame k = k0 + i) holds the
+    (an item is a function of (seed, epoch, index), as in :mod:`.items`). Window i (frame k = k0 + i) holds the
     events with t_{k−m} < t <= t_k (:func:`neurofocus.models.recurrent.frame_windows`); its voxel grid is computed
     on the whole sensor, exactly as at inference, and then cropped. Arrays of an item (h × w the crop):
 
@@ -43,8 +43,6 @@ The pieces the training loop (:mod:`.loop`) uses for the ``evfocus`` and ``e2vid
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 from pathlib import Path
 
@@ -54,7 +52,7 @@ from torch import nn
 
 from ..datasets import dataset_kind
 from ..errors import NeurofocusError
-from .items import SceneDataset, check_crop, draw_crop, flip_arrays, split_held_out
+from .items import SceneDataset, check_crop, data_recipe, draw_crop, flip_arrays, split_held_out
 from .precision import as_format, autocast, to_fp32
 
 #: Which events a sequence folder may hold → the key of its sequence.json naming their file.
@@ -392,15 +390,8 @@ class VideoTask:
 
     def recipe(self, train_scenes, val_scenes) -> dict:
         config = self.config
-        recipe = {"task": config.task, "events": config.events, "crop": config.crop, "flips": config.flips,
-                  "sequence_length": config.sequence_length, "window_frames": config.window_frames,
-                  "samples_per_scene": config.samples_per_scene, "train_scenes": [p.name for p in train_scenes],
-                  "val_scenes": [str(p) if config.val_data else p.name for p in val_scenes], "data": config.data}
-        synth = Path(config.data) / "config.json"
-        if synth.is_file():
-            with contextlib.suppress(json.JSONDecodeError, OSError):
-                recipe["synth"] = json.loads(synth.read_text())
-        return recipe
+        return data_recipe(config, train_scenes, val_scenes, events=config.events,
+                           sequence_length=config.sequence_length, window_frames=config.window_frames)
 
     def criterion(self, device):
         from .losses import SequenceLoss
