@@ -282,9 +282,37 @@ def test_integrator_stream_counts_overlapping_windows_once_and_needs_time_order(
         inputs(*windows[0])
 
 
+# running at a lower resolution (not in the papers) -----------------------------------------------------------------
+@pytest.mark.parametrize("name", NAMES)
+def test_downscaled_network_predicts_every_pixel_at_full_resolution(name):
+    """downscale 2: the state lives at half resolution, the output at full resolution and odd sizes; a new
+    integrator network still returns sigmoid(L); the prediction's 4 logits land on the 2×2 pixels they belong to."""
+    net = create_model(name, width=TINY, seed=0, integrator=True, downscale=2)
+    full = create_model(name, width=TINY, seed=0, integrator=True)
+    assert net.input_spec.size_multiple == 16
+    v = torch.randn(1, 6, 19, 27)
+    with torch.no_grad():
+        out, state = net(v)
+        base = torch.sigmoid(v[:, -1:])
+        for image in out:
+            assert image.shape == (1, 1, 19, 27) and torch.allclose(image, base, atol=1e-6)
+        assert [h.shape[-2:] for h, _ in state] == [(8, 8), (4, 4), (2, 2)]  # padded to 32×32, run at 16×16
+        assert [h.shape[-2:] for h, _ in full(v)[1]] == [(12, 16), (6, 8), (3, 4)]
+        pred = net.pred if name == "e2vid" else net.reconstruction[-1]
+        pred.bias.copy_(torch.tensor([0.0, 1.0, 2.0, 3.0]))  # logit k at sub-pixel (k // 2, k % 2)
+        image = net(v)[0].image[0, 0]
+    rows, cols = np.mgrid[0:19, 0:27]
+    expected = torch.sigmoid(v[0, -1] + torch.from_numpy((rows % 2) * 2.0 + cols % 2).float())
+    assert torch.allclose(image, expected, atol=1e-6)
+    assert count(net) > count(full)  # the head sees 4× the channels
+    assert "downscale" not in full.config.to_dict() and net.config.to_dict()["downscale"] == 2
+    with pytest.raises(NeurofocusError, match="downscale must be 1, 2 or 4"):
+        create_model(name, width=TINY, downscale=3)
+
+
 # weights ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name, options", [("e2vid", {"norm": "batch"}), ("evfocus", {"heads": 2}),
-                                           ("e2vid", {"integrator": True})])
+                                           ("e2vid", {"integrator": True}), ("evfocus", {"downscale": 2})])
 def test_weights_round_trip_strict(name, options, tmp_path):
     pytest.importorskip("safetensors")
     net = create_model(name, width=TINY, seed=3, **options)

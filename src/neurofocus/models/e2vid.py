@@ -39,12 +39,13 @@ from .recurrent import (
     base_logit,
     check_state,
     check_voxel,
+    encoder_channels,
     input_channels,
     model_grid,
-    pad_voxel,
+    network_input,
+    prediction_layer,
     recurrent_base_channels,
     to_image,
-    zero_init,
 )
 from .spec import E2VIDConfig, InputSpec, TensorSpec
 
@@ -80,11 +81,13 @@ def voxel_input_spec(model: nn.Module, outputs: tuple[TensorSpec, ...]) -> Input
         voxel = TensorSpec("voxel", f"(B, {b}, H, W)", "normalised: mean 0, std 1 over the non-zero voxels",
                            f"E2VID voxel grid of one window of events: neurofocus.represent.voxel_grid(window, {b}, "
                            f"normalize=True) (recurrent.VoxelGrid); call once per window in time order")
-    state = TensorSpec("state", "None or 3 × (h, c), (B, N_b·2^k, H'/2^k, W'/2^k), k = 1..3",
+    s = model.config.downscale
+    scale = "2^k" if s == 1 else f"({s}·2^k)"
+    state = TensorSpec("state", f"None or 3 × (h, c), (B, N_b·2^k, H'/{scale}, W'/{scale}), k = 1..3",
                        "as returned", "the ConvLSTM states of the previous call (None starts a new sequence); "
-                       "H', W' = H, W padded to a multiple of 8")
+                       f"H', W' = H, W padded to a multiple of {SIZE_MULTIPLE * s}")
     return InputSpec(model.name, "events", (voxel, state), outputs, model_grid(model),
-                     size_multiple=SIZE_MULTIPLE)
+                     size_multiple=SIZE_MULTIPLE * s)
 
 
 class E2VID(nn.Module):
@@ -101,12 +104,10 @@ class E2VID(nn.Module):
         self.name = name
         self.config = config
         base = recurrent_base_channels(config.width)
-        self.encoder = RecurrentEncoder(input_channels(config), base, config.norm)
+        self.encoder = RecurrentEncoder(encoder_channels(config), base, config.norm)
         self.decoders = nn.ModuleList(UpsampleConv(base * 2 ** (NUM_ENCODERS - k), base * 2 ** (NUM_ENCODERS - k - 1),
                                                    config.norm) for k in range(NUM_ENCODERS))
-        self.pred = nn.Conv2d(base, 1, 1)
-        if config.integrator:
-            zero_init(self.pred)
+        self.pred = prediction_layer(config, base)
 
     @property
     def input_spec(self) -> InputSpec:
@@ -116,10 +117,10 @@ class E2VID(nn.Module):
     def forward(self, voxel: torch.Tensor, state: State | None = None) -> tuple[E2VIDOutput, State]:
         check_voxel(self, voxel)
         h, w = voxel.shape[-2:]
-        x = pad_voxel(voxel)
-        state = check_state(self, self.encoder, state, x)
-        y, skips, new_state = self.encoder(x, state)
+        x, low = network_input(self, voxel)
+        state = check_state(self, self.encoder, state, low)
+        y, skips, new_state = self.encoder(low, state)
         for k, decoder in enumerate(self.decoders):
             y = decoder(y + skips[NUM_ENCODERS - k])
-        image = to_image(self.pred(y + skips[0]), base_logit(self, x))
+        image = to_image(self.pred(y + skips[0]), base_logit(self, x), self.config.downscale)
         return E2VIDOutput(image[..., :h, :w]), new_state

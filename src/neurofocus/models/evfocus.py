@@ -84,11 +84,11 @@ from .recurrent import (
     base_logit,
     check_state,
     check_voxel,
-    input_channels,
-    pad_voxel,
+    encoder_channels,
+    network_input,
+    prediction_layer,
     recurrent_base_channels,
     to_image,
-    zero_init,
 )
 from .spec import EvFocusConfig, InputSpec, TensorSpec
 
@@ -154,11 +154,10 @@ class MultiHeadChannelAttention(nn.Module):
 
 
 class ImageModule(nn.Sequential):
-    """``blocks`` cascaded MHCA blocks, then a 1×1 prediction conv to one channel (logits; sigmoid outside)."""
+    """``blocks`` cascaded MHCA blocks, then a 1×1 prediction conv (logits; sigmoid outside)."""
 
-    def __init__(self, channels: int, heads: int, blocks: int):
-        super().__init__(*(MultiHeadChannelAttention(channels, heads) for _ in range(blocks)),
-                         nn.Conv2d(channels, 1, 1))
+    def __init__(self, channels: int, heads: int, blocks: int, prediction: nn.Conv2d):
+        super().__init__(*(MultiHeadChannelAttention(channels, heads) for _ in range(blocks)), prediction)
 
 
 class DecoderBlock(nn.Module):
@@ -196,19 +195,17 @@ class EvFocus(nn.Module):
         if (2 * base) % config.heads:
             raise NeurofocusError(f"heads={config.heads} must divide the aligned feature's {2 * base} channels "
                                   f"(width {config.width:g})")
-        self.encoder = RecurrentEncoder(input_channels(config), base, "none")
+        self.encoder = RecurrentEncoder(encoder_channels(config), base, "none")
         top = base * 2 ** NUM_ENCODERS
         self.blur_decoder = nn.ModuleList(DecoderBlock(top >> k, top >> (k + 1)) for k in range(NUM_ENCODERS))
         # align block 1 sees the encoded feature (8N_b); blocks 2 and 3 the previous CF (2 × their output)
         self.align_decoder = nn.ModuleList(DecoderBlock(top if k == 0 else 2 * (top >> k), top >> (k + 1))
                                            for k in range(NUM_ENCODERS))
-        self.blur_pred = nn.Conv2d(base, 1, 1)
-        self.align_pred = nn.Conv2d(2 * base, 1, 1)
-        self.redefocus = ImageModule(2 * base, config.heads, config.mhca_blocks)
-        self.reconstruction = ImageModule(2 * base, config.heads, config.mhca_blocks)
-        if config.integrator:
-            for conv in (self.blur_pred, self.align_pred, self.redefocus[-1], self.reconstruction[-1]):
-                zero_init(conv)
+        self.blur_pred = prediction_layer(config, base)
+        self.align_pred = prediction_layer(config, 2 * base)
+        self.redefocus = ImageModule(2 * base, config.heads, config.mhca_blocks, prediction_layer(config, 2 * base))
+        self.reconstruction = ImageModule(2 * base, config.heads, config.mhca_blocks,
+                                          prediction_layer(config, 2 * base))
 
     @property
     def input_spec(self) -> InputSpec:
@@ -224,17 +221,17 @@ class EvFocus(nn.Module):
     def forward(self, voxel: torch.Tensor, state: State | None = None) -> tuple[EvFocusOutput, State]:
         check_voxel(self, voxel)
         h, w = voxel.shape[-2:]
-        x = pad_voxel(voxel)
-        base = base_logit(self, x)
-        state = check_state(self, self.encoder, state, x)
-        r, skips, new_state = self.encoder(x, state)
+        x, low = network_input(self, voxel)
+        base, scale = base_logit(self, x), self.config.downscale
+        state = check_state(self, self.encoder, state, low)
+        r, skips, new_state = self.encoder(low, state)
         blur = align = r + skips[NUM_ENCODERS]
         for k in range(NUM_ENCODERS):
             skip = skips[NUM_ENCODERS - 1 - k]
             blur = self.blur_decoder[k](blur) + skip
             align = cross_fusion(self.align_decoder[k](align) + skip, blur)
-        out = EvFocusOutput(image=to_image(self.reconstruction(align), base),
-                            aligned=to_image(self.align_pred(align), base),
-                            blurred=to_image(self.blur_pred(blur), base),
-                            redefocused=to_image(self.redefocus(align), base))
+        out = EvFocusOutput(image=to_image(self.reconstruction(align), base, scale),
+                            aligned=to_image(self.align_pred(align), base, scale),
+                            blurred=to_image(self.blur_pred(blur), base, scale),
+                            redefocused=to_image(self.redefocus(align), base, scale))
         return EvFocusOutput(*(t[..., :h, :w] for t in out)), new_state

@@ -22,6 +22,13 @@ Input
     (B, num_bins, H, W). H and W are zero-padded (no events) at the bottom and right to a multiple of 8 and the
     outputs cropped back.
 
+Resolution (``config.downscale``; not in either paper)
+    With downscale s > 1 the input (zero-padded to a multiple of 8·s) is pixel-unshuffled into s² × its channels
+    at 1/s of its resolution, the whole network (and its recurrent state) runs there, and every prediction layer
+    predicts s² logits per pixel, pixel-shuffled back to full resolution before the sigmoid (and before the
+    integrator's log intensity, itself at full resolution, is added). Every pixel keeps its own value; the cost
+    falls about s²-fold.
+
 Integrator input (``config.integrator``; not in either paper)
     The input gets one more channel, last: the relative log intensity L (float32, 0 = no change seen recently) of
     the classical leaky event integrator (:class:`~neurofocus.represent.leaky_integration.LeakyIntegrator`,
@@ -250,6 +257,27 @@ def input_channels(config) -> int:
     return config.num_bins + int(config.integrator)
 
 
+def encoder_channels(config) -> int:
+    """Channels the recurrent encoder sees: the input's, times downscale² (module docstring, "Resolution")."""
+    return input_channels(config) * config.downscale ** 2
+
+
+def network_input(model: nn.Module, voxel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, low): the input zero-padded to a multiple of :data:`SIZE_MULTIPLE` · downscale, and what the network
+    runs on: x pixel-unshuffled by ``config.downscale`` (x itself at 1)."""
+    scale = model.config.downscale
+    x = pad_voxel(voxel, SIZE_MULTIPLE * scale)
+    return x, (F.pixel_unshuffle(x, scale) if scale > 1 else x)
+
+
+def prediction_layer(config, channels: int) -> nn.Conv2d:
+    """A 1×1 prediction conv: downscale² logits per (low-resolution) pixel, zero-initialised with the integrator."""
+    conv = nn.Conv2d(channels, config.downscale ** 2, 1)
+    if config.integrator:
+        zero_init(conv)
+    return conv
+
+
 def check_voxel(model: nn.Module, voxel) -> torch.Tensor:
     """Check a (B, channels, H, W) float tensor for ``model`` (raises NeurofocusError naming the model)."""
     return check_tensor(voxel, "voxel", (None, input_channels(model.config), None, None), model.name)
@@ -261,8 +289,11 @@ def base_logit(model: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
     return x[:, -1:] if model.config.integrator else None
 
 
-def to_image(logits: torch.Tensor, base_logit: torch.Tensor | None) -> torch.Tensor:
-    """The image of a prediction layer's logits: sigmoid(logits [+ L])."""
+def to_image(logits: torch.Tensor, base_logit: torch.Tensor | None, downscale: int = 1) -> torch.Tensor:
+    """The image of a prediction layer's logits: sigmoid(logits [+ L]), the logits pixel-shuffled to full
+    resolution first when the network runs at 1/downscale."""
+    if downscale > 1:
+        logits = F.pixel_shuffle(logits, downscale)
     return torch.sigmoid(logits if base_logit is None else logits + base_logit)
 
 
@@ -410,7 +441,7 @@ def _reconstruct(model, events, windows, grid, device):
 
 
 __all__ = ["ConvLSTMCell", "ConvReLU", "RecurrentEncoder", "ResidualBlock", "State", "VoxelGrid", "WindowInputs",
-           "check_state", "check_voxel", "detach_state", "event_windows", "frame_windows", "input_channels",
-           "integrator_image", "model_grid", "pad_voxel", "reconstruct_sequence", "reconstruct_windows", "recurrent_base_channels",
+           "check_state", "check_voxel", "detach_state", "encoder_channels", "event_windows", "frame_windows",
+           "input_channels", "integrator_image", "model_grid", "network_input", "pad_voxel", "prediction_layer", "reconstruct_sequence", "reconstruct_windows", "recurrent_base_channels",
            "base_logit", "to_image", "zero_init"]
 

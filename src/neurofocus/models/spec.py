@@ -9,6 +9,7 @@ the weight files) and reject unknown keys.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import Any
 
 from ..config_dicts import from_dict, positive_float, positive_int
@@ -101,10 +102,16 @@ class _Config:
         who = f"model {model!r}" if model else cls.__name__
         return from_dict(cls, data, f"unknown option {{first}} for {who} (known: {{known}})", sort_known=True)
 
+    #: Options added after weight files were shipped, with the value every earlier file had: left out of
+    #: :meth:`to_dict` at that value, so those files still load strictly.
+    added_options: typing.ClassVar[dict] = {}
+
     def to_dict(self) -> dict:
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if f.name in self.added_options and value == self.added_options[f.name]:
+                continue
             out[f.name] = representation_to_dict(value) if f.name == "nfs" else value
         return out
 
@@ -235,47 +242,68 @@ def _check_count(value, name: str, minimum: int = 1) -> int:
 
 
 @dataclasses.dataclass(frozen=True)
-class E2VIDConfig(_Config):
-    """Config of the E2VID baseline (Rebecq et al. 2019, recurrent U-Net; :mod:`neurofocus.models.e2vid`).
+class _RecurrentConfig(_Config):
+    """The options E2VID and EvFocus share.
 
     Attributes
     ----------
     width : float
         Channel multiplier (N_b = 32 · width, rounded to a multiple of 4).
     num_bins : int
-        Voxel grid bins (5 in E2VID).
-    norm : {"none", "batch"}
-        Normalisation after the convolutions ("none": as the E2VID reference release; "batch": batch norm after every
-        convolution but the prediction).
+        Voxel grid bins (5 in both papers).
     integrator : bool
-        Not in the paper (False: the paper's network). True: the input carries the leaky event integrator's log
-        intensity at the window's end as one more channel and the output is a correction of it (:mod:`.recurrent`, "Integrator
-        input").
+        Not in the papers (False: their networks). True: the input carries the leaky event integrator's log
+        intensity at the window's end as one more channel and every output is a correction of it
+        (:mod:`.recurrent`, "Integrator input").
+    downscale : {1, 2, 4}
+        Not in the papers (1: their networks). The network runs at 1/downscale of the input's resolution: the input
+        is pixel-unshuffled into downscale² × its channels, every prediction layer predicts downscale² values per
+        pixel, pixel-shuffled back to full resolution (the integrator image is added there). About downscale² times
+        cheaper (:mod:`.recurrent`, "Resolution").
     """
+
+    added_options: typing.ClassVar[dict] = {"downscale": 1}
 
     width: float = 1.0
     num_bins: int = 5
-    norm: str = "none"
     integrator: bool = False
+    downscale: int = 1
 
     def __post_init__(self):
         object.__setattr__(self, "width", positive_float(self.width, "width"))
         object.__setattr__(self, "num_bins", _check_count(self.num_bins, "num_bins"))
         object.__setattr__(self, "integrator", bool(self.integrator))
+        if isinstance(self.downscale, bool) or self.downscale not in (1, 2, 4):
+            raise NeurofocusError(f"downscale must be 1, 2 or 4, got {self.downscale!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class E2VIDConfig(_RecurrentConfig):
+    """Config of the E2VID baseline (Rebecq et al. 2019, recurrent U-Net; :mod:`neurofocus.models.e2vid`): the
+    shared options of :class:`_RecurrentConfig` (width, num_bins, integrator, downscale), and
+
+    Attributes
+    ----------
+    norm : {"none", "batch"}
+        Normalisation after the convolutions ("none": as the E2VID reference release; "batch": batch norm after every
+        convolution but the prediction).
+    """
+
+    norm: str = "none"
+
+    def __post_init__(self):
+        super().__post_init__()
         if self.norm not in ("none", "batch"):
             raise NeurofocusError(f"norm must be 'none' or 'batch', got {self.norm!r}")
 
 
 @dataclasses.dataclass(frozen=True)
-class EvFocusConfig(_Config):
-    """Config of EvFocus (Zhu et al., ICML 2025; :mod:`neurofocus.models.evfocus`).
+class EvFocusConfig(_RecurrentConfig):
+    """Config of EvFocus (Zhu et al., ICML 2025; :mod:`neurofocus.models.evfocus`): the shared options of
+    :class:`_RecurrentConfig` (width, num_bins, integrator, downscale), and
 
     Attributes
     ----------
-    width : float
-        Channel multiplier (N_b = 32 · width, rounded to a multiple of 4).
-    num_bins : int
-        Voxel grid bins (5 in the paper).
     heads : int
         Heads of every multi-head channel attention (MHCA) block (the paper gives none; 4 by default). Must divide
         the aligned feature's 2·N_b channels.
@@ -283,21 +311,12 @@ class EvFocusConfig(_Config):
         MHCA blocks cascaded in each of the re-defocus and reconstruction modules (the paper says "sequentially
         cascaded" without a number; 2 by default, which puts the parameter count at the paper's 12.1 M). 0 leaves
         only the modules' prediction layers (an ablation).
-    integrator : bool
-        Not in the paper (False: the paper's network). True: the input carries the leaky event integrator's log
-        intensity at the window's end as one more channel and every output is a correction of it (:mod:`.recurrent`, "Integrator
-        input").
     """
 
-    width: float = 1.0
-    num_bins: int = 5
     heads: int = 4
     mhca_blocks: int = 2
-    integrator: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "width", positive_float(self.width, "width"))
-        object.__setattr__(self, "num_bins", _check_count(self.num_bins, "num_bins"))
-        object.__setattr__(self, "integrator", bool(self.integrator))
+        super().__post_init__()
         object.__setattr__(self, "heads", _check_count(self.heads, "heads"))
         object.__setattr__(self, "mhca_blocks", _check_count(self.mhca_blocks, "mhca_blocks", 0))
