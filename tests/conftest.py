@@ -58,8 +58,8 @@ def simulated(tmp_path_factory):
     """A small simulated sample folder (96x72, 60 frames, ideal events as EVT 3 and spikes)."""
     out = tmp_path_factory.mktemp("sim")
     code = main(["simulate", "--out", str(out), "--size", "96x72", "--frames", "60", "--frame-rate", "240",
-                 "--max-blur-px", "14", "--event-model", "ideal", "--with-spikes", "--tick-us", "50", "--image-frame", "10",
-                 "--events-format", "evt3"])
+                 "--max-blur-px", "14", "--event-model", "ideal", "--with-spikes", "--tick-us", "50",
+                 "--image-frame", "10", "--events-format", "evt3"])
     assert code == 0
     return out
 

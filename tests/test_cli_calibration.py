@@ -16,8 +16,8 @@ from .conftest import run_cli as run
 def rig_sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("rig")
     code = main(["simulate", "--out", str(out), "--size", "200x150", "--frames", "48", "--frame-rate", "240",
-                 "--max-blur-px", "12", "--event-model", "ideal", "--with-spikes", "--image-frame", "8", "--rig", "default",
-                 "--rig-views", "6", "--seed", "2"])
+                 "--max-blur-px", "12", "--event-model", "ideal", "--with-spikes", "--image-frame", "8",
+                 "--rig", "default", "--rig-views", "6", "--seed", "2"])
     assert code == 0
     return out
 

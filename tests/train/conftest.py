@@ -8,7 +8,8 @@ import pytest
 
 from neurofocus.cli import main
 
-MINI_ARGS = ("--scenes", "2", "--size", "64x48", "--frames", "48", "--event-model", "ideal", "--with-spikes", "--workers", "1")
+MINI_ARGS = ("--scenes", "2", "--size", "64x48", "--frames", "48", "--event-model", "ideal", "--with-spikes",
+             "--workers", "1")
 
 
 def mini_dataset_path(tmp_path_factory) -> Path:

@@ -442,6 +442,7 @@ def _reconstruct(model, events, windows, grid, device):
 
 __all__ = ["ConvLSTMCell", "ConvReLU", "RecurrentEncoder", "ResidualBlock", "State", "VoxelGrid", "WindowInputs",
            "check_state", "check_voxel", "detach_state", "encoder_channels", "event_windows", "frame_windows",
-           "input_channels", "integrator_image", "model_grid", "network_input", "pad_voxel", "prediction_layer", "reconstruct_sequence", "reconstruct_windows", "recurrent_base_channels",
-           "base_logit", "to_image", "zero_init"]
+           "input_channels", "integrator_image", "model_grid", "network_input", "pad_voxel", "prediction_layer",
+           "reconstruct_sequence", "reconstruct_windows", "recurrent_base_channels", "base_logit", "to_image",
+           "zero_init"]
 

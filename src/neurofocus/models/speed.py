@@ -1,8 +1,8 @@
 """Parameter counts and forward times of the networks: ``python -m neurofocus.models.speed [--size 346x260]
 [--models e2vid,evfocus] [--widths 0.25,0.125]``.
 
-Prints one row per model and width: parameters, and the best (minimum) wall time of an inference forward pass (eval mode,
-no gradients, batch 1; NeuroMergeNet: one image of the stack, EvMergeNet: the whole stack of 64; E2VID / EvFocus: one
+Prints one row per model and width: parameters, and the best (minimum) wall time of an inference forward pass (eval
+mode, no gradients, batch 1; NeuroMergeNet: one image of the stack, EvMergeNet: the whole stack of 64; E2VID / EvFocus: one
 window's voxel grid with the integrator channel, at full resolution and with ``downscale`` 2) on the current device
 with the current number of torch threads.
 """

@@ -169,7 +169,8 @@ def simulate_scene_sample(config: SynthConfig, seed: int, index: int, *,
     simulated = simulate_focal_sweep(source, setup, seed=int(sensor_rng.integers(2**31)),
                                      keep_every=config.keep_every, rgb_noise=config.rgb_noise, workers=workers)
     meta = {"index": index, "dataset_seed": seed, "event_model": event_model, "max_blur_px": max_blur, "speed": speed,
-            "direction": direction, **described, "near_m": source.renderer.scene.near_m, "far_m": source.renderer.scene.far_m,
+            "direction": direction, **described, "near_m": source.renderer.scene.near_m,
+            "far_m": source.renderer.scene.far_m,
             "lens": lens, "sensors": setup, "seconds": round(time.perf_counter() - t0, 2)}
     return simulated, meta
 

@@ -4,9 +4,9 @@ random crops and flips, a per-process scene cache, the held-out split and the ba
 The training datasets (:class:`~.refocus_pairs.RefocusPairs`, :class:`~.merge_stacks.MergeStacks`,
 :class:`~.video.VideoSequences`) are map-style :class:`torch.utils.data.Dataset` objects (:class:`SceneDataset`)
 whose items are addressed by ``(epoch, index)`` (a plain ``index`` means epoch 0). Every random choice of an item
-(scene content, frames, crop, flips) is drawn from ``numpy.random.default_rng([seed, epoch, index])``, so an item is a pure function of
-``(seed, epoch, index)``: it does not depend on the order of access, on the number of DataLoader workers or on
-what was loaded before — which is what makes resumed training identical to uninterrupted training.
+(scene content, frames, crop, flips) is drawn from ``numpy.random.default_rng([seed, epoch, index])``, so an item
+is a pure function of ``(seed, epoch, index)``: it does not depend on the order of access, on the number of
+DataLoader workers or on what was loaded before — which is what makes resumed training identical to uninterrupted training.
 
 Memory
     Scenes are read on first use and cached per process (each DataLoader worker holds its own copy; at most
