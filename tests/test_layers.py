@@ -8,10 +8,10 @@ import neurofocus
 PACKAGE = Path(neurofocus.__file__).parent
 
 #: DESIGN.md's order, lowest first: a module may import its own layer and the layers below. The small helpers
-#: (errors, strict config dicts, colours, atomic output, progress, image files, the shipped-weights store) form the
-#: base layer.
+#: (errors, strict config dicts, colours, image filters, atomic output, progress, image files, the shipped-weights
+#: store) form the base layer.
 LAYERS = (
-    {"types", "errors", "config_dicts", "color", "spike_bits", "atomic", "progress", "images", "weights"},
+    {"types", "errors", "config_dicts", "color", "filters", "spike_bits", "atomic", "progress", "images", "weights"},
     {"io", "represent"},
     {"simulate", "calib", "metrics"},
     {"datasets"},

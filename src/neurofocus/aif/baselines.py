@@ -8,11 +8,12 @@ classical deconvolution would need the unknown, spatially varying blur.)
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
+
+from .. import filters
 
 
 def unsharp_mask(image: np.ndarray, sigma_px: float = 2.0, amount: float = 0.8) -> np.ndarray:
     """Sharpened sRGB image, float32 (H, W, 3) in [0, 1]."""
     image = np.asarray(image, np.float32)
-    blurred = ndimage.gaussian_filter(image, (sigma_px, sigma_px, 0), mode="nearest")
+    blurred = filters.gaussian(image, sigma_px)
     return np.clip(image + amount * (image - blurred), 0.0, 1.0).astype(np.float32)

@@ -64,8 +64,8 @@ luminance over smoothed rate at t_img: this absorbs the sensor's threshold non-u
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
+from .. import filters
 from ..color import LUMINANCE_WEIGHTS, linear_to_srgb, srgb_to_linear
 from ..errors import NeurofocusError
 from ..represent import PolarityTable
@@ -96,7 +96,7 @@ def colour_line_slope(linear: np.ndarray, luminance: np.ndarray, radius: int = 4
         whose colours do not lie on one line (fine multi-coloured texture) keeps the chromaticity model.
     """
     size = 2 * int(radius) + 1
-    box = lambda a: ndimage.uniform_filter(a, size, mode="nearest")  # noqa: E731
+    box = lambda a: filters.box(a, size)  # noqa: E731
     y = luminance.astype(np.float32)
     mean_y = box(y)
     var_y = np.maximum(box(y * y) - mean_y * mean_y, 0)
@@ -152,10 +152,17 @@ def upsample_grid(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Bilinear interpolation of per-patch values (N, M) to a smooth map (H, W) (patch centres exact)."""
     n, m = values.shape
     h, w = shape
-    ys = np.clip((np.arange(h) + 0.5) * n / h - 0.5, 0, n - 1)
-    xs = np.clip((np.arange(w) + 0.5) * m / w - 0.5, 0, m - 1)
-    return ndimage.map_coordinates(values.astype(np.float64), np.meshgrid(ys, xs, indexing="ij"), order=1,
-                                   mode="nearest").astype(np.float32)
+    rows = _linear_rows(np.asarray(values, np.float64), (np.arange(h) + 0.5) * n / h - 0.5)
+    return _linear_rows(rows.T, (np.arange(w) + 0.5) * m / w - 0.5).T.astype(np.float32)
+
+
+def _linear_rows(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Rows of ``values`` (N, ...) linearly interpolated at fractional row ``positions`` (clipped to [0, N − 1])."""
+    positions = np.clip(positions, 0, len(values) - 1)
+    low = np.minimum(positions.astype(np.int64), len(values) - 1)
+    high = np.minimum(low + 1, len(values) - 1)
+    frac = (positions - low).reshape(-1, *[1] * (values.ndim - 1))
+    return values[low] * (1 - frac) + values[high] * frac
 
 
 def subsampled(region, target_pixels: int = 4000) -> tuple[int, int, int, int, int]:
@@ -224,7 +231,7 @@ class EventRefocuser:
         """c · (Σp − leak drift) from the image time to ``t_us`` for ``region`` (y0, y1, x0, x1): float32."""
         net = self.from_image.net(int(t_us), region) - self._drift(int(t_us), region)
         gain = (crop(self.contrast, region) * net).astype(np.float32)
-        return ndimage.gaussian_filter(gain, self.smoothing_px, mode="nearest") if self.smoothing_px > 0 else gain
+        return filters.gaussian(gain, self.smoothing_px)
 
     def luminance_at(self, t_us: int, region=None) -> np.ndarray:
         """Linear luminance refocused to ``t_us``: float32, (H, W) or the region's."""
@@ -268,9 +275,8 @@ class EventRefocuser:
                 patch_net = crop(net, region)
                 if min(patch_net.shape) < 2 or np.abs(patch_net).mean() < min_events:  # no TV, or too few events
                     continue
-                trials = crop(log_y, region)[None] + candidates[:, None, None] * patch_net[None]
-                trials = ndimage.gaussian_filter(trials, (0, 1.0, 1.0), mode="nearest")
-                tv = np.abs(np.diff(trials, axis=1)).mean(axis=(1, 2)) + np.abs(np.diff(trials, axis=2)).mean(axis=(1, 2))
+                trials = filters.gaussian(crop(log_y, region)[..., None] + patch_net[..., None] * candidates, 1.0)
+                tv = np.abs(np.diff(trials, axis=0)).mean(axis=(0, 1)) + np.abs(np.diff(trials, axis=1)).mean(axis=(0, 1))
                 k = int(np.argmin(tv))
                 drop = 1.0 - tv[k] / max(tv[0], 1e-12)  # how much smoother the end can get
                 if drop > largest_drop and k < len(candidates) - 1:  # a minimum at the largest trial is no estimate
@@ -278,7 +284,8 @@ class EventRefocuser:
         if np.all(np.isnan(best)):
             best[:] = default
         best = np.where(np.isnan(best), np.nanmedian(best), best).reshape(grid, grid)
-        best = ndimage.median_filter(best, size=3, mode="nearest")
+        padded = np.pad(best, 1, mode="edge")  # 3 × 3 median, edges repeated
+        best = np.median([padded[i:i + grid, j:j + grid] for i in range(3) for j in range(3)], axis=0)
         self.contrast = upsample_grid(best, self.luminance.shape)
         return self.contrast
 
@@ -349,7 +356,7 @@ class SpikeRefocuser:
         self.linear = srgb_to_linear(image)
         self.luminance = np.maximum(self.linear @ LUMINANCE_WEIGHTS, _EPS)
         self.rate_image = self.rate(self.image_time_us)
-        smooth = lambda a: ndimage.gaussian_filter(a, gain_sigma_px, mode="nearest")  # noqa: E731
+        smooth = lambda a: filters.gaussian(a, gain_sigma_px)  # noqa: E731
         self.gain = (smooth(self.luminance) / np.maximum(smooth(self.rate_image), 1e-3)).astype(np.float32)
         self.colour_slope = colour_line_slope(self.linear, self.luminance) if colour == "line" else None
 

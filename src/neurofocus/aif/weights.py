@@ -30,13 +30,13 @@ Each function returns, for one slice time, a non-negative map (H, W) that is lar
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
+from .. import filters
 from ..represent import PolarityTable
 
 
 def _smooth(a: np.ndarray, sigma: float) -> np.ndarray:
-    return ndimage.gaussian_filter(a.astype(np.float32), sigma, mode="nearest") if sigma > 0 else a.astype(np.float32)
+    return filters.gaussian(a.astype(np.float32), sigma)
 
 
 def polarity_symmetry(table: PolarityTable, t_us: int, start_us: int, end_us: int, sigma_px: float,
@@ -87,7 +87,7 @@ def local_contrast(luminance: np.ndarray, sigma_px: float) -> np.ndarray:
 def gradient_energy(luminance: np.ndarray, sigma_px: float) -> np.ndarray:
     """Local Laplacian energy of a slice's linear luminance over its local squared mean: float32 (H, W)."""
     y = luminance.astype(np.float32)
-    energy = _smooth(ndimage.laplace(y, mode="nearest") ** 2, sigma_px)
+    energy = _smooth(filters.laplace(y) ** 2, sigma_px)
     return energy / (_smooth(y, sigma_px) ** 2 + 1e-6)
 
 

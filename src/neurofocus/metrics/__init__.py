@@ -14,11 +14,9 @@ LPIPS needs PyTorch (the ``nets`` extra); its weights, NIQE's pristine model and
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
+from .. import filters
 from ..errors import NeurofocusError
-from ._brisque import brisque
-from ._niqe import niqe
 from .imresize import imresize
 
 __all__ = ["LPIPS", "MS_SSIM_WEIGHTS", "brisque", "evaluate", "imresize", "lpips", "ms_ssim", "mse", "niqe", "psnr",
@@ -56,7 +54,7 @@ def psnr(pred, gt, data_range: float = 1.0) -> float:
 
 def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float) -> tuple[np.ndarray, np.ndarray]:
     """(SSIM map, contrast-structure map) of two gray images, valid region only."""
-    blur = lambda a: ndimage.gaussian_filter(a, _SIGMA, truncate=_TRUNCATE)
+    blur = lambda a: filters.gaussian(a, _SIGMA, mode="reflect", truncate=_TRUNCATE)
     c1, c2 = (_K1 * data_range) ** 2, (_K2 * data_range) ** 2
     mx, my = blur(x), blur(y)
     vx = blur(x * x) - mx * mx
@@ -140,4 +138,8 @@ def __getattr__(name: str):
         from ._lpips import LPIPS
 
         return LPIPS
+    if name in ("brisque", "niqe"):  # imported on first use: they need scipy.ndimage and scipy.special
+        from importlib import import_module
+
+        return getattr(import_module(f"._{name}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
