@@ -88,8 +88,8 @@ def row_blocks(height: int, workers: int) -> list[tuple[int, int]]:
 @numba.njit(cache=True, nogil=True)
 def _counting_sort_events(t_float, x, y, p, part_ends, frame_times, t_min, num_keys, t_out, x_out, y_out, p_out):
     """Round times to µs and write the events ordered by (rounded time, frame interval), stably (input order breaks
-    ties), into the output arrays: a counting sort in O(N + num_keys). Parts (listed interval by interval) end at
-    ``part_ends``."""
+    ties), into the output arrays (the fields of the result's records): a counting sort in O(N + num_keys). Parts
+    (listed interval by interval) end at ``part_ends``."""
     n_intervals = len(frame_times)
     keys = np.empty(len(t_float), np.int64)
     start = 0
@@ -123,21 +123,18 @@ def sorted_events(parts, sensor_size, frame_times) -> Events:
     over threads nor on how the frames were split over calls.
     """
     t_float, x, y, p = (np.concatenate([part[i] for part in parts]) for i in range(4))
-    n = len(t_float)
-    t_out, x_out, y_out, p_out = np.empty(n, np.int64), np.empty(n, np.uint16), np.empty(n, np.uint16), np.empty(n, np.int8)
-    if n:
+    data = np.empty(len(t_float), EVENT_DTYPE)
+    if len(data):
         t_min, t_max = int(np.rint(t_float.min())), int(np.rint(t_float.max()))
         num_keys = (t_max - t_min + 1) * len(frame_times)
         if num_keys <= 1 << 28:
             part_ends = np.cumsum([len(part[0]) for part in parts])
             _counting_sort_events(t_float, x, y, p, part_ends, np.asarray(frame_times, np.float64), t_min, num_keys,
-                                  t_out, x_out, y_out, p_out)
+                                  data["t"], data["x"], data["y"], data["p"])
         else:  # a very long chunk: sort by (time, interval, pixel) explicitly
             t_round = np.rint(t_float).astype(np.int64)
             interval = np.searchsorted(frame_times, t_float, side="right") - 1
             width, height = sensor_size
             order = np.lexsort((interval * (width * height) + y.astype(np.int64) * width + x, t_round))
-            t_out, x_out, y_out, p_out = t_round[order], x[order], y[order], p[order]
-    data = np.empty(n, EVENT_DTYPE)
-    data["t"], data["x"], data["y"], data["p"] = t_out, x_out, y_out, p_out
+            data["t"], data["x"], data["y"], data["p"] = t_round[order], x[order], y[order], p[order]
     return Events(data, sensor_size, validate=False)
