@@ -102,18 +102,19 @@ def gray8(frames_srgb: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _first_passage(ep, c, sigma, state):
-    """(τ, state): time for Brownian motion with drift c and diffusion sigma to first travel ep (> 0)."""
-    lam = (ep / sigma) ** 2
+def _first_passage(ep, c, inv_c, inv_sig2, state):
+    """(τ, state): time for Brownian motion with drift c (1/c = ``inv_c``) and diffusion σ (1/σ² = ``inv_sig2``) to
+    first travel ep (> 0)."""
+    lam = ep * ep * inv_sig2
     if c > 0.0:
-        return rng.inverse_gaussian(ep / c, lam, state)
+        return rng.inverse_gaussian(ep * inv_c, lam, state)
     if c < 0.0:
         # published algorithm: X from N(0,1) truncated to X <= -sqrt(4 ep |c| / σ²), transformed by the inverse-Gaussian
         # formulas with a negative mean; this reduces to the closed form below
-        a = math.sqrt(4.0 * ep * -c / (sigma * sigma))
+        a = math.sqrt(4.0 * ep * -c * inv_sig2)
         z, state = rng.normal_tail(a, state)
-        arg = sigma * sigma * z * z / (2.0 * ep * -c) - 1.0
-        return (ep / -c) * math.exp(-math.acosh(max(arg, 1.0))), state
+        arg = z * z / (2.0 * ep * -c * inv_sig2) - 1.0
+        return -ep * inv_c * math.exp(-math.acosh(max(arg, 1.0))), state
     u, state = rng.uniform(state)  # no drift: Lévy distribution
     e = rng.erfinv(1.0 - u)
     return lam / (e * e), state
@@ -133,7 +134,7 @@ def _simulate_rows(frames, times, k, row0, row1, resid, states, t_out, x_out, y_
     for fi in range(n_frames - 1):
         t0 = times[fi]
         t1 = times[fi + 1]
-        dt = t1 - t0
+        k1_dt = k1 / (t1 - t0)
         for yy in range(row0, row1):
             for xx in range(width):
                 j = (yy - row0) * width + xx
@@ -141,9 +142,10 @@ def _simulate_rows(frames, times, k, row0, row1, resid, states, t_out, x_out, y_
                 l1 = np.float64(frames[fi + 1, yy, xx])
                 lm = 0.5 * (l0 + l1)
                 denom = 1.0 / (lm + k2)
-                mu = k1 * (l1 - l0) / dt * denom + k4 + k5 * lm
+                mu = k1_dt * (l1 - l0) * denom + k4 + k5 * lm
                 sigma = k3 * math.sqrt(lm) * denom + k6
-                sig2 = sigma * sigma
+                inv_sig2 = 1.0 / (sigma * sigma)
+                inv_mu = 1.0 / mu if mu != 0.0 else 0.0
                 r = resid[j]
                 state = states[j]
                 s = t0
@@ -152,8 +154,8 @@ def _simulate_rows(frames, times, k, row0, row1, resid, states, t_out, x_out, y_
                     b_off = 1.0 + r
                     # p_on = (e^{2μB/σ²} − 1)/(e^{2μB/σ²} − e^{−2μA/σ²}): beyond an exponent of 40 it is 1 (or below
                     # 1e-17, under the smallest uniform draw) in float64, so the exponentials and the draw are skipped
-                    exp_b = 2.0 * mu * b_off / sig2
-                    exp_a = -2.0 * mu * a_on / sig2
+                    exp_b = 2.0 * mu * b_off * inv_sig2
+                    exp_a = -2.0 * mu * a_on * inv_sig2
                     if exp_b > 40.0:
                         on = True
                     elif exp_a > 40.0:
@@ -167,7 +169,7 @@ def _simulate_rows(frames, times, k, row0, row1, resid, states, t_out, x_out, y_
                         u, state = rng.uniform(state)
                         on = u <= p_on
                     ep = a_on if on else b_off
-                    tau, state = _first_passage(ep, mu if on else -mu, sigma, state)
+                    tau, state = _first_passage(ep, mu if on else -mu, inv_mu if on else -inv_mu, inv_sig2, state)
                     if s + tau < t1:
                         if n >= cap:
                             return -1

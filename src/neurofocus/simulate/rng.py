@@ -125,15 +125,6 @@ def ziggurat_finish(z, i, state):
 
 
 @numba.njit(cache=True, nogil=True)
-def _normal(state):
-    """(z ~ N(0, 1), new state) by the ziggurat (Marsaglia & Tsang 2000): one uniform 99 % of the time."""
-    z, ok, i, state = ziggurat_start(state)
-    if ok:
-        return z, state
-    return ziggurat_finish(z, i, state)
-
-
-@numba.njit(cache=True, nogil=True)
 def normal(state):
     """(z ~ N(0, 1), new state) by the ziggurat (Marsaglia & Tsang 2000): one uniform 99 % of the time."""
     z, ok, i, state = ziggurat_start(state)
@@ -147,13 +138,16 @@ def inverse_gaussian(mean, shape, state):
     """(x ~ InverseGaussian(mean, shape), new state) by Michael, Schucany & Haas (as numpy's ``wald``).
 
     The smaller root mean + mean/(2·shape)·(y − √(4·shape·y + y²)) is computed in the cancellation-free form
-    mean·(1 − 2y/(y + √(y² + 4·shape·y))), and the root mean²/x is taken with probability x/(mean + x).
+    mean·f, f = 1 − 2y/(y + √(y² + 4·shape·y)) (at least 1e-300), and the other root mean²/x = mean/f is taken
+    with probability x/(mean + x), i.e. when u·(1 + f) > 1. The choice is arithmetic, not a branch: a coin-flip
+    branch would stall the processor on every draw (this draw dominates DVS-Voltmeter's time).
     """
     z, state = normal(state)
     y = mean * z * z
-    x = mean * (1.0 - 2.0 * y / (y + math.sqrt(y * y + 4.0 * shape * y)))
+    f = max(1.0 - 2.0 * y / (y + math.sqrt(y * y + 4.0 * shape * y)), 1e-300)
     u, state = uniform(state)
-    return (x if u * (mean + x) <= mean else mean * mean / x), state
+    large = np.float64(u * (1.0 + f) > 1.0)
+    return mean * (f + large * (1.0 / f - f)), state
 
 
 @numba.njit(cache=True, nogil=True)
