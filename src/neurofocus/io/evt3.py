@@ -173,10 +173,10 @@ def encode(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.nda
 
     Consecutive events with equal time, row and polarity become VECT_BASE_X + VECT_12 words; others EVT_ADDR_X.
     TIME_HIGH words are written in steps of at most 1024 (4.2 s) so that a decoder recovers every 24-bit wrap.
+    Integer arrays are read where they lie (the fields of :class:`~neurofocus.types.Events` records: no copies).
     """
-    t = np.ascontiguousarray(t, np.int64)
+    t = np.asarray(t, np.int64)
+    x, y, p = (a if a.dtype.kind in "iu" else a.astype(np.int64) for a in map(np.asarray, (x, y, p)))
     span = int(t[-1] >> 12) + 1 if len(t) else 0
     out = np.empty(4 * len(t) + span // 1024 + 8, np.uint16)
-    n = _encode(t, np.ascontiguousarray(x, np.int64), np.ascontiguousarray(y, np.int64),
-                np.ascontiguousarray(p, np.int64), out)
-    return out[:n]
+    return out[:_encode(t, x, y, p, out)]

@@ -187,4 +187,4 @@ def write_raw(path: str | os.PathLike, events: Events, *, encoding: str = "evt3"
               f"% plugin_name neurofocus\n% end\n")
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(header.encode("ascii"))
-        f.write(words.astype(words.dtype.newbyteorder("<"), copy=False).tobytes())
+        f.write(words.astype(words.dtype.newbyteorder("<"), copy=False).data)
