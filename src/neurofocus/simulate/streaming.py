@@ -86,32 +86,49 @@ def row_blocks(height: int, workers: int) -> list[tuple[int, int]]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _counting_sort_events(t_float, x, y, p, part_ends, frame_times, t_min, num_keys, t_out, x_out, y_out, p_out):
+def _counting_sort_events(t_float, x, y, p, part_ends, frame_times, t_out, x_out, y_out, p_out):
     """Round times to µs and write the events ordered by (rounded time, frame interval), stably (input order breaks
-    ties), into the output arrays (the fields of the result's records): a counting sort in O(N + num_keys). Parts
-    (listed interval by interval) end at ``part_ends``."""
-    n_intervals = len(frame_times)
-    keys = np.empty(len(t_float), np.int64)
+    ties), into the output arrays (the fields of the result's records). Parts (listed interval by interval) end at
+    ``part_ends``. Interval after interval, the interval's events (gathered from every part, in part order) are
+    counting-sorted by rounded time: the histogram spans one interval's µs and stays in cache. O(N + µs)."""
+    n_intervals = len(frame_times) - 1
+    first = np.empty((len(part_ends), n_intervals + 1), np.int64)  # [part, k]: its first event of interval >= k
+    t_round = np.empty(len(t_float), np.int64)
     start = 0
-    for end in part_ends:
+    for q in range(len(part_ends)):
         interval = 0
-        for i in range(start, end):
-            while interval + 2 < n_intervals and t_float[i] >= frame_times[interval + 1]:
+        first[q, 0] = start
+        for i in range(start, part_ends[q]):
+            t_round[i] = np.int64(np.rint(t_float[i]))
+            while interval + 1 < n_intervals and t_float[i] >= frame_times[interval + 1]:
                 interval += 1
-            keys[i] = (np.int64(np.rint(t_float[i])) - t_min) * n_intervals + interval
-        start = end
-    position = np.zeros(num_keys + 1, np.int64)
-    for k in keys:
-        position[k + 1] += 1
-    for i in range(num_keys):
-        position[i + 1] += position[i]
-    for i in range(len(keys)):
-        j = position[keys[i]]
-        position[keys[i]] = j + 1
-        t_out[j] = np.int64(np.rint(t_float[i]))
-        x_out[j] = x[i]
-        y_out[j] = y[i]
-        p_out[j] = p[i]
+                first[q, interval] = i
+        first[q, interval + 1:] = part_ends[q]
+        start = part_ends[q]
+    n = 0
+    for k in range(n_intervals):
+        lo, hi = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+        for q in range(len(part_ends)):
+            for i in range(first[q, k], first[q, k + 1]):
+                lo, hi = min(lo, t_round[i]), max(hi, t_round[i])
+        if hi < lo:
+            continue
+        position = np.zeros(hi - lo + 2, np.int64)
+        for q in range(len(part_ends)):
+            for i in range(first[q, k], first[q, k + 1]):
+                position[t_round[i] - lo + 1] += 1
+        position[0] = n
+        for d in range(hi - lo + 1):
+            position[d + 1] += position[d]
+        n = position[hi - lo + 1]
+        for q in range(len(part_ends)):
+            for i in range(first[q, k], first[q, k + 1]):
+                j = position[t_round[i] - lo]
+                position[t_round[i] - lo] = j + 1
+                t_out[j] = t_round[i]
+                x_out[j] = x[i]
+                y_out[j] = y[i]
+                p_out[j] = p[i]
 
 
 def sorted_events(parts, sensor_size, frame_times) -> Events:
@@ -125,13 +142,11 @@ def sorted_events(parts, sensor_size, frame_times) -> Events:
     t_float, x, y, p = (np.concatenate([part[i] for part in parts]) for i in range(4))
     data = np.empty(len(t_float), EVENT_DTYPE)
     if len(data):
-        t_min, t_max = int(np.rint(t_float.min())), int(np.rint(t_float.max()))
-        num_keys = (t_max - t_min + 1) * len(frame_times)
-        if num_keys <= 1 << 28:
+        frame_times = np.asarray(frame_times, np.float64)
+        if np.diff(frame_times).max() <= 1 << 26:
             part_ends = np.cumsum([len(part[0]) for part in parts])
-            _counting_sort_events(t_float, x, y, p, part_ends, np.asarray(frame_times, np.float64), t_min, num_keys,
-                                  data["t"], data["x"], data["y"], data["p"])
-        else:  # a very long chunk: sort by (time, interval, pixel) explicitly
+            _counting_sort_events(t_float, x, y, p, part_ends, frame_times, data["t"], data["x"], data["y"], data["p"])
+        else:  # frames more than a minute apart: sort by (time, interval, pixel) explicitly
             t_round = np.rint(t_float).astype(np.int64)
             interval = np.searchsorted(frame_times, t_float, side="right") - 1
             width, height = sensor_size
