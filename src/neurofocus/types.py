@@ -43,13 +43,11 @@ def check_size(width, height, what: str = "sensor size") -> tuple[int, int]:
 
 
 def concatenate_records(parts: Sequence[np.ndarray]) -> np.ndarray:
-    """Concatenate :data:`EVENT_DTYPE` arrays keeping the padded 16-byte layout (``np.concatenate`` would pack it)."""
-    out = np.empty(sum(len(a) for a in parts), EVENT_DTYPE)
-    start = 0
-    for a in parts:
-        out[start:start + len(a)] = a
-        start += len(a)
-    return out
+    """Concatenate :data:`EVENT_DTYPE` arrays keeping the padded 16-byte layout (``np.concatenate`` would pack it),
+    copied as raw 16-byte items (a field-by-field copy is ten times slower)."""
+    raw = np.dtype((np.void, EVENT_DTYPE.itemsize))
+    parts = [np.ascontiguousarray(a, EVENT_DTYPE).view(raw) for a in parts]
+    return np.concatenate(parts).view(EVENT_DTYPE) if parts else np.empty(0, EVENT_DTYPE)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
