@@ -97,7 +97,7 @@ class _RecordWriter:
 
     def append(self, events: np.ndarray) -> None:
         """Append an ``aedat`` packet (t u8 µs, x u2, y u2, on bool; shape (K,))."""
-        if events.dtype is not self.layout:
+        if events.dtype != self.layout:  # each packet has its own dtype object: compare, check only a new layout
             _check_layout(events.dtype)
             self.layout = events.dtype
         packet = np.ascontiguousarray(events).view("V13")
