@@ -159,7 +159,7 @@ def upsample_grid(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def _linear_rows(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Rows of ``values`` (N, ...) linearly interpolated at fractional row ``positions`` (clipped to [0, N − 1])."""
     positions = np.clip(positions, 0, len(values) - 1)
-    low = np.minimum(positions.astype(np.int64), len(values) - 1)
+    low = positions.astype(np.int64)
     high = np.minimum(low + 1, len(values) - 1)
     frac = (positions - low).reshape(-1, *[1] * (values.ndim - 1))
     return values[low] * (1 - frac) + values[high] * frac
