@@ -153,6 +153,8 @@ def test_scenes_rendered_from_image_and_depth(tmp_path):
         synthesize(tmp_path / "small", 1, seed=3, config=small, workers=1, progress=False)
     with pytest.raises(NeurofocusError, match="no scene folders"):
         dataclasses.replace(config, rgbd=str(tmp_path / "ds" / "scene_00000"))
+    with pytest.raises(NeurofocusError, match="not both"):
+        dataclasses.replace(config, textures=str(folder))
 
 
 def test_settings_made_before_new_fields_read_as_before():

@@ -68,7 +68,7 @@ class SynthConfig:
         scene ``index`` is then a sweep rendered from scene ``index`` modulo their number
         (:func:`~.sources.image_depth_sweep`), scaled by a random factor (down to the size that just holds
         ``width`` × ``height``), cropped at a random place and flipped left-right half of the time, its disparity
-        range mapped to the scene's largest blur; ``textures`` is then unused. None: random layered scenes.
+        range mapped to the scene's largest blur (not with ``textures``). None: random layered scenes.
     """
 
     width: int = 346
@@ -95,6 +95,8 @@ class SynthConfig:
         if self.textures is not None:
             object.__setattr__(self, "textures", str(PhotoTextures(self.textures).folder))  # fails early, absolute
         if self.rgbd is not None:
+            if self.textures is not None:
+                raise NeurofocusError("rgbd scenes are real photographs: textures are for random scenes, not both")
             object.__setattr__(self, "rgbd", str(rgbd_scenes(self.rgbd)[0].parent.resolve()))  # fails early
         if self.event_model not in EVENT_MODELS:
             raise NeurofocusError(f"event_model must be one of {', '.join(EVENT_MODELS)}, got {self.event_model!r}")
