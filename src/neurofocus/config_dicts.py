@@ -65,10 +65,15 @@ def from_dict(cls, data, message: str, *, source: str | os.PathLike | None = Non
         raise (exc.with_path(source) if source is not None else exc) from None
 
 
+def omitting(data: Mapping, unset: Mapping) -> dict:
+    """``data`` without the keys whose value is ``unset[key]``: settings added after files were written, left at the
+    value they had before they existed, so that those files still equal a rerun's (and still load strictly)."""
+    return {k: v for k, v in data.items() if not (k in unset and v == unset[k])}
+
+
 def asdict_omitting(config, unset: Mapping) -> dict:
-    """``dataclasses.asdict(config)`` without the fields whose value is ``unset[name]``: settings added after files
-    were written, left at the value they had before they existed, so that those files still equal a rerun's."""
-    return {k: v for k, v in dataclasses.asdict(config).items() if not (k in unset and v == unset[k])}
+    """``dataclasses.asdict(config)`` :func:`omitting` the settings at their ``unset`` values."""
+    return omitting(dataclasses.asdict(config), unset)
 
 
 def check_positive(value, name: str) -> None:

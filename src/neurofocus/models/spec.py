@@ -12,7 +12,7 @@ import dataclasses
 import typing
 from typing import Any
 
-from ..config_dicts import from_dict, positive_float, positive_int
+from ..config_dicts import from_dict, omitting, positive_float, positive_int
 from ..errors import NeurofocusError
 from .inputs import (
     EventBinning,
@@ -110,10 +110,8 @@ class _Config:
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in self.added_options and value == self.added_options[f.name]:
-                continue
             out[f.name] = representation_to_dict(value) if f.name == "nfs" else value
-        return out
+        return omitting(out, self.added_options)
 
 
 @dataclasses.dataclass(frozen=True)

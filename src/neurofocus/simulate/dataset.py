@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -97,7 +98,8 @@ class SynthConfig:
         if self.rgbd is not None:
             if self.textures is not None:
                 raise NeurofocusError("rgbd scenes are real photographs: textures are for random scenes, not both")
-            object.__setattr__(self, "rgbd", str(rgbd_scenes(self.rgbd)[0].parent.resolve()))  # fails early
+            rgbd_scenes(self.rgbd)  # fails early
+            object.__setattr__(self, "rgbd", str(Path(self.rgbd).resolve()))
         if self.event_model not in EVENT_MODELS:
             raise NeurofocusError(f"event_model must be one of {', '.join(EVENT_MODELS)}, got {self.event_model!r}")
         if self.speed not in ("constant", "hand", "mixed"):
@@ -182,7 +184,8 @@ def _rgbd_source(config: SynthConfig, index: int, scene_rng: np.random.Generator
     """The sweep of a ``config.rgbd`` scene (see :class:`SynthConfig`) and what ``sample.json`` says of it."""
     import cv2
 
-    folder = rgbd_scenes(config.rgbd)[index % len(rgbd_scenes(config.rgbd))]
+    scenes = rgbd_scenes(config.rgbd)
+    folder = scenes[index % len(scenes)]
     image, disparity = read_rgbd(folder)
     height, width = disparity.shape
     smallest = max(config.width / width, config.height / height)

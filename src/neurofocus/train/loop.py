@@ -593,6 +593,7 @@ class _Run:
                 self.core_before = float(self.log.rows[-1].get("core_seconds") or 0)
         dist.barrier()
         self.last_validation: dict = {}
+        self.lr = lr_at(config, self.step)  # the rate of the step being taken (set by optimise)
         self.seconds: list[float] = []  # wall time of each step of this invocation
 
     def optimise(self, net, batch: dict) -> torch.Tensor:
