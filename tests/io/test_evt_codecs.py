@@ -5,6 +5,7 @@ import pytest
 
 from neurofocus.io import evt2, evt3
 from neurofocus.io.records import BACKWARDS, new_records, new_stats
+from neurofocus.types import Events
 
 from ..conftest import random_events
 
@@ -67,7 +68,7 @@ def test_evt3_events_before_time_base_are_dropped_and_wraps_counted():
 
 def test_evt3_state_carries_across_chunks():
     ev = random_events(5000, (1280, 720), seed=3, t_max=60_000_000)  # spans several 24-bit wraps
-    words = evt3.encode(ev.t, ev.x, ev.y, ev.p)
+    words = evt3.encode(ev)
     t, x, y, p, _, stats = decode(evt3.decode, np.array_split(words, 7), evt3.max_events(words), 1280, 720)
     assert stats[BACKWARDS] == 0
     assert np.array_equal(t, ev.t) and np.array_equal(x, ev.x) and np.array_equal(y, ev.y)
@@ -75,9 +76,7 @@ def test_evt3_state_carries_across_chunks():
 
 
 def test_evt3_encoder_uses_vectors_for_runs():
-    t = np.zeros(30, np.int64)
-    x = np.arange(100, 130)
-    words = evt3.encode(t, x, np.full(30, 5), np.ones(30))
+    words = evt3.encode(Events.from_arrays(np.zeros(30), np.arange(100, 130), np.full(30, 5), np.ones(30), (640, 480)))
     kinds = (words >> 12).tolist()
     assert kinds.count(0x3) == 1 and kinds.count(0x4) == 3 and kinds.count(0x2) == 0
 

@@ -1,0 +1,50 @@
+"""The compiled C kernels (``neurofocus._kernels``): events read at any record stride, every write bounds-checked."""
+
+import numpy as np
+import pytest
+
+from neurofocus.aif.timestamps import patch_event_times
+from neurofocus.errors import NeurofocusError
+from neurofocus.io import evt3
+from neurofocus.io.records import new_records, new_stats
+from neurofocus.represent import PolarityTable, event_frames, latest_timestamps, voxel_grid
+from neurofocus.types import Events
+
+from .conftest import random_events
+
+
+def test_strided_records_give_the_results_of_a_contiguous_copy():
+    ev = random_events(3000, (40, 30), seed=7)
+    strided = Events(ev.data[::3], ev.sensor_size)  # 48-byte steps between the records
+    copy = Events(strided.data.copy(), ev.sensor_size)
+    assert strided.data.strides[0] == 48 and copy.data.strides[0] == 16
+    for a, b in [(PolarityTable(strided).net(0, 60_000), PolarityTable(copy).net(0, 60_000)),
+                 (event_frames(strided, 4, polarity="split"), event_frames(copy, 4, polarity="split")),
+                 (latest_timestamps(strided, 50_000, split_polarity=True), latest_timestamps(copy, 50_000,
+                                                                                            split_polarity=True)),
+                 (voxel_grid(strided, 5), voxel_grid(copy, 5)),
+                 (np.concatenate(patch_event_times(strided, (30, 40), 4)),
+                  np.concatenate(patch_event_times(copy, (30, 40), 4))),
+                 (evt3.encode(strided), evt3.encode(copy))]:
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_the_decoder_refuses_to_write_past_its_output():
+    words = evt3.encode(random_events(500, (64, 48), seed=1))
+    records, out = new_records(evt3.max_events(words) - 1)  # e.g. the file grew between counting and decoding
+    with pytest.raises(NeurofocusError, match="more EVT 3.0 events than counted"):
+        evt3.decode(words, evt3.new_state(), 64, 48, out, 0, new_stats())
+
+
+def test_events_outside_the_maps_are_refused_not_written():
+    ev = random_events(500, (64, 48), seed=2)
+    with pytest.raises(NeurofocusError, match="outside the 32x48 image"):
+        patch_event_times(ev, (48, 32), 4)  # the image is narrower than the sensor
+
+
+def test_kernels_take_only_arrays_they_can_read_as_plain_memory():
+    words = evt3.encode(random_events(100, (64, 48), seed=3))
+    with pytest.raises(ValueError, match="C-contiguous uint16"):
+        evt3.max_events(words[::2])
+    with pytest.raises(ValueError, match="C-contiguous uint16"):
+        evt3.max_events(words.astype(np.int32))
