@@ -1,5 +1,9 @@
 """The compiled C kernels (``neurofocus._kernels``): events read at any record stride, every write bounds-checked."""
 
+import copy
+import gc
+import pickle
+
 import numpy as np
 import pytest
 
@@ -48,3 +52,20 @@ def test_kernels_take_only_arrays_they_can_read_as_plain_memory():
         evt3.max_events(words[::2])
     with pytest.raises(ValueError, match="C-contiguous uint16"):
         evt3.max_events(words.astype(np.int32))
+
+
+def test_copied_and_unpickled_tables_query_their_own_arrays():
+    ev = random_events(2000, (40, 30), seed=8)
+    table = PolarityTable(ev)
+    anchored = table.anchored(30_000)
+    region = (0, 30, 5, 35, 2)
+    expected = table.net(10_000, 70_000), anchored.net(80_000, region)
+    assert np.array_equal(copy.copy(anchored).net(80_000, region), expected[1])  # shares the arrays
+    copies = [copy.deepcopy((table, anchored)), pickle.loads(pickle.dumps((table, anchored)))]
+    del table, anchored
+    gc.collect()  # the original arrays are freed and their memory scribbled over: a copy that kept their addresses
+    scribbled = [np.full(n, -7, np.int64) for n in (30 * 40 + 1, 2000, 30 * 40) for _ in range(8)]  # reads this
+    for table, anchored in copies:
+        assert np.array_equal(table.net(10_000, 70_000), expected[0])
+        assert np.array_equal(anchored.net(80_000, region), expected[1])
+    assert len(scribbled) == 24

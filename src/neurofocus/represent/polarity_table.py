@@ -16,7 +16,22 @@ from ..errors import NeurofocusError
 from ..types import Events
 
 
-class PolarityTable:
+class _KernelArrays:
+    """Arrays handed to the C kernels at every query (a subclass's ``_arrays()``): their addresses (``_addresses``) are
+    taken once, and again when the object is unpickled or copied (a deep copy has arrays of its own)."""
+
+    def _take_addresses(self) -> None:
+        self._addresses = tuple(a.ctypes.data for a in self._arrays())
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_addresses"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._take_addresses()
+
+
+class PolarityTable(_KernelArrays):
     """Per-pixel cumulative event counts for fast window queries.
 
     Parameters
@@ -40,18 +55,16 @@ class PolarityTable:
         self._offsets = np.empty(num_pixels + 1, np.int64)
         self._times = np.empty(len(events), np.int64)
         self._on_prefix = np.empty(len(events) + 1, np.int32)
-        status = lib.polarity_build(*records(events.data), self.width, self.height, *self._tables)
+        self._take_addresses()
+        status = lib.polarity_build(*records(events.data), self.width, self.height, *self._addresses)
         if status == -2:
             raise MemoryError("no memory for the polarity table's counting sort")
         if status:
             raise NeurofocusError(f"events outside the {self.width}x{self.height} sensor")
         self.num_events = len(events)
 
-    @property
-    def _tables(self) -> tuple[int, int, int]:
-        """The addresses of the offsets, times and ON prefix for the C kernels (taken at each call: a copied table
-        has its own)."""
-        return self._offsets.ctypes.data, self._times.ctypes.data, self._on_prefix.ctypes.data
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._offsets, self._times, self._on_prefix
 
     @property
     def events_per_pixel(self) -> np.ndarray:
@@ -88,7 +101,7 @@ class PolarityTable:
         on = np.empty(self._shape(y0, y1, x0, x1, step), np.int32)
         total = np.empty_like(on)
         if t_end_us > t_start_us:
-            lib.polarity_query(*self._tables, self.width, y0, x0, step, *on.shape, int(t_start_us), int(t_end_us),
+            lib.polarity_query(*self._addresses, self.width, y0, x0, step, *on.shape, int(t_start_us), int(t_end_us),
                                on.ctypes.data, total.ctypes.data)
         else:
             on[:] = 0
@@ -101,7 +114,7 @@ class PolarityTable:
         Returns four int32 (H, W) maps: on_before, off_before, on_after, off_after.
         """
         maps = [np.empty(self.width * self.height, np.int32) for _ in range(4)]
-        lib.polarity_split_counts(*self._tables, self.width * self.height, int(t_us), *(m.ctypes.data for m in maps))
+        lib.polarity_split_counts(*self._addresses, self.width * self.height, int(t_us), *(m.ctypes.data for m in maps))
         return tuple(m.reshape(self.height, self.width) for m in maps)
 
     def anchored(self, t_from_us: int) -> "AnchoredPolarity":
@@ -120,7 +133,7 @@ class PolarityTable:
         return net if t_to_us >= t_from_us else -net
 
 
-class AnchoredPolarity:
+class AnchoredPolarity(_KernelArrays):
     """Net event counts from a fixed time (e.g. an image's capture time) to any other time.
 
     Equivalent to ``table.net(t_from_us, t_to_us, region)``, with half the searches: each pixel's position at
@@ -132,13 +145,17 @@ class AnchoredPolarity:
         self.t_from_us = t_from_us
         num_pixels = table.width * table.height
         self._anchor = np.empty(num_pixels, np.int64)
-        lib.polarity_positions(*table._tables[:2], num_pixels, t_from_us, self._anchor.ctypes.data)
+        lib.polarity_positions(*table._addresses[:2], num_pixels, t_from_us, self._anchor.ctypes.data)
+        self._take_addresses()
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return (*self.table._arrays(), self._anchor)
 
     def net(self, t_to_us: int, region=None) -> np.ndarray:
         """Signed event sum per pixel from the anchor time to ``t_to_us`` (int32), over ``region`` if given."""
         y0, y1, x0, x1, step = self.table._region(region)
         out = np.empty(self.table._shape(y0, y1, x0, x1, step), np.int32)
         t = int(t_to_us)
-        lib.polarity_net_from(*self.table._tables, self._anchor.ctypes.data, self.table.width, y0, x0, step,
-                              *out.shape, t, t >= self.t_from_us, out.ctypes.data)
+        lib.polarity_net_from(*self._addresses, self.table.width, y0, x0, step, *out.shape, t, t >= self.t_from_us,
+                              out.ctypes.data)
         return out
