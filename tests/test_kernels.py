@@ -9,7 +9,7 @@ import pytest
 
 from neurofocus.aif.timestamps import patch_event_times
 from neurofocus.errors import NeurofocusError
-from neurofocus.io import evt3
+from neurofocus.io import evt2, evt3
 from neurofocus.io.records import new_records, new_stats
 from neurofocus.represent import PolarityTable, event_frames, latest_timestamps, voxel_grid
 from neurofocus.types import Events
@@ -33,11 +33,27 @@ def test_strided_records_give_the_results_of_a_contiguous_copy():
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
-def test_the_decoder_refuses_to_write_past_its_output():
-    words = evt3.encode(random_events(500, (64, 48), seed=1))
-    records, out = new_records(evt3.max_events(words) - 1)  # e.g. the file grew between counting and decoding
-    with pytest.raises(NeurofocusError, match="more EVT 3.0 events than counted"):
-        evt3.decode(words, evt3.new_state(), 64, 48, out, 0, new_stats())
+@pytest.mark.parametrize("encoding", ["evt3", "evt2", "evt21"])
+def test_the_decoders_refuse_to_write_past_their_output(encoding):
+    ev = random_events(500, (64, 48), seed=1)
+    if encoding == "evt3":
+        words = evt3.encode(ev)
+        decode = lambda out: evt3.decode(words, evt3.new_state(), 64, 48, out, 0, new_stats())  # noqa: E731
+        capacity = evt3.max_events(words)
+    elif encoding == "evt2":
+        words = evt2.encode_evt2(ev)
+        decode = lambda out: evt2.decode_evt2(words, evt2.new_state(), 64, 48, out, 0, new_stats())  # noqa: E731
+        capacity = len(ev)
+    else:
+        words = evt2.encode_evt21(ev)
+        decode = lambda out: evt2.decode_evt21(words, False, evt2.new_state(), 64, 48, out, 0,  # noqa: E731
+                                               new_stats())
+        capacity = evt2.max_events_evt21(words, False)
+    records, out = new_records(capacity)
+    assert decode(out) == len(ev) and np.array_equal(records, ev.data)
+    records, out = new_records(capacity - 1)  # e.g. the file grew between counting and decoding
+    with pytest.raises(NeurofocusError, match="more EVT .* events than counted"):
+        decode(out)
 
 
 def test_events_outside_the_maps_are_refused_not_written():

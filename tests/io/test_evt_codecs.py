@@ -101,7 +101,7 @@ def test_evt21_words_both_layouts(legacy):
         raw = [h | (m << 32) for h, m in pairs]
     else:
         raw = [(h << 32) | m for h, m in pairs]
-    words = np.array(raw, np.uint64).view(np.int64)
+    words = np.array(raw, np.uint64)
     assert evt2.max_events_evt21(words, legacy) == 3
     t, x, y, p, _, _ = decode(evt2.decode_evt21, [words], 3, legacy, 1280, 720)
     assert x.tolist() == [64, 67, 95]
@@ -113,12 +113,13 @@ def test_evt2_family_round_trip_with_high_time_wrap(encoding):
     ev = random_events(3000, (640, 480), seed=4)
     # push part of the stream past the 2**34 µs wrap of the 28-bit TIME_HIGH
     t = np.sort(np.concatenate([ev.t[:1500], ev.t[1500:] + (1 << 34) + 12345]))
+    wrapped = Events.from_arrays(t, ev.x, ev.y, ev.p, ev.sensor_size)
     if encoding == "evt2":
-        words = evt2.encode_evt2(t, ev.x, ev.y, ev.p)
+        words = evt2.encode_evt2(wrapped)
         out = decode(evt2.decode_evt2, np.array_split(words, 3), len(words), 640, 480)
     else:
         legacy = encoding == "evt21-legacy"
-        words = evt2.encode_evt21(t, ev.x, ev.y, ev.p, legacy=legacy).view(np.int64)
+        words = evt2.encode_evt21(wrapped, legacy=legacy)
         out = decode(evt2.decode_evt21, np.array_split(words, 3), len(t), legacy, 640, 480)
     assert len(out[0]) == len(t) and out[5][BACKWARDS] == 0
     assert np.array_equal(out[0], t) and np.array_equal(out[1], ev.x)

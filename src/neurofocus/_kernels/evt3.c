@@ -61,24 +61,20 @@ int64_t evt3_decode(const uint16_t *words, int64_t num_words, int64_t *state, in
         case 0x4: /* VECT_12 */
         case 0x5: { /* VECT_8 */
             int nbits = (w >> 12) == 0x4 ? 12 : 8;
-            unsigned mask = (unsigned)(w & ((1 << nbits) - 1));
+            uint32_t mask = (uint32_t)(w & ((1 << nbits) - 1));
             if (!have_time) {
                 no_time += __builtin_popcount(mask);
             } else if (cur_y >= height) {
                 out_of_range += __builtin_popcount(mask);
             } else {
                 int64_t first = n;
-                for (; mask; mask &= mask - 1) {
-                    int64_t x = base_x + __builtin_ctz(mask);
-                    if (x >= width) {
-                        out_of_range += 1;
-                    } else if (n >= capacity) {
-                        result = -1;
-                        goto done;
-                    } else {
-                        put_event(out, n++, tt, x, cur_y, vect_p ? POLARITY_ON : POLARITY_OFF);
-                    }
+                int64_t outside = put_mask(out, &n, capacity, tt, base_x, cur_y, vect_p ? POLARITY_ON : POLARITY_OFF,
+                                           mask, width);
+                if (outside < 0) {
+                    result = -1;
+                    goto done;
                 }
+                out_of_range += outside;
                 if (n > first) {
                     backwards += tt < last_t;
                     last_t = tt;

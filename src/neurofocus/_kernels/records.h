@@ -46,4 +46,22 @@ static inline void put_event(int64_t *out, int64_t n, int64_t t, int64_t x, int6
     out[2 * n + 1] = x | (y << 16) | polarity_bits;
 }
 
+/* Write an event (t, x0 + i, y) for each set bit i of ``mask`` whose x lies below ``width`` into ``out`` (``capacity``
+ * records) from index ``*n``, which advances; returns the events outside the sensor, or -1 when ``out`` is full. */
+static inline int64_t put_mask(int64_t *out, int64_t *n, int64_t capacity, int64_t t, int64_t x0, int64_t y,
+                               int64_t polarity_bits, uint32_t mask, int64_t width)
+{
+    int64_t outside = 0;
+    for (; mask; mask &= mask - 1) {
+        int64_t x = x0 + __builtin_ctz(mask);
+        if (x >= width)
+            outside += 1;
+        else if (*n >= capacity)
+            return -1;
+        else
+            put_event(out, (*n)++, t, x, y, polarity_bits);
+    }
+    return outside;
+}
+
 #endif

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels import address, lib, records
-from ..errors import NeurofocusError
 from ..types import Events
+from .records import decoded, decoder_buffers
 
 #: Length of the decoder state (int64, carried from one chunk to the next; its layout: ``_kernels/evt3.c``) and the
 #: slots of the events dropped for want of a time base and outside the sensor.
@@ -42,15 +42,9 @@ def decode(words: np.ndarray, state: np.ndarray, width: int, height: int, out: n
     ``state`` (int64, :data:`STATE_SIZE`) carries the decoder state between chunks and is updated in place;
     ``stats`` gets the time steps back and the last time.
     """
-    if state.shape != (STATE_SIZE,) or stats.shape[0] < 2 or out.ndim != 2 or out.shape[1] != 2:
-        raise ValueError("EVT 3.0 decoder: wrong state, statistics or output shapes")
-    count = lib.evt3_decode(address(words, np.uint16), len(words), address(state, np.int64, writable=True),
-                            width, height, address(out, np.int64, writable=True), len(out), n,
-                            address(stats, np.int64, writable=True))
-    if count < 0:
-        raise NeurofocusError("more EVT 3.0 events than counted before decoding: did the file change while it was "
-                              "read?")
-    return count
+    state_at, out_at, capacity, stats_at = decoder_buffers(state, STATE_SIZE, out, stats)
+    return decoded(lib.evt3_decode(address(words, np.uint16), len(words), state_at, width, height, out_at, capacity, n,
+                                   stats_at), "EVT 3.0")
 
 
 def encode(events: Events) -> np.ndarray:

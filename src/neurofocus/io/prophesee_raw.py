@@ -17,7 +17,7 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
-from . import evt3
+from . import evt2, evt3
 from .common import (byte_progress, check_time_span, events_from_records, fallback_sensor_size, map_file, note,
                      read_percent_header, relative_clock)
 from .records import BACKWARDS, new_records, new_stats
@@ -119,16 +119,11 @@ def read_raw(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
         decode = lambda w, out, n: evt3.decode(w, state, width, height, out, n, stats)  # noqa: E731
         slots = evt3.NO_TIME_SLOT, evt3.OUT_OF_RANGE_SLOT
     elif encoding == "evt2":
-        from . import evt2  # numba-compiled: imported for EVT 2.x files only
-
         state = evt2.new_state()
         capacity = len(words)  # at most one event per word
         decode = lambda w, out, n: evt2.decode_evt2(w, state, width, height, out, n, stats)  # noqa: E731
         slots = evt2.NO_TIME_SLOT, evt2.OUT_OF_RANGE_SLOT
     else:
-        from . import evt2
-
-        words = words.view(np.int64)
         state = evt2.new_state()
         capacity = evt2.max_events_evt21(words, legacy)
         decode = lambda w, out, n: evt2.decode_evt21(w, legacy, state, width, height, out, n, stats)  # noqa: E731
@@ -181,14 +176,10 @@ def write_raw(path: str | os.PathLike, events: Events, *, encoding: str = "evt3"
         words = evt3.encode(events)
         fmt, evt = "EVT3", "3.0"
     elif encoding == "evt2":
-        from . import evt2  # numba-compiled: imported for EVT 2.x files only
-
-        words = evt2.encode_evt2(events.t, events.x, events.y, events.p)
+        words = evt2.encode_evt2(events)
         fmt, evt = "EVT2", "2.0"
     else:
-        from . import evt2
-
-        words = evt2.encode_evt21(events.t, events.x, events.y, events.p, legacy=legacy)
+        words = evt2.encode_evt21(events, legacy=legacy)
         fmt, evt = "EVT21", "2.1"
     options = f"{fmt};height={h};width={w}" + (";endianness=legacy" if encoding == "evt21" and legacy else "")
     header = (f"% evt {evt}\n% format {options}\n% geometry {w}x{h}\n% integrator_name neurofocus\n"
