@@ -79,7 +79,7 @@ static inline void split21(uint64_t word, int64_t legacy, int64_t *head, uint32_
 }
 
 /* Upper bound of the events in EVT 2.1 ``words``: the set mask bits of event words. */
-int64_t evt21_max_events(const uint64_t *words, int64_t num_words, int64_t legacy)
+COUNTING_PASS int64_t evt21_max_events(const uint64_t *words, int64_t num_words, int64_t legacy)
 {
     int64_t n = 0, head;
     uint32_t mask;

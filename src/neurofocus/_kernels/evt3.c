@@ -5,7 +5,7 @@
 enum { S_Y, S_HIGH, S_LOW, S_LOOP, S_BASE_X, S_VECT_P, S_HAVE_TIME, S_NO_TIME, S_OUT_OF_RANGE };
 
 /* Upper bound of the events in ``words``: one per EVT_ADDR_X word, one per set mask bit of VECT_12 / VECT_8. */
-int64_t evt3_max_events(const uint16_t *words, int64_t num_words)
+COUNTING_PASS int64_t evt3_max_events(const uint16_t *words, int64_t num_words)
 {
     int64_t n = 0;
     for (int64_t i = 0; i < num_words; i++) {

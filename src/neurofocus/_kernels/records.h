@@ -39,6 +39,14 @@ static inline int64_t event_p(const char *event)
     return (int8_t)event[12];
 }
 
+/* The counting passes over a file's words are compiled twice on x86-64: with the popcnt and AVX2 instructions, chosen
+ * at load time where the machine has them (__builtin_popcount is a library call otherwise), and without. */
+#if defined(__x86_64__) && defined(__ELF__)
+#define COUNTING_PASS __attribute__((target_clones("avx2,popcnt", "default")))
+#else
+#define COUNTING_PASS
+#endif
+
 /* Record n of the int64 (N, 2) view ``out``. */
 static inline void put_event(int64_t *out, int64_t n, int64_t t, int64_t x, int64_t y, int64_t polarity_bits)
 {
