@@ -41,7 +41,7 @@ static inline int64_t event_p(const char *event)
 
 /* The counting passes over a file's words are compiled twice on x86-64: with the popcnt and AVX2 instructions, chosen
  * at load time where the machine has them (__builtin_popcount is a library call otherwise), and without. */
-#if defined(__x86_64__) && defined(__ELF__)
+#if defined(__x86_64__) && defined(__GLIBC__) /* load-time choice: a glibc ifunc */
 #define COUNTING_PASS __attribute__((target_clones("avx2,popcnt", "default")))
 #else
 #define COUNTING_PASS

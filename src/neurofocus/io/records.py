@@ -14,7 +14,6 @@ import sys
 
 import numpy as np
 
-from .._kernels import address
 from ..errors import NeurofocusError
 from ..types import EVENT_DTYPE
 
@@ -40,6 +39,8 @@ def decoder_buffers(state: np.ndarray, state_size: int, out: np.ndarray,
                     stats: np.ndarray) -> tuple[int, int, int, int]:
     """Addresses of a decoder's state (int64, ``state_size``), of the records ``out`` (int64 (N, 2) view) with their
     capacity N, and of the statistics, for a decoding kernel."""
+    from .._kernels import address  # here: the AEDAT 4 reader fills records without loading the C library
+
     if state.shape != (state_size,) or stats.shape != (STATS_SIZE,) or out.ndim != 2 or out.shape[1] != 2:
         raise ValueError("a decoder needs its state, an (N, 2) record view and the statistics vector")
     return (address(state, np.int64, writable=True), address(out, np.int64, writable=True), len(out),
