@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -266,3 +268,15 @@ def test_aif_defaults_are_the_pipeline_config_defaults():
             checked.add(action.dest)
             assert action.default == fields[action.dest], action.option_strings
     assert {"times", "num_uniform", "grid"} <= checked, checked
+
+
+def test_aif_on_an_evt3_file_runs_without_numba(tmp_path, simulated):
+    """The command's kernels (EVT 3 decoder, polarity table, patch grouping, pictures) are compiled C: its process
+    never imports numba (~1 s of start-up)."""
+    script = ("import sys\nfrom neurofocus.cli import main\ncode = main(sys.argv[1:])\n"
+              "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite')))")
+    done = subprocess.run([sys.executable, "-c", script, "--quiet", "aif", "--image", str(simulated / "image.png"),
+                           "--events", str(simulated / "events.raw"), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.stdout.split("\n")[-2] == "0 []", done.stderr
+    assert (tmp_path / "out" / "aif.png").is_file()

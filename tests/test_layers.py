@@ -9,9 +9,10 @@ PACKAGE = Path(neurofocus.__file__).parent
 
 #: DESIGN.md's order, lowest first: a module may import its own layer and the layers below. The small helpers
 #: (errors, strict config dicts, colours, image filters, atomic output, progress, image files, the shipped-weights
-#: store) form the base layer.
+#: store, the compiled C kernels) form the base layer.
 LAYERS = (
-    {"types", "errors", "config_dicts", "color", "filters", "spike_bits", "atomic", "progress", "images", "weights"},
+    {"types", "errors", "config_dicts", "color", "filters", "spike_bits", "atomic", "progress", "images", "weights",
+     "_kernels"},
     {"io", "represent"},
     {"simulate", "calib", "metrics"},
     {"datasets"},

@@ -5,6 +5,7 @@ import pytest
 
 from neurofocus.io import evt2, evt3
 from neurofocus.io.records import BACKWARDS, new_records, new_stats
+from neurofocus.types import Events
 
 from ..conftest import random_events
 
@@ -67,7 +68,7 @@ def test_evt3_events_before_time_base_are_dropped_and_wraps_counted():
 
 def test_evt3_state_carries_across_chunks():
     ev = random_events(5000, (1280, 720), seed=3, t_max=60_000_000)  # spans several 24-bit wraps
-    words = evt3.encode(ev.t, ev.x, ev.y, ev.p)
+    words = evt3.encode(ev)
     t, x, y, p, _, stats = decode(evt3.decode, np.array_split(words, 7), evt3.max_events(words), 1280, 720)
     assert stats[BACKWARDS] == 0
     assert np.array_equal(t, ev.t) and np.array_equal(x, ev.x) and np.array_equal(y, ev.y)
@@ -75,9 +76,7 @@ def test_evt3_state_carries_across_chunks():
 
 
 def test_evt3_encoder_uses_vectors_for_runs():
-    t = np.zeros(30, np.int64)
-    x = np.arange(100, 130)
-    words = evt3.encode(t, x, np.full(30, 5), np.ones(30))
+    words = evt3.encode(Events.from_arrays(np.zeros(30), np.arange(100, 130), np.full(30, 5), np.ones(30), (640, 480)))
     kinds = (words >> 12).tolist()
     assert kinds.count(0x3) == 1 and kinds.count(0x4) == 3 and kinds.count(0x2) == 0
 
@@ -102,7 +101,7 @@ def test_evt21_words_both_layouts(legacy):
         raw = [h | (m << 32) for h, m in pairs]
     else:
         raw = [(h << 32) | m for h, m in pairs]
-    words = np.array(raw, np.uint64).view(np.int64)
+    words = np.array(raw, np.uint64)
     assert evt2.max_events_evt21(words, legacy) == 3
     t, x, y, p, _, _ = decode(evt2.decode_evt21, [words], 3, legacy, 1280, 720)
     assert x.tolist() == [64, 67, 95]
@@ -114,12 +113,13 @@ def test_evt2_family_round_trip_with_high_time_wrap(encoding):
     ev = random_events(3000, (640, 480), seed=4)
     # push part of the stream past the 2**34 µs wrap of the 28-bit TIME_HIGH
     t = np.sort(np.concatenate([ev.t[:1500], ev.t[1500:] + (1 << 34) + 12345]))
+    wrapped = Events.from_arrays(t, ev.x, ev.y, ev.p, ev.sensor_size)
     if encoding == "evt2":
-        words = evt2.encode_evt2(t, ev.x, ev.y, ev.p)
+        words = evt2.encode_evt2(wrapped)
         out = decode(evt2.decode_evt2, np.array_split(words, 3), len(words), 640, 480)
     else:
         legacy = encoding == "evt21-legacy"
-        words = evt2.encode_evt21(t, ev.x, ev.y, ev.p, legacy=legacy).view(np.int64)
+        words = evt2.encode_evt21(wrapped, legacy=legacy)
         out = decode(evt2.decode_evt21, np.array_split(words, 3), len(t), legacy, 640, 480)
     assert len(out[0]) == len(t) and out[5][BACKWARDS] == 0
     assert np.array_equal(out[0], t) and np.array_equal(out[1], ev.x)

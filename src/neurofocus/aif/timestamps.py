@@ -24,9 +24,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-import numba
 import numpy as np
 
+from .._kernels import lib, records
 from ..errors import NeurofocusError
 from ..types import Events
 from .refocus import crop, patch_regions, subsampled
@@ -108,23 +108,6 @@ def search_index(score: Callable[[int], float], n: int, settings: SearchSettings
     return golden_section_max(score, int(lo), int(hi), tolerance)
 
 
-@numba.njit(cache=True, nogil=True)
-def _group_by_patch(t, x, y, row_of, col_of, grid, bounds, out):
-    """Counting sort of event times by patch (time order kept within a patch)."""
-    n_patches = grid * grid
-    counts = np.zeros(n_patches + 1, np.int64)
-    for k in range(len(t)):
-        counts[row_of[y[k]] * grid + col_of[x[k]] + 1] += 1
-    for i in range(n_patches):
-        counts[i + 1] += counts[i]
-    bounds[:] = counts
-    cursor = counts[:-1].copy()
-    for k in range(len(t)):
-        p = row_of[y[k]] * grid + col_of[x[k]]
-        out[cursor[p]] = t[k]
-        cursor[p] += 1
-
-
 def patch_event_times(events: Events, shape: tuple[int, int], grid: int) -> list[np.ndarray]:
     """Event times (µs, sorted) of each patch of :func:`~.refocus.patch_regions`, row-major; O(N)."""
     h, w = shape
@@ -134,7 +117,12 @@ def patch_event_times(events: Events, shape: tuple[int, int], grid: int) -> list
     col_of = (np.searchsorted(xs, np.arange(w), side="right") - 1).astype(np.int64)
     bounds = np.empty(grid * grid + 1, np.int64)
     times = np.empty(len(events), np.int64)
-    _group_by_patch(events.t, events.x, events.y, row_of, col_of, grid, bounds, times)
+    status = lib.group_by_patch(*records(events.data), row_of.ctypes.data, h, col_of.ctypes.data, w, grid,
+                                bounds.ctypes.data, times.ctypes.data)
+    if status == -2:
+        raise MemoryError("no memory for grouping the events by patch")
+    if status:
+        raise NeurofocusError(f"events outside the {w}x{h} image")
     return [times[bounds[i]:bounds[i + 1]] for i in range(grid * grid)]
 
 

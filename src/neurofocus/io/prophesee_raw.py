@@ -124,7 +124,6 @@ def read_raw(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
         decode = lambda w, out, n: evt2.decode_evt2(w, state, width, height, out, n, stats)  # noqa: E731
         slots = evt2.NO_TIME_SLOT, evt2.OUT_OF_RANGE_SLOT
     else:
-        words = words.view(np.int64)
         state = evt2.new_state()
         capacity = evt2.max_events_evt21(words, legacy)
         decode = lambda w, out, n: evt2.decode_evt21(w, legacy, state, width, height, out, n, stats)  # noqa: E731
@@ -174,13 +173,13 @@ def write_raw(path: str | os.PathLike, events: Events, *, encoding: str = "evt3"
     events = relative_clock(events, "Prophesee RAW")
     check_time_span(events, _TIME_STEP_US[encoding], f"{_LABEL[encoding]} RAW")
     if encoding == "evt3":
-        words = evt3.encode(events.t, events.x, events.y, events.p)
+        words = evt3.encode(events)
         fmt, evt = "EVT3", "3.0"
     elif encoding == "evt2":
-        words = evt2.encode_evt2(events.t, events.x, events.y, events.p)
+        words = evt2.encode_evt2(events)
         fmt, evt = "EVT2", "2.0"
     else:
-        words = evt2.encode_evt21(events.t, events.x, events.y, events.p, legacy=legacy)
+        words = evt2.encode_evt21(events, legacy=legacy)
         fmt, evt = "EVT21", "2.1"
     options = f"{fmt};height={h};width={w}" + (";endianness=legacy" if encoding == "evt21" and legacy else "")
     header = (f"% evt {evt}\n% format {options}\n% geometry {w}x{h}\n% integrator_name neurofocus\n"

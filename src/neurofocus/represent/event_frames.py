@@ -7,26 +7,11 @@ sizes differ by at most one (event i goes to bin floor(i·B/N)), so no event is 
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from .._kernels import lib, records
 from ..errors import NeurofocusError
 from ..types import Events
-
-
-@numba.njit(cache=True, nogil=True)
-def _accumulate(t, x, y, p, t_start, t_end, num_bins, by_count, split, out):
-    n = len(t)
-    span = t_end - t_start
-    for i in range(n):
-        if by_count:
-            b = (i * num_bins) // n
-        else:
-            b = ((t[i] - t_start) * num_bins) // span
-        if split:
-            out[b, 0 if p[i] > 0 else 1, y[i], x[i]] += 1
-        else:
-            out[b, 0, y[i], x[i]] += p[i]
 
 
 def event_frames(events: Events, num_bins: int, *, binning: str = "time", t_start_us: int | None = None,
@@ -74,6 +59,7 @@ def event_frames(events: Events, num_bins: int, *, binning: str = "time", t_star
         t_start, t_end = 0, 1
     split = polarity == "split"
     out = np.zeros((num_bins, 2 if split else 1, events.height, events.width), np.int32)
-    if len(events):
-        _accumulate(events.t, events.x, events.y, events.p, t_start, t_end, num_bins, binning == "count", split, out)
+    if len(events) and lib.accumulate_frames(*records(events.data), t_start, t_end, num_bins, binning == "count", split,
+                                             events.width, events.height, out.ctypes.data):
+        raise NeurofocusError(f"events outside the {events.width}x{events.height} sensor")
     return out if split else out[:, 0]

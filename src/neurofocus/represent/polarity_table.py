@@ -9,98 +9,29 @@ and of the width of the time window.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from .._kernels import lib, records
 from ..errors import NeurofocusError
 from ..types import Events
 
 
-@numba.njit(cache=True, nogil=True)
-def _build(t, x, y, p, width, num_pixels, offsets, times, on_prefix):
-    counts = np.zeros(num_pixels + 1, np.int64)
-    for k in range(len(t)):
-        counts[np.int64(y[k]) * width + x[k] + 1] += 1
-    for i in range(num_pixels):
-        counts[i + 1] += counts[i]
-    offsets[:] = counts
-    cursor = counts[:-1].copy()
-    is_on = np.zeros(len(t), np.int8)
-    for k in range(len(t)):
-        pix = np.int64(y[k]) * width + x[k]
-        j = cursor[pix]
-        times[j] = t[k]
-        is_on[j] = 1 if p[k] > 0 else 0
-        cursor[pix] = j + 1
-    on_prefix[0] = 0
-    for j in range(len(t)):
-        on_prefix[j + 1] = on_prefix[j] + is_on[j]
+class _KernelArrays:
+    """Arrays handed to the C kernels at every query (a subclass's ``_arrays()``): their addresses (``_addresses``) are
+    taken once, and again when the object is unpickled or copied (a deep copy has arrays of its own)."""
+
+    def _take_addresses(self) -> None:
+        self._addresses = tuple(a.ctypes.data for a in self._arrays())
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_addresses"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._take_addresses()
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _before(times, lo, hi, tau):
-    """Number of entries of the sorted slice times[lo:hi] strictly below tau."""
-    a, b = lo, hi
-    while a < b:
-        m = (a + b) >> 1
-        if times[m] < tau:
-            a = m + 1
-        else:
-            b = m
-    return a
-
-
-@numba.njit(cache=True, nogil=True)
-def _query(offsets, times, on_prefix, width, y0, y1, x0, x1, step, t_a, t_b, on_out, total_out):
-    for i, yy in enumerate(range(y0, y1, step)):
-        for j, xx in enumerate(range(x0, x1, step)):
-            pix = yy * width + xx
-            lo, hi = offsets[pix], offsets[pix + 1]
-            ia = _before(times, lo, hi, t_a)
-            ib = _before(times, ia, hi, t_b)
-            on_out[i, j] = on_prefix[ib] - on_prefix[ia]
-            total_out[i, j] = ib - ia
-
-
-@numba.njit(cache=True, nogil=True)
-def _positions(offsets, times, t):
-    """Per pixel: the index in ``times`` of its first event at or after ``t``."""
-    out = np.empty(len(offsets) - 1, np.int64)
-    for pix in range(len(offsets) - 1):
-        out[pix] = _before(times, offsets[pix], offsets[pix + 1], t)
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _net_from(offsets, times, on_prefix, anchor, width, y0, y1, x0, x1, step, t, forward, out):
-    """Signed count from each pixel's anchor position (its first event at or after the anchor time) to ``t``:
-    events in [anchor time, t) counted positively when ``forward``, else events in [t, anchor time) negatively."""
-    for i, yy in enumerate(range(y0, y1, step)):
-        for j, xx in enumerate(range(x0, x1, step)):
-            pix = yy * width + xx
-            a = anchor[pix]
-            if forward:
-                lo, hi = a, _before(times, a, offsets[pix + 1], t)
-            else:
-                lo, hi = _before(times, offsets[pix], a, t), a
-            net = 2 * (on_prefix[hi] - on_prefix[lo]) - (hi - lo)
-            out[i, j] = net if forward else -net
-
-
-@numba.njit(cache=True, nogil=True)
-def _split_counts(offsets, times, on_prefix, t, on_before, off_before, on_after, off_after):
-    for pix in range(len(offsets) - 1):
-        lo, hi = offsets[pix], offsets[pix + 1]
-        m = _before(times, lo, hi, t)
-        on_b = on_prefix[m] - on_prefix[lo]
-        on_a = on_prefix[hi] - on_prefix[m]
-        on_before[pix] = on_b
-        off_before[pix] = (m - lo) - on_b
-        on_after[pix] = on_a
-        off_after[pix] = (hi - m) - on_a
-
-
-class PolarityTable:
+class PolarityTable(_KernelArrays):
     """Per-pixel cumulative event counts for fast window queries.
 
     Parameters
@@ -124,9 +55,16 @@ class PolarityTable:
         self._offsets = np.empty(num_pixels + 1, np.int64)
         self._times = np.empty(len(events), np.int64)
         self._on_prefix = np.empty(len(events) + 1, np.int32)
-        _build(events.t, events.x, events.y, events.p, self.width, num_pixels, self._offsets, self._times,
-               self._on_prefix)
+        self._take_addresses()
+        status = lib.polarity_build(*records(events.data), self.width, self.height, *self._addresses)
+        if status == -2:
+            raise MemoryError("no memory for the polarity table's counting sort")
+        if status:
+            raise NeurofocusError(f"events outside the {self.width}x{self.height} sensor")
         self.num_events = len(events)
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._offsets, self._times, self._on_prefix
 
     @property
     def events_per_pixel(self) -> np.ndarray:
@@ -163,8 +101,8 @@ class PolarityTable:
         on = np.empty(self._shape(y0, y1, x0, x1, step), np.int32)
         total = np.empty_like(on)
         if t_end_us > t_start_us:
-            _query(self._offsets, self._times, self._on_prefix, self.width, y0, y1, x0, x1, step, int(t_start_us),
-                   int(t_end_us), on, total)
+            lib.polarity_query(*self._addresses, self.width, y0, x0, step, *on.shape, int(t_start_us), int(t_end_us),
+                               on.ctypes.data, total.ctypes.data)
         else:
             on[:] = 0
             total[:] = 0
@@ -176,7 +114,7 @@ class PolarityTable:
         Returns four int32 (H, W) maps: on_before, off_before, on_after, off_after.
         """
         maps = [np.empty(self.width * self.height, np.int32) for _ in range(4)]
-        _split_counts(self._offsets, self._times, self._on_prefix, int(t_us), *maps)
+        lib.polarity_split_counts(*self._addresses, self.width * self.height, int(t_us), *(m.ctypes.data for m in maps))
         return tuple(m.reshape(self.height, self.width) for m in maps)
 
     def anchored(self, t_from_us: int) -> "AnchoredPolarity":
@@ -195,7 +133,7 @@ class PolarityTable:
         return net if t_to_us >= t_from_us else -net
 
 
-class AnchoredPolarity:
+class AnchoredPolarity(_KernelArrays):
     """Net event counts from a fixed time (e.g. an image's capture time) to any other time.
 
     Equivalent to ``table.net(t_from_us, t_to_us, region)``, with half the searches: each pixel's position at
@@ -205,13 +143,19 @@ class AnchoredPolarity:
     def __init__(self, table: PolarityTable, t_from_us: int):
         self.table = table
         self.t_from_us = t_from_us
-        self._anchor = _positions(table._offsets, table._times, t_from_us)
+        num_pixels = table.width * table.height
+        self._anchor = np.empty(num_pixels, np.int64)
+        lib.polarity_positions(*table._addresses[:2], num_pixels, t_from_us, self._anchor.ctypes.data)
+        self._take_addresses()
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return (*self.table._arrays(), self._anchor)
 
     def net(self, t_to_us: int, region=None) -> np.ndarray:
         """Signed event sum per pixel from the anchor time to ``t_to_us`` (int32), over ``region`` if given."""
         y0, y1, x0, x1, step = self.table._region(region)
         out = np.empty(self.table._shape(y0, y1, x0, x1, step), np.int32)
         t = int(t_to_us)
-        _net_from(self.table._offsets, self.table._times, self.table._on_prefix, self._anchor, self.table.width,
-                  y0, y1, x0, x1, step, t, t >= self.t_from_us, out)
+        lib.polarity_net_from(*self._addresses, self.table.width, y0, x0, step, *out.shape, t, t >= self.t_from_us,
+                              out.ctypes.data)
         return out

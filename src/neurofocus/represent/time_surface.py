@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from .._kernels import lib, records
 from ..config_dicts import check_positive
 from ..errors import NeurofocusError
 from ..types import Events
-
-
-@numba.njit(cache=True, nogil=True)
-def _latest(t, x, y, p, split, out):
-    for k in range(len(t)):
-        c = 0 if (not split or p[k] > 0) else 1
-        out[c, y[k], x[k]] = t[k]
 
 
 def latest_timestamps(events: Events, t_us: int, *, split_polarity: bool = False) -> np.ndarray:
@@ -24,8 +17,9 @@ def latest_timestamps(events: Events, t_us: int, *, split_polarity: bool = False
     """
     past = events[:events.index_at(t_us, side="right")]
     out = np.full((2 if split_polarity else 1, events.height, events.width), -1, np.int64)
-    if len(past):
-        _latest(past.t, past.x, past.y, past.p, split_polarity, out)
+    if len(past) and lib.latest_times(*records(past.data), split_polarity, events.width, events.height,
+                                      out.ctypes.data):
+        raise NeurofocusError(f"events outside the {events.width}x{events.height} sensor")
     return out if split_polarity else out[0]
 
 

@@ -9,29 +9,11 @@ when the std is zero.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from .._kernels import lib, records
 from ..errors import NeurofocusError
 from ..types import Events
-
-
-@numba.njit(cache=True, nogil=True)
-def _splat(t, x, y, p, num_bins, out):
-    n = len(t)
-    t0 = t[0]
-    span = t[n - 1] - t0
-    if span == 0:
-        span = 1
-    scale = (num_bins - 1) / span
-    for k in range(n):
-        ts = (t[k] - t0) * scale
-        i = int(ts)
-        d = ts - i
-        if i < num_bins:
-            out[i, y[k], x[k]] += p[k] * (1.0 - d)
-        if i + 1 < num_bins:
-            out[i + 1, y[k], x[k]] += p[k] * d
 
 
 def normalize_voxel_grid(grid: np.ndarray) -> np.ndarray:
@@ -65,6 +47,7 @@ def voxel_grid(events: Events, num_bins: int = 5, *, normalize: bool = True) -> 
     if int(num_bins) < 1:
         raise NeurofocusError(f"num_bins must be >= 1, got {num_bins}")
     acc = np.zeros((int(num_bins), events.height, events.width), np.float64)
-    if len(events):
-        _splat(events.t, events.x, events.y, events.p, int(num_bins), acc)
+    if len(events) and lib.splat_voxels(*records(events.data), int(num_bins), events.width, events.height,
+                                        acc.ctypes.data):
+        raise NeurofocusError(f"unsorted events or events outside the {events.width}x{events.height} sensor")
     return normalize_voxel_grid(acc) if normalize else acc.astype(np.float32)
