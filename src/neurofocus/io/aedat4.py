@@ -315,9 +315,42 @@ def _batches(packets: list[memoryview]) -> list[list[memoryview]]:
     return batches
 
 
+def _in_order(fn, items: list, workers: int):
+    """``fn(item)`` for each item, in order: run by ``workers`` threads at most ``2 * workers`` items ahead (so that
+    finished results wait in memory only briefly), or in this thread when ``workers`` is 1."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool, pending = ThreadPoolExecutor(workers), deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _grown(records: np.ndarray, kept: int, capacity: int) -> np.ndarray:
+    """A new uninitialised output of ``capacity`` records starting with the first ``kept`` of ``records``."""
+    grown = np.empty(capacity, EVENT_DTYPE)
+    grown[:kept].view(_RAW_EVENT)[:] = records[:kept].view(_RAW_EVENT)
+    return grown
+
+
 def _decode_events(path) -> tuple[np.ndarray, tuple[int, int], np.ndarray]:
     """The records of the first event stream of ``path`` (``EVENT_DTYPE``, (N,)), the stream's (width, height) and
-    the statistics of :mod:`.records`."""
+    the statistics of :mod:`.records`.
+
+    Batches of packets are decompressed by a thread pool while this thread copies the finished ones, in file order,
+    into the output, whose size is estimated from the compression ratio so far (grown, by a copy, if it falls short;
+    its unused tail is never written, so costs no memory).
+    """
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         data = mmap.mmap(f.fileno(), size, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0),
@@ -330,32 +363,25 @@ def _decode_events(path) -> tuple[np.ndarray, tuple[int, int], np.ndarray]:
     if stream_size is None:
         raise NeurofocusError("cannot decode the AEDAT 4 header (the event stream has no sizeX, sizeY)")
     batches = _batches(_stream_packets(data, header, event_ids[0]))
+    stored_total = sum(len(packet) for batch in batches for packet in batch)
     budget = _Budget(memory_for(path))
-    workers = min(len(batches), len(os.sched_getaffinity(0)))
-    if workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(workers)
-        run = pool.map
-    else:
-        pool, run = None, map
-    try:
-        decoded = list(run(lambda batch: _decode_batch(batch, header.compression, budget), batches))
-        starts = np.cumsum([0] + [sum(count for _, _, count in batch) for batch in decoded])
-        records = np.empty(starts[-1], EVENT_DTYPE)
-        parts = list(run(lambda k: _place_batch(records, starts[k], decoded[k]), range(len(decoded))))
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    stats = new_stats()
-    for part in parts:
-        if part[MAX_X] < 0:  # no events
-            continue
-        stats[BACKWARDS] += part[BACKWARDS] + (part[-1] < stats[LAST_T])
-        stats[LAST_T] = part[LAST_T]
-        stats[MAX_X] = max(stats[MAX_X], part[MAX_X])
-        stats[MAX_Y] = max(stats[MAX_Y], part[MAX_Y])
-    return records, stream_size, stats
+    decoded = _in_order(lambda batch: _decode_batch(batch, header.compression, budget), batches,
+                        min(len(batches), len(os.sched_getaffinity(0))))
+    records, n, stored, stats = np.empty(0, EVENT_DTYPE), 0, 0, new_stats()
+    for batch, decoded_batch in zip(batches, decoded):
+        count = sum(count for _, _, count in decoded_batch)
+        stored += sum(len(packet) for packet in batch)
+        if n + count > len(records):
+            estimate = (n + count) * stored_total // max(stored, 1) * 5 // 4
+            records = _grown(records, n, max(n + count, min(estimate, budget.total // EVENT_DTYPE.itemsize)))
+        part = _place_batch(records, n, decoded_batch)
+        n += count
+        if part[MAX_X] >= 0:  # the batch has events
+            stats[BACKWARDS] += part[BACKWARDS] + (part[-1] < stats[LAST_T])
+            stats[LAST_T] = part[LAST_T]
+            stats[MAX_X] = max(stats[MAX_X], part[MAX_X])
+            stats[MAX_Y] = max(stats[MAX_Y], part[MAX_Y])
+    return records[:n], stream_size, stats
 
 
 def read_aedat4(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = None) -> Events:
