@@ -16,6 +16,7 @@ is :data:`~neurofocus.types.EVENT_DTYPE`'s layout with ``on`` in place of ``p``.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import struct
@@ -39,6 +40,8 @@ _NONE, _LZ4, _ZSTD = (0,), (1, 2), (3, 4)
 _LZ4_MAX_RATIO = 256
 #: Compressed bytes of event packets per task of the thread pool: their events (about 2 MiB) are converted in cache.
 _BATCH_BYTES = 1 << 20
+#: Most threads decompressing at once (each holds up to two batches' packets, about 4 MiB).
+_MAX_THREADS = 8
 #: One ``Event`` struct as raw bytes.
 _RAW_EVENT = np.dtype((np.void, EVENT_DTYPE.itemsize))
 _P_UNIT = np.int64(1) << 32  # the on/p byte (byte 4) of a record's second 64-bit word
@@ -280,27 +283,26 @@ def _decode_batch(packets: list[memoryview], compression: int, budget: _Budget) 
     return decoded
 
 
-def _place_batch(records: np.ndarray, start: int, decoded: list[tuple]) -> np.ndarray:
+def _place_batch(records: np.ndarray, start: int, decoded: list[tuple], stats: np.ndarray) -> int:
     """Copy a batch's events into ``records`` from index ``start``, turn ``on`` (0/1) into ``p`` (-1/+1) and zero the
-    padding; returns the batch's statistics (see :mod:`.records`) and, at index STATS_SIZE, its first time."""
+    padding, while they are in cache; updates the running ``stats`` (see :mod:`.records`) and returns the count."""
     stop = start
     for packet, offset, count in decoded:
         records[stop:stop + count].view(_RAW_EVENT)[:] = np.frombuffer(packet, _RAW_EVENT, count, offset)
         stop += count
-    stats = np.append(new_stats(), 0)
     if stop == start:
-        return stats
+        return 0
     words = records[start:stop].view(np.int64).reshape(-1, 2)
     xyp = words[:, 1]
     np.subtract(xyp, _P_UNIT, out=xyp)  # on 1 -> 0, 0 -> 0xFF (with a borrow into the padding, cleared below)
     np.bitwise_or(xyp, _P_UNIT, out=xyp)  # -> 1, 0xFF: p = +1 / -1
     np.bitwise_and(xyp, _LOW_40_BITS, out=xyp)
     t = words[:, 0]
-    stats[BACKWARDS] = np.count_nonzero(t[1:] < t[:-1])
-    stats[LAST_T], stats[-1] = t[-1], t[0]
-    stats[MAX_X] = records["x"][start:stop].max()
-    stats[MAX_Y] = records["y"][start:stop].max()
-    return stats
+    stats[BACKWARDS] += np.count_nonzero(t[1:] < t[:-1]) + (t[0] < stats[LAST_T])
+    stats[LAST_T] = t[-1]
+    stats[MAX_X] = max(stats[MAX_X], records["x"][start:stop].max())
+    stats[MAX_Y] = max(stats[MAX_Y], records["y"][start:stop].max())
+    return stop - start
 
 
 def _batches(packets: list[memoryview]) -> list[list[memoryview]]:
@@ -365,22 +367,17 @@ def _decode_events(path) -> tuple[np.ndarray, tuple[int, int], np.ndarray]:
     batches = _batches(_stream_packets(data, header, event_ids[0]))
     stored_total = sum(len(packet) for batch in batches for packet in batch)
     budget = _Budget(memory_for(path))
-    decoded = _in_order(lambda batch: _decode_batch(batch, header.compression, budget), batches,
-                        min(len(batches), len(os.sched_getaffinity(0))))
+    workers = min(len(batches), len(os.sched_getaffinity(0)), _MAX_THREADS)
     records, n, stored, stats = np.empty(0, EVENT_DTYPE), 0, 0, new_stats()
-    for batch, decoded_batch in zip(batches, decoded):
-        count = sum(count for _, _, count in decoded_batch)
-        stored += sum(len(packet) for packet in batch)
-        if n + count > len(records):
-            estimate = (n + count) * stored_total // max(stored, 1) * 5 // 4
-            records = _grown(records, n, max(n + count, min(estimate, budget.total // EVENT_DTYPE.itemsize)))
-        part = _place_batch(records, n, decoded_batch)
-        n += count
-        if part[MAX_X] >= 0:  # the batch has events
-            stats[BACKWARDS] += part[BACKWARDS] + (part[-1] < stats[LAST_T])
-            stats[LAST_T] = part[LAST_T]
-            stats[MAX_X] = max(stats[MAX_X], part[MAX_X])
-            stats[MAX_Y] = max(stats[MAX_Y], part[MAX_Y])
+    with contextlib.closing(_in_order(lambda batch: _decode_batch(batch, header.compression, budget), batches,
+                                      workers)) as decoded:
+        for batch, decoded_batch in zip(batches, decoded):
+            count = sum(count for _, _, count in decoded_batch)
+            stored += sum(len(packet) for packet in batch)
+            if n + count > len(records):
+                estimate = (n + count) * stored_total // max(stored, 1) * 5 // 4
+                records = _grown(records, n, max(n + count, min(estimate, budget.total // EVENT_DTYPE.itemsize)))
+            n += _place_batch(records, n, decoded_batch, stats)
     return records[:n], stream_size, stats
 
 
