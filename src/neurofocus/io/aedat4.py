@@ -2,8 +2,8 @@
 
 Events are decoded here: the container is parsed with every offset checked against the bytes it points into, and the
 packets of the first event stream are decompressed (LZ4 frames with ``lz4``, ZSTD with ``zstandard``, both imported
-when a file needs them) in a thread pool, then copied into one preallocated output. The stream's size (``sizeX``,
-``sizeY`` of its info node) is the sensor size. APS frames, when the file has a frame stream, are read with the
+when a file needs them) by a thread pool while the calling thread copies them, in file order, into one output
+(:func:`_decode_events`). The stream's size (``sizeX``, ``sizeY`` of its info node) is the sensor size. APS frames, when the file has a frame stream, are read with the
 ``aedat`` package (Rust, MIT) through :func:`read_aedat4_frames`.
 
 Layout (dv-processing's flatbuffer schemas): the line ``#!AER-DAT4.0\r\n``, a uint32 length and an ``IOHeader``
