@@ -88,11 +88,13 @@ def test_events_outside_the_stream_size(tmp_path):
 
 
 def test_truncated_packet(tmp_path):
-    path = write_aedat4(tmp_path / "f.aedat4", [(0, aedat4_event_packet(stored_events(100)))] * 2)
-    data = path.read_bytes()
-    for cut in (3, 100):  # inside the last payload, and inside its 8-byte packet header
-        path.write_bytes(data[:-cut] if cut < 100 else data[:len(data) - len(data) // 2 + 4])
-        with pytest.raises(NeurofocusError, match="corrupt AEDAT 4 packet"):
+    packet = (0, aedat4_event_packet(stored_events(100)))
+    first_end = write_aedat4(tmp_path / "one.aedat4", [packet]).stat().st_size  # where the second packet starts
+    data = write_aedat4(tmp_path / "two.aedat4", [packet] * 2).read_bytes()
+    path = tmp_path / "cut.aedat4"
+    for cut, match in [(len(data) - 3, "runs past byte"), (first_end + 4, "a packet header cut")]:
+        path.write_bytes(data[:cut])
+        with pytest.raises(NeurofocusError, match=f"corrupt AEDAT 4 packet .*{match}"):
             load_events(path)
 
 
