@@ -367,7 +367,8 @@ def _decode_events(path) -> tuple[np.ndarray, tuple[int, int], np.ndarray]:
     batches = _batches(_stream_packets(data, header, event_ids[0]))
     stored_total = sum(len(packet) for batch in batches for packet in batch)
     budget = _Budget(memory_for(path))
-    workers = min(len(batches), len(os.sched_getaffinity(0)), _MAX_THREADS)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(len(batches), cores, _MAX_THREADS)
     records, n, stored, stats = np.empty(0, EVENT_DTYPE), 0, 0, new_stats()
     with contextlib.closing(_in_order(lambda batch: _decode_batch(batch, header.compression, budget), batches,
                                       workers)) as decoded:
