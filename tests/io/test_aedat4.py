@@ -42,6 +42,14 @@ def test_codecs(tmp_path, codec, data_table):
     assert_decoded(events.data, ev)
 
 
+def test_any_nonzero_on_byte_is_on(tmp_path):
+    """``on`` is a flatbuffer bool: dv-processing, like every flatbuffer reader, takes any byte but 0 as true."""
+    ev = stored_events(256)
+    ev["on"] = np.arange(256)
+    path = write_aedat4(tmp_path / "f.aedat4", [(0, aedat4_event_packet(ev))])
+    assert load_events(path).p.tolist() == [-1] + [1] * 255
+
+
 def test_the_first_event_stream_is_read_and_other_packets_are_skipped(tmp_path):
     streams = aedat4_stream(0, "IMUS") + aedat4_stream(2, "EVTS", (16, 12)) + aedat4_stream(1, "EVTS", (8, 4))
     first, second = stored_events(500, seed=1), stored_events(500, (16, 12), seed=2)

@@ -284,14 +284,16 @@ def _decode_batch(packets: list[memoryview], compression: int, budget: _Budget) 
 
 
 def _place_batch(records: np.ndarray, start: int, decoded: list[tuple], stats: np.ndarray) -> int:
-    """Copy a batch's events into ``records`` from index ``start``, turn ``on`` (0/1) into ``p`` (-1/+1) and zero the
-    padding, while they are in cache; updates the running ``stats`` (see :mod:`.records`) and returns the count."""
+    """Copy a batch's events into ``records`` from index ``start``, turn ``on`` (0 / other) into ``p`` (-1 / +1) and
+    zero the padding, while they are in cache; updates the running ``stats`` (see :mod:`.records`) and returns the count."""
     stop = start
     for packet, offset, count in decoded:
         records[stop:stop + count].view(_RAW_EVENT)[:] = np.frombuffer(packet, _RAW_EVENT, count, offset)
         stop += count
     if stop == start:
         return 0
+    on = records["p"][start:stop].view(np.uint8)
+    np.minimum(on, 1, out=on)  # a flatbuffer bool: any byte but 0 is true
     words = records[start:stop].view(np.int64).reshape(-1, 2)
     xyp = words[:, 1]
     np.subtract(xyp, _P_UNIT, out=xyp)  # on 1 -> 0, 0 -> 0xFF (with a borrow into the padding, cleared below)
