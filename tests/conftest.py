@@ -68,7 +68,8 @@ def simulated(tmp_path_factory):
 #: Flatbuffer ``Event`` structs as AEDAT 4 stores them (t int64 µs, x int16, y int16, on bool, 3 bytes of padding).
 AEDAT4_EVENT = np.dtype({"names": ["t", "x", "y", "on"], "formats": ["<i8", "<i2", "<i2", "u1"],
                          "offsets": [0, 8, 10, 12], "itemsize": 16})
-AEDAT4_CODECS = {"none": 0, "lz4": 1, "zstd": 3}
+#: ``IOHeader.compression`` of each codec ``write_aedat4`` knows ("zstd-no-size": frames without their content size).
+AEDAT4_CODECS = {"none": 0, "lz4": 1, "zstd": 3, "zstd-no-size": 3}
 
 
 def aedat4_event_packet(events: np.ndarray) -> bytes:
@@ -81,8 +82,8 @@ def aedat4_event_packet(events: np.ndarray) -> bytes:
 
 def write_aedat4(path: Path, packets: list[tuple[int, bytes]], codec: str = "lz4", streams: str | None = None,
                  data_table: bool = False) -> Path:
-    """An AEDAT 4 file of ``packets`` ((stream id, decompressed payload), each compressed with ``codec``: none, lz4,
-    zstd); ``streams`` is the XML of the info node's streams (default: one 8x4 event stream, id 0); ``data_table``
+    """An AEDAT 4 file of ``packets`` ((stream id, decompressed payload), each compressed with ``codec``, one of
+    :data:`AEDAT4_CODECS`); ``streams`` is the XML of the info node's streams (default: one 8x4 event stream, id 0); ``data_table``
     sets ``dataTablePosition`` to the end of the packets and appends junk there, as a data table would be."""
     import lz4.frame
     import zstandard
@@ -90,7 +91,8 @@ def write_aedat4(path: Path, packets: list[tuple[int, bytes]], codec: str = "lz4
     if streams is None:
         streams = aedat4_stream(0, "EVTS", (8, 4))
     xml = f'<dv version="2.0"><node name="outInfo" path="/mainloop/Recorder/outInfo/">{streams}</node></dv>'.encode()
-    compress = {"none": bytes, "lz4": lz4.frame.compress, "zstd": zstandard.ZstdCompressor().compress}[codec]
+    compress = {"none": bytes, "lz4": lz4.frame.compress, "zstd": zstandard.ZstdCompressor().compress,
+                "zstd-no-size": zstandard.ZstdCompressor(write_content_size=False).compress}[codec]
     data = b"".join(struct.pack("<iI", sid, len(z)) + z for sid, z in ((sid, compress(p)) for sid, p in packets))
 
     def header(table_position: int) -> bytes:  # root at 24: vtable at 8 (compression, table position, info node)

@@ -30,7 +30,7 @@ def assert_decoded(records: np.ndarray, stored: np.ndarray) -> None:
     assert not records.view(np.uint8).reshape(-1, 16)[:, 13:].any()
 
 
-@pytest.mark.parametrize("codec", ["none", "lz4", "zstd"])
+@pytest.mark.parametrize("codec", ["none", "lz4", "zstd", "zstd-no-size"])
 @pytest.mark.parametrize("data_table", [False, True])
 def test_codecs(tmp_path, codec, data_table):
     ev = stored_events(3000)
@@ -158,9 +158,11 @@ def test_output_out_of_proportion_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(aedat4, "memory_for", lambda path: 2500 * 16)
     with pytest.raises(NeurofocusError, match="decompresses to more than 40,000 bytes, out of all proportion"):
         load_events(path)
-    path = write_aedat4(tmp_path / "f.aedat4", [(0, aedat4_event_packet(stored_events(1000)))] * 3, "lz4")
-    with pytest.raises(NeurofocusError, match="decompresses to more than 7,936"):  # what the first two leave
-        load_events(path)
+    for codec, match in [("lz4", "decompresses to more than 7,936"),  # what the first two packets leave
+                         ("zstd", "declares 16,032 decompressed"), ("zstd-no-size", "decompresses to more than 7,936")]:
+        path = write_aedat4(tmp_path / "f.aedat4", [(0, aedat4_event_packet(stored_events(1000)))] * 3, codec)
+        with pytest.raises(NeurofocusError, match=f"corrupt AEDAT 4 packet .*{match}"):
+            load_events(path)
 
 
 def test_real_sample_is_bit_identical_to_the_aedat_package():
