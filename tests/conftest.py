@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -64,22 +65,51 @@ def simulated(tmp_path_factory):
     return out
 
 
-def fake_aedat4(monkeypatch, tmp_path, packets) -> Path:
-    """An AEDAT 4 file whose decoding (``aedat.Decoder``, patched) yields ``packets`` (dicts as the package yields
-    them), with one 8x4 event stream (id 0)."""
-    import aedat
+#: Flatbuffer ``Event`` structs as AEDAT 4 stores them (t int64 µs, x int16, y int16, on bool, 3 bytes of padding).
+AEDAT4_EVENT = np.dtype({"names": ["t", "x", "y", "on"], "formats": ["<i8", "<i2", "<i2", "u1"],
+                         "offsets": [0, 8, 10, 12], "itemsize": 16})
+#: ``IOHeader.compression`` of each codec ``write_aedat4`` knows ("zstd-no-size": frames without their content size).
+AEDAT4_CODECS = {"none": 0, "lz4": 1, "zstd": 3, "zstd-no-size": 3}
 
-    class FakeDecoder:
-        def __init__(self, path):
-            pass
 
-        def id_to_stream(self):
-            return {0: {"type": "events", "width": 8, "height": 4}}
+def aedat4_event_packet(events: np.ndarray) -> bytes:
+    """A size-prefixed ``EventPacket`` flatbuffer (identifier EVTS) holding ``events`` (:data:`AEDAT4_EVENT`), laid
+    out as dv-processing writes it: vtable at 14, table at 20, the vector's length at 28 and its structs from 32."""
+    body = (struct.pack("<I4s", 16, b"EVTS") + bytes(2) + struct.pack("<HHH", 6, 8, 4)
+            + struct.pack("<iII", 6, 4, len(events)) + np.ascontiguousarray(events, AEDAT4_EVENT).tobytes())
+    return struct.pack("<I", len(body)) + body
 
-        def __iter__(self):
-            yield from packets
 
-    monkeypatch.setattr(aedat, "Decoder", FakeDecoder)
-    path = tmp_path / "fake.aedat4"
-    path.write_bytes(b"#!AER-DAT4.0\r\n")
+def write_aedat4(path: Path, packets: list[tuple[int, bytes]], codec: str = "lz4", streams: str | None = None,
+                 data_table: bool = False) -> Path:
+    """An AEDAT 4 file of ``packets`` ((stream id, decompressed payload), each compressed with ``codec``, one of
+    :data:`AEDAT4_CODECS`); ``streams`` is the XML of the info node's streams (default: one 8x4 event stream, id 0); ``data_table``
+    sets ``dataTablePosition`` to the end of the packets and appends junk there, as a data table would be."""
+    import lz4.frame
+    import zstandard
+
+    if streams is None:
+        streams = aedat4_stream(0, "EVTS", (8, 4))
+    xml = f'<dv version="2.0"><node name="outInfo" path="/mainloop/Recorder/outInfo/">{streams}</node></dv>'.encode()
+    compress = {"none": bytes, "lz4": lz4.frame.compress, "zstd": zstandard.ZstdCompressor().compress,
+                "zstd-no-size": zstandard.ZstdCompressor(write_content_size=False).compress}[codec]
+    data = b"".join(struct.pack("<iI", sid, len(z)) + z for sid, z in ((sid, compress(p)) for sid, p in packets))
+
+    def header(table_position: int) -> bytes:  # root at 24: vtable at 8 (compression, table position, info node)
+        return (struct.pack("<I4s", 24, b"IOHE") + struct.pack("<HHHHH", 10, 20, 4, 8, 16) + bytes(6)
+                + struct.pack("<iiqI", 16, AEDAT4_CODECS[codec], table_position, 4) + struct.pack("<I", len(xml))
+                + xml + b"\0")
+
+    start = 14 + 4 + len(header(-1))
+    table = header(start + len(data) if data_table else -1)
+    path.write_bytes(b"#!AER-DAT4.0\r\n" + struct.pack("<I", len(table)) + table + data
+                     + (b"junk of a data table" if data_table else b""))
     return path
+
+
+def aedat4_stream(stream_id: int, kind: str, size: tuple[int, int] | None = None) -> str:
+    """The info node XML of one stream (``kind`` EVTS, FRME, IMUS, TRIG; ``size`` (sizeX, sizeY))."""
+    info = (f'<node name="info" path="x"><attr key="sizeX" type="int">{size[0]}</attr>'
+            f'<attr key="sizeY" type="int">{size[1]}</attr></node>' if size else "")
+    return (f'<node name="{stream_id}" path="x"><attr key="typeIdentifier" type="string">{kind}</attr>{info}'
+            f'</node>')

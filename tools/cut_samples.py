@@ -9,7 +9,7 @@ the AEDAT 4 file keeps its header and first packets (its data-table position set
 copied whole (it is small); the spike ``.npz`` keeps its first ticks, written back with the same keys by numpy. The
 figures (count, first and last event, ON count, and the sha256 of the int64 columns t, x, y, p ±1, stacked in that
 order) come from expelliarmus (EVT 2), evlib (EVT 3: expelliarmus and faery decode its time wrongly, see the README's
-peer table), dv-processing (AEDAT 4: neurofocus itself decodes with the ``aedat`` package), scipy (MAT) and numpy
+peer table), dv-processing (AEDAT 4), scipy (MAT) and numpy
 (spike npz). ``tests/data/README.md`` records the output.
 """
 

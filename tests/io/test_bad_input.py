@@ -7,7 +7,7 @@ from neurofocus.errors import NeurofocusError
 from neurofocus.io import load_events, load_spikes, save_events, save_spikes
 from neurofocus.types import Spikes
 
-from ..conftest import SAMPLES, fake_aedat4, random_events
+from ..conftest import SAMPLES, random_events
 
 
 def expect_error(path, match, loader=load_events, **kwargs):
@@ -135,20 +135,3 @@ def test_bad_sidecar(tmp_path):
     save_spikes(tmp_path / "s.dat", Spikes.from_frames(np.zeros((2, 8, 8), bool), tick_us=50))
     (tmp_path / "s.dat.json").write_text("{not json")
     expect_error(tmp_path / "s.dat", "not valid JSON", loader=load_spikes)
-
-
-def test_aedat4_output_out_of_proportion_is_refused(tmp_path, monkeypatch):
-    """The records go to a memory file, outside the child's memory cap: their number is capped by the file size."""
-    import os
-
-    from neurofocus.io import aedat4
-
-    rec = np.zeros(1000, [("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("on", "?")])
-    path = fake_aedat4(monkeypatch, tmp_path, [{"stream_id": 0, "events": rec}] * 3)
-    monkeypatch.setattr(aedat4, "memory_for", lambda path: 2500 * 16)
-    fd = os.memfd_create("test")
-    try:
-        with pytest.raises(NeurofocusError, match="decodes to more than 2,500 events"):
-            aedat4._decode_events(str(path), fd)
-    finally:
-        os.close(fd)

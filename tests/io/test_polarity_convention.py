@@ -11,7 +11,7 @@ import scipy.io
 from neurofocus.io import load_events
 from neurofocus.simulate import moving_bars_events
 
-from ..conftest import fake_aedat4
+from ..conftest import AEDAT4_EVENT, aedat4_event_packet, write_aedat4
 
 
 def _raw(path, header, words, dtype):
@@ -108,9 +108,9 @@ def test_on_event_is_plus_one(tmp_path, name):
     assert ev.x.tolist() == [3, 3] and ev.y.tolist() == [2, 2]
 
 
-def test_aedat4_on_flag_is_plus_one(tmp_path, monkeypatch):
-    rec = np.array([(69, 3, 2, True), (70, 3, 2, False)], [("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("on", "?")])
-    path = fake_aedat4(monkeypatch, tmp_path, [{"stream_id": 0, "events": rec}])
+def test_aedat4_on_flag_is_plus_one(tmp_path):
+    rec = np.array([(69, 3, 2, 1), (70, 3, 2, 0)], AEDAT4_EVENT)
+    path = write_aedat4(tmp_path / "f.aedat4", [(0, aedat4_event_packet(rec))])
     assert load_events(path).p.tolist() == [1, -1]
 
 

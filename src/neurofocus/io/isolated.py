@@ -1,7 +1,7 @@
 """Run a third-party decoder in a forked child, where an abort, a segfault or a hang cannot take the caller down.
 
-Used for the decoders that were seen to crash the process on corrupt files (the Rust AEDAT 4 decoder on failed
-allocations, scipy's loadmat) or to hang in C (HDF5 on a corrupt variable-length attribute).
+Used for the decoders that were seen to crash the process on corrupt files (scipy's loadmat) or to hang in C (HDF5 on
+a corrupt variable-length attribute).
 """
 
 from __future__ import annotations
