@@ -169,7 +169,7 @@ def run(repeat: int, sample: Path = SAMPLE, commands: tuple[str, ...] = COMMANDS
         print(f"| neurofocus aif (346×260 simulated sweep) | {_cell(times['aif'])} | the pipeline's own time | "
               f"{_cell(compute)} | +{aif_over:.2f} s | ≤ +1 s: {_verdict(aif_over <= 1.0)} |")
         print(f"| neurofocus aif, first run (empty numba cache) | {cold_s:.2f} | later runs (above) | "
-              f"{med['aif']:.2f} | +{cold_over:.2f} s (pipeline {cold_compute:.2f} s) | < +10 s: "
+              f"{med['aif']:.2f} | {cold_over:+.2f} s (pipeline {cold_compute:.2f} s) | < +10 s: "
               f"{_verdict(cold_over < 10)} |")
     if "simulate-events" in commands:
         sim_ratio = statistics.median(reference_s) / med["simulate-events"]
