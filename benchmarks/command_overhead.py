@@ -1,6 +1,6 @@
 """Whole-command time against the work inside it: how much of a ``neurofocus`` command is start-up.
 
-    python benchmarks/command_overhead.py [--repeat 5] [--sample PATH.aedat4]
+    python benchmarks/command_overhead.py [--repeat 5] [--sample PATH.aedat4] [--commands aif,info,...]
 
 Each command runs as a fresh process (the installed ``neurofocus`` script beside this Python when there is one, else
 ``python -m neurofocus.cli``), ``--repeat`` rounds interleaved after one warm-up run each; figures are medians (the
@@ -18,7 +18,7 @@ minimum in brackets). Rows, with the issue's target for each:
   beside the same simulation in this warm process and beside the vectorised-numpy transcription of the published
   DVS-Voltmeter algorithm (``reference_dvs_voltmeter``, in process, on frames already in memory; target: 5× faster).
 
-Prints a Markdown table with the ratios.
+Prints a Markdown table with the ratios (``--commands``: only those commands' rows).
 """
 
 from __future__ import annotations
@@ -99,8 +99,16 @@ def _cell(times: list[float]) -> str:
     return f"{statistics.median(times):.2f} ({min(times):.2f})"
 
 
-def run(repeat: int, sample: Path = SAMPLE) -> None:
-    """Time the commands (see the module docstring) and print the table."""
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+#: The commands timed (``info`` with its peer script), in the table's order.
+COMMANDS = ("info", "convert", "aif", "simulate-events")
+
+
+def run(repeat: int, sample: Path = SAMPLE, commands: tuple[str, ...] = COMMANDS) -> None:
+    """Time ``commands`` (see the module docstring) and print their rows of the table."""
     from neurofocus.io import load_events, save_events
     from neurofocus.simulate.dvs_voltmeter import VoltmeterParams, reference_dvs_voltmeter, simulate_dvs_voltmeter
 
@@ -109,7 +117,7 @@ def run(repeat: int, sample: Path = SAMPLE) -> None:
         sim, out, frames_dir = Path(tmp) / "sim", Path(tmp) / "out", Path(tmp) / "frames"
         subprocess.run(cli + ["simulate", "--out", str(sim), "--event-model", "ideal"], check=True,
                        stdout=subprocess.DEVNULL, env=ENV)
-        frames = textured_motion(frames_dir)
+        frames = textured_motion(frames_dir) if "simulate-events" in commands else None
         runs = {"info": cli + ["info", str(sample)], "peer": [sys.executable, "-c", PEER, str(sample)],
                 "convert": cli + ["convert", str(sample), str(Path(tmp) / "converted.raw")],
                 "aif": cli + ["aif", "--image", str(sim / "image.png"), "--events", str(sim / "events.raw"),
@@ -117,8 +125,10 @@ def run(repeat: int, sample: Path = SAMPLE) -> None:
                 "simulate-events": cli + ["simulate-events", "--input", str(frames_dir), "--fps", "1000",
                                           "--event-model", "dvs-voltmeter", "--preset", "DVS346",
                                           "--out", str(Path(tmp) / "simulated.raw")]}
-        cold_s = wall(runs["aif"], dict(ENV, NUMBA_CACHE_DIR=str(Path(tmp) / "numba-cold")))  # compiles everything
-        cold_compute = json.loads((out / "result.json").read_text())["runtime_s"]
+        runs = {name: argv for name, argv in runs.items() if (name if name != "peer" else "info") in commands}
+        if "aif" in commands:
+            cold_s = wall(runs["aif"], dict(ENV, NUMBA_CACHE_DIR=str(Path(tmp) / "numba-cold")))  # compiles all
+            cold_compute = json.loads((out / "result.json").read_text())["runtime_s"]
         for argv in runs.values():
             wall(argv)  # compiles and caches the kernels once (where they are cached normally)
         times = {name: [] for name in runs}
@@ -129,48 +139,59 @@ def run(repeat: int, sample: Path = SAMPLE) -> None:
                 times[name].append(wall(argv, cpu=cpu[name]))
                 if name == "aif":
                     compute.append(json.loads((out / "result.json").read_text())["runtime_s"])
-        target = Path(tmp) / "converted_here.raw"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the note on the absolute clock, printed by the command too
-            convert_s = timed(lambda: save_events(target, load_events(sample), format="evt3"), repeat)
-        params, times_us = VoltmeterParams.preset("DVS346"), np.arange(SWEEP_FRAMES) * 1000.0
-        simulate_s = timed(lambda: simulate_dvs_voltmeter(frames, times_us, params, seed=0), repeat)
-        reference_s = timed(lambda: reference_dvs_voltmeter(frames, times_us, params, np.random.default_rng(0)),
-                            max(1, repeat // 2))
+        if "convert" in commands:
+            target = Path(tmp) / "converted_here.raw"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the note on the absolute clock, printed by the command too
+                convert_s = timed(lambda: save_events(target, load_events(sample), format="evt3"), repeat)
+        if "simulate-events" in commands:
+            params, times_us = VoltmeterParams.preset("DVS346"), np.arange(SWEEP_FRAMES) * 1000.0
+            simulate_s = timed(lambda: simulate_dvs_voltmeter(frames, times_us, params, seed=0), repeat)
+            reference_s = timed(lambda: reference_dvs_voltmeter(frames, times_us, params, np.random.default_rng(0)),
+                                max(1, repeat // 2))
     med = {name: statistics.median(v) for name, v in times.items()}
-    info_ratio = med["info"] / med["peer"]
-    aif_over = med["aif"] - statistics.median(compute)
-    cold_over = cold_s - med["aif"]
-    sim_ratio = statistics.median(reference_s) / med["simulate-events"]
-    verdict = lambda ok: "met" if ok else "**not met**"  # noqa: E731
     print(f"Command: `{' '.join(Path(a).name if a.startswith('/') else a for a in cli)}`; seconds, median of "
           f"{repeat} interleaved rounds (minimum in brackets)\n")
     print("| command | whole command (s) | reference | reference (s) | ratio / overhead | target |")
     print("|---|---:|---|---:|---:|---|")
-    print(f"| neurofocus info {sample.name} | {_cell(times['info'])} | script reading it with aedat | "
-          f"{_cell(times['peer'])} | {info_ratio:.2f}× | ≤ 1.2×: {verdict(info_ratio <= 1.2)} |")
-    cpu_ratio = statistics.median(cpu["info"]) / statistics.median(cpu["peer"])
-    print(f"| the same, CPU time (user + system) | {_cell(cpu['info'])} | the same script | {_cell(cpu['peer'])} | "
-          f"{cpu_ratio:.2f}× | ≤ 1.2×: {verdict(cpu_ratio <= 1.2)} |")
-    print(f"| neurofocus convert {sample.name} → EVT 3 | {_cell(times['convert'])} | the same read + write in "
-          f"process | {_cell(convert_s)} | +{med['convert'] - statistics.median(convert_s):.2f} s | |")
-    print(f"| neurofocus aif (346×260 simulated sweep) | {_cell(times['aif'])} | the pipeline's own time | "
-          f"{_cell(compute)} | +{aif_over:.2f} s | ≤ +1 s: {verdict(aif_over <= 1.0)} |")
-    print(f"| neurofocus aif, first run (empty numba cache) | {cold_s:.2f} | later runs (above) | {med['aif']:.2f} | "
-          f"+{cold_over:.2f} s (pipeline {cold_compute:.2f} s) | < +10 s: {verdict(cold_over < 10)} |")
-    print(f"| neurofocus simulate-events ({SWEEP_FRAMES} frames 346×260, DVS346) | {_cell(times['simulate-events'])} "
-          f"| the same simulation in process | {_cell(simulate_s)} | "
-          f"+{med['simulate-events'] - statistics.median(simulate_s):.2f} s | |")
-    print(f"| neurofocus simulate-events (same) | {_cell(times['simulate-events'])} | DVS-Voltmeter transcription "
-          f"(numpy, in process) | {_cell(reference_s)} | {sim_ratio:.2f}× faster | ≥ 5×: {verdict(sim_ratio >= 5)} |")
+    if "info" in commands:
+        info_ratio = med["info"] / med["peer"]
+        print(f"| neurofocus info {sample.name} | {_cell(times['info'])} | script reading it with aedat | "
+              f"{_cell(times['peer'])} | {info_ratio:.2f}× | ≤ 1.2×: {_verdict(info_ratio <= 1.2)} |")
+        cpu_ratio = statistics.median(cpu["info"]) / statistics.median(cpu["peer"])
+        print(f"| the same, CPU time (user + system) | {_cell(cpu['info'])} | the same script | "
+              f"{_cell(cpu['peer'])} | {cpu_ratio:.2f}× | ≤ 1.2×: {_verdict(cpu_ratio <= 1.2)} |")
+    if "convert" in commands:
+        print(f"| neurofocus convert {sample.name} → EVT 3 | {_cell(times['convert'])} | the same read + write in "
+              f"process | {_cell(convert_s)} | +{med['convert'] - statistics.median(convert_s):.2f} s | |")
+    if "aif" in commands:
+        aif_over, cold_over = med["aif"] - statistics.median(compute), cold_s - med["aif"]
+        print(f"| neurofocus aif (346×260 simulated sweep) | {_cell(times['aif'])} | the pipeline's own time | "
+              f"{_cell(compute)} | +{aif_over:.2f} s | ≤ +1 s: {_verdict(aif_over <= 1.0)} |")
+        print(f"| neurofocus aif, first run (empty numba cache) | {cold_s:.2f} | later runs (above) | "
+              f"{med['aif']:.2f} | {cold_over:+.2f} s (pipeline {cold_compute:.2f} s) | < +10 s: "
+              f"{_verdict(cold_over < 10)} |")
+    if "simulate-events" in commands:
+        sim_ratio = statistics.median(reference_s) / med["simulate-events"]
+        print(f"| neurofocus simulate-events ({SWEEP_FRAMES} frames 346×260, DVS346) | "
+              f"{_cell(times['simulate-events'])} | the same simulation in process | {_cell(simulate_s)} | "
+              f"+{med['simulate-events'] - statistics.median(simulate_s):.2f} s | |")
+        print(f"| neurofocus simulate-events (same) | {_cell(times['simulate-events'])} | DVS-Voltmeter "
+              f"transcription (numpy, in process) | {_cell(reference_s)} | {sim_ratio:.2f}× faster | ≥ 5×: "
+              f"{_verdict(sim_ratio >= 5)} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sample", type=Path, default=SAMPLE, help="an AEDAT 4 file")
+    parser.add_argument("--commands", type=lambda text: tuple(text.split(",")), default=COMMANDS,
+                        help=f"comma-separated, of {','.join(COMMANDS)} (default: all)")
     args = parser.parse_args()
-    run(args.repeat, args.sample)
+    unknown = set(args.commands) - set(COMMANDS)
+    if unknown:
+        parser.error(f"unknown commands: {', '.join(sorted(unknown))}")
+    run(args.repeat, args.sample, args.commands)
 
 
 if __name__ == "__main__":

@@ -221,3 +221,16 @@ def test_main_called_from_python_leaves_the_garbage_collector_alone(capsys):
     frozen = gc.get_freeze_count()
     assert main(["formats"]) == 0
     assert gc.get_freeze_count() == frozen and gc.isenabled()
+
+
+@pytest.mark.parametrize("command, threads", [("formats", "1"), ("train", None)])
+def test_the_program_loads_numpy_with_one_blas_thread_but_for_train(command, threads):
+    """Run as the program, a command (but ``train``) loads numpy with OpenBLAS on one thread, unless the user set it."""
+    script = ("import os, sys\nfrom neurofocus.cli import main\nsys.argv = ['neurofocus', sys.argv[1]]\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\nprint(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", script, command], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.split("\n")[-2] == str(threads), done.stderr
+    env["OPENBLAS_NUM_THREADS"] = "3"
+    done = subprocess.run([sys.executable, "-c", script, command], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.split("\n")[-2] == "3", done.stderr

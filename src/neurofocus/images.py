@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .atomic import atomic_path
+from .atomic import atomic_path, write_bytes_atomic
 from .color import rgb8_to_gray8, to_uint8
 from .errors import NeurofocusError
 from .types import check_image
@@ -62,32 +62,49 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise exc.with_path(path) from None
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an RGB (H, W, 3) or gray (H, W) image in [0, 1] as 8-bit PNG/JPEG (by extension), atomically (PNGs
-    compressed at zlib's fastest level)."""
+def _uint8(image: np.ndarray) -> np.ndarray:
+    """An image in [0, 1] (or uint8) as uint8; NaN or infinite values are an error."""
     image = np.asarray(image)
-    if image.dtype != np.uint8:
-        if not np.all(np.isfinite(image)):
-            raise NeurofocusError("image contains NaN or infinite values", path)
-        image = to_uint8(image)
+    if image.dtype == np.uint8:
+        return image
+    if not np.all(np.isfinite(image)):
+        raise NeurofocusError("image contains NaN or infinite values")
+    return to_uint8(image)
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an RGB (H, W, 3) or gray (H, W) image in [0, 1] as 8-bit PNG (:func:`png_bytes`) or, by extension, as
+    JPEG or another format Pillow writes, atomically."""
+    try:
+        image = _uint8(image)
+    except NeurofocusError as exc:
+        raise exc.with_path(path) from None
     suffix = Path(path).suffix.lower()
+    if suffix == ".png":
+        write_bytes_atomic(path, png_bytes(image))
+        return
     Image.preinit()  # PNG, JPEG, BMP, GIF, PPM: the full plugin list (registered_extensions) costs a tenth of a second
     fmt = Image.EXTENSION.get(suffix) or Image.registered_extensions().get(suffix, "PNG")
-    options = {"compress_level": 1} if fmt == "PNG" else {}  # zlib's fastest level, as png_bytes
     with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format=fmt, **options)
+        Image.fromarray(image).save(tmp, format=fmt)
 
 
-def png_bytes(image: np.ndarray, compress_level: int = 1) -> bytes:
-    """An RGB (H, W, 3) or gray (H, W) image in [0, 1] (or uint8) as PNG bytes; level 1 compresses fast."""
-    import io
+def png_bytes(image: np.ndarray) -> bytes:
+    """An RGB (H, W, 3) or gray (H, W) image in [0, 1] (or uint8) as 8-bit PNG bytes, encoded fast: OpenCV's libpng
+    at zlib level 1, each row stored as its difference from the row above (the same pixels as Pillow's encoder at
+    level 1, which tries every filter on every row, in half its time; photographs' files ~2 % larger, colour maps'
+    ~8 % smaller)."""
+    import cv2
 
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = to_uint8(image)
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG", compress_level=compress_level)
-    return buffer.getvalue()
+    image = _uint8(image)
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # OpenCV's channel order
+    ok, data = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
+                                            cv2.IMWRITE_PNG_STRATEGY_DEFAULT, cv2.IMWRITE_PNG_FILTER,
+                                            cv2.IMWRITE_PNG_FILTER_UP])
+    if not ok:
+        raise NeurofocusError(f"OpenCV could not encode a {image.shape} {image.dtype} image as PNG")
+    return data.tobytes()
 
 
 def read_pfm(path: str | os.PathLike) -> np.ndarray:

@@ -8,13 +8,29 @@ import sys
 QUIET = False
 
 
+class _NoBar:
+    """A disabled bar without tqdm: its methods (``update``, ``set_postfix``, ``close`` ...) do nothing; a context
+    manager like tqdm's."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
 def progress_bar(iterable=None, **kwargs):
-    """A tqdm bar over ``iterable`` (tqdm's keyword arguments); disabled when :data:`QUIET`."""
-    if QUIET:  # tqdm.auto looks for a notebook (importing asyncio): not worth it for a bar that never shows
-        from tqdm import tqdm
-    else:
-        from tqdm.auto import tqdm
-    kwargs["disable"] = True if QUIET else kwargs.get("disable", False)
+    """A tqdm bar over ``iterable``, or of ``total`` steps (tqdm's keyword arguments); disabled when :data:`QUIET`.
+    A disabled bar does not import tqdm (~30 ms): over an iterable it is the iterable itself, else a bar whose
+    methods do nothing."""
+    disabled = QUIET or kwargs.get("disable", False)
+    if disabled:
+        return _NoBar() if iterable is None else iterable
+    from tqdm.auto import tqdm
+
     return tqdm(iterable, **kwargs)
 
 

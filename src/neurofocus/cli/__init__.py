@@ -21,7 +21,6 @@ import warnings
 
 from .. import __version__, progress
 from ..errors import NeurofocusError
-from ..io import NeurofocusWarning
 
 #: The module (in this package) that registers each sub-command, in the order ``neurofocus --help`` lists them; a
 #: command imports only its own module (tests check this table against the modules).
@@ -100,6 +99,8 @@ def _terminate(signum, frame):
 @contextlib.contextmanager
 def _notes() -> list[str]:
     """Collect the notes (:class:`NeurofocusWarning`) of a command; other warnings print as usual."""
+    from ..io import NeurofocusWarning
+
     notes: list[str] = []
 
     def show(message, category, filename, lineno, file=None, line=None):
@@ -131,14 +132,19 @@ def _sigterm_unwinds():
 def main(argv: list[str] | None = None) -> int:
     """Run the command line (``argv``, by default the process's own); returns the exit status.
 
-    Run as the program (no ``argv``), it freezes the garbage collector's objects when the command is done
-    (:func:`gc.freeze`): the process ends with them, and the collection at interpreter exit no longer visits them all
-    (some 15 ms with numpy alone, more with numba or scipy loaded). Called with an ``argv`` list, from Python, it
-    leaves the collector as it is.
+    Run as the program (no ``argv``), it runs numpy's BLAS (OpenBLAS) on one thread unless ``OPENBLAS_NUM_THREADS``
+    says otherwise, but for ``train``: loading numpy then starts no thread per core (~0.09 s on a busy two-core
+    machine) for the commands' small matrix products, which run alike on one. And it freezes the garbage collector's
+    objects when the command is done (:func:`gc.freeze`): the process ends with them, and the collection at
+    interpreter exit no longer visits them all (some 15 ms with numpy alone, more with numba or scipy loaded). Called
+    with an ``argv`` list, from Python, it leaves both as they are.
     """
     as_program = argv is None
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(_command(argv)).parse_args(argv)
+    command = _command(argv)
+    if as_program and command != "train":
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads, with the command's module
+    args = build_parser(command).parse_args(argv)
     progress.QUIET = args.quiet
     with _sigterm_unwinds(), _notes() as notes:
         status = _run(args)

@@ -160,7 +160,10 @@ def _png_file(path: Path, image: np.ndarray) -> bytes:
     from ..atomic import write_bytes_atomic
     from ..images import png_bytes
 
-    data = png_bytes(image)
+    try:
+        data = png_bytes(image)
+    except NeurofocusError as exc:
+        raise exc.with_path(path) from None
     write_bytes_atomic(path, data)
     return data
 
@@ -174,7 +177,7 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
 
     from ..atomic import OutputFolder, write_text_atomic
     from ..datasets import sample_focus_schedule, sample_ground_truth
-    from ..images import write_image
+    from ..images import png_bytes, write_image
     from ..metrics import evaluate
     from ..viz import save_map
 
@@ -197,8 +200,8 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         slices = [pool.submit(_png_file, out.path(f"stack/slice_{i:03d}_t{int(t)}us.png"), rig.image_out(s))
                   for i, (t, s) in enumerate(zip(result.stack_times_us, result.stack))]
-        jobs = [pool.submit(write_image, out.path("aif.png"), image),
-                pool.submit(save_map, out.path("infocus_time.png"), infocus_ms, "in-focus time (ms)",
+        pngs = [pool.submit(png_bytes, input_image), pool.submit(_png_file, out.path("aif.png"), image)]
+        jobs = [pool.submit(save_map, out.path("infocus_time.png"), infocus_ms, "in-focus time (ms)",
                             "in-focus time of each pixel (slice with the largest focus measure)")]
         if schedule is not None:
             depth = np.interp(result.infocus_time_us, *schedule).astype(np.float32)
@@ -211,12 +214,13 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
         metrics = None if truth is None else [pool.submit(evaluate, input_image, truth),
                                               pool.submit(evaluate, image, truth)]
         slices = [job.result() for job in slices]
+        input_png, result_png = (job.result() for job in pngs)
         for job in jobs:
             job.result()
         if metrics is not None:
             info["metrics"] = {"input image": metrics[0].result(), "result": metrics[1].result()}
     write_text_atomic(out.path("result.json"), json.dumps(info, indent=2) + "\n")
-    _write_report(out.path("report.html"), args, sweep, result, info, input_image, image, slices,
+    _write_report(out.path("report.html"), args, sweep, result, info, input_png, result_png, slices,
                   None if schedule is None else np.interp(np.asarray(result.stack_times_us, np.float64), *schedule),
                   infocus_ms * 1e3)
     out.finish()
@@ -224,9 +228,10 @@ def _write_aif_outputs(args, rig, sweep, result, seconds: float) -> None:
           f"stack/, infocus_time.png, result.json, report.html")
 
 
-def _write_report(path: Path, args, sweep, result, info: dict, input_image: np.ndarray, image: np.ndarray,
+def _write_report(path: Path, args, sweep, result, info: dict, input_png: bytes, result_png: bytes,
                   slices: list[bytes], slice_depth_m, infocus_time_us: np.ndarray) -> None:
-    """report.html of an aif run (on the output grid): images, stack, in-focus map, metrics, settings, timings."""
+    """report.html of an aif run (on the output grid; the images as PNG bytes): images, stack, in-focus map, metrics,
+    settings, timings."""
     from ..viz import sweep_picture
     from ..viz.report import metrics_table, write_aif_report
 
@@ -237,7 +242,7 @@ def _write_report(path: Path, args, sweep, result, info: dict, input_image: np.n
     write_aif_report(
         path, title=f"neurofocus aif: {Path(args.image).name}",
         summary=f"{len(slices)} slices from {result.modality}, {args.method} pipeline, {info['runtime_s']:.2f} s",
-        input_image=input_image, result_image=image, stack=slices, stack_times_us=result.stack_times_us,
+        input_image=input_png, result_image=result_png, stack=slices, stack_times_us=result.stack_times_us,
         image_time_us=sweep.image_time_us, infocus_time_us=infocus_time_us, slice_depth_m=slice_depth_m,
         sweep_picture=sweep_picture(sweep),
         tables={"Metrics against the ground truth": metrics_table(info.get("metrics", {})), "Settings": settings,

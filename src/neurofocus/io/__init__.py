@@ -23,7 +23,6 @@ from typing import NamedTuple
 
 from ..errors import NeurofocusError
 from ..types import Events, Spikes
-from .aedat4 import ApsFrame, read_aedat4_frames
 from .common import NeurofocusWarning, read_percent_header
 
 
@@ -40,6 +39,13 @@ class _FormatModules:
 
 
 _m = _FormatModules()
+
+
+def __getattr__(name: str):
+    """The AEDAT 4 frame reader and its records, imported on first use like the format modules."""
+    if name in ("ApsFrame", "read_aedat4_frames"):
+        return getattr(_m.aedat4, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _lazy(module: str, name: str) -> Callable:
@@ -244,7 +250,7 @@ def _detect(path: Path) -> str:
             raise NeurofocusError("HDF5 file without /CD/events (Prophesee), /events/xs,ys,ts,ps (event_utils) or "
                                   "/spikes/packed (spikes)", path)
         return {"prophesee": "prophesee-hdf5", "event_utils": "hdf5", "spikes": "spike-hdf5"}[layout]
-    if head.startswith(_m.aedat4.MAGIC):
+    if head.startswith(b"#!") and head.startswith(_m.aedat4.MAGIC):  # (the decoder is imported for such files only)
         return "aedat4"
     if head.startswith(b"\x93NUMPY") or head.startswith(b"PK\x03\x04"):
         return _numpy_kind(path, head)

@@ -100,26 +100,33 @@ def ms_ssim(pred, gt, data_range: float = 1.0) -> float:
     pred, gt = _pair(pred, gt)
     if min(pred.shape[:2]) <= 160:
         raise NeurofocusError(f"MS-SSIM needs both sides > 160 pixels, got {pred.shape[1]}x{pred.shape[0]}")
-    values = []
-    for x, y in zip(_channels(pred), _channels(gt)):
-        total = 1.0
-        for scale, weight in enumerate(MS_SSIM_WEIGHTS):
-            ssim_map, cs_map = _ssim_maps(x, y, data_range)
-            last = scale == len(MS_SSIM_WEIGHTS) - 1
-            value = ssim_map.mean() if last else cs_map.mean()
-            total *= max(value, 0.0) ** weight
-            if not last:
-                x, y = _halve(x), _halve(y)
-        values.append(total)
-    return float(np.mean(values))
+    return float(np.mean([_ms_ssim_channel(x, y, data_range)[1] for x, y in zip(_channels(pred), _channels(gt))]))
+
+
+def _ms_ssim_channel(x: np.ndarray, y: np.ndarray, data_range: float) -> tuple[float, float]:
+    """(SSIM, MS-SSIM) of two gray images: SSIM is the first scale's."""
+    total = 1.0
+    for scale, weight in enumerate(MS_SSIM_WEIGHTS):
+        ssim_map, cs_map = _ssim_maps(x, y, data_range)
+        if scale == 0:
+            first = ssim_map.mean()
+        last = scale == len(MS_SSIM_WEIGHTS) - 1
+        value = ssim_map.mean() if last else cs_map.mean()
+        total *= max(value, 0.0) ** weight
+        if not last:
+            x, y = _halve(x), _halve(y)
+    return first, total
 
 
 def evaluate(pred, gt) -> dict[str, float]:
-    """All metrics that apply to the image size: PSNR, SSIM, MSE, and MS-SSIM when both sides exceed 160 px."""
-    out = {"psnr": psnr(pred, gt), "ssim": ssim(pred, gt), "mse": mse(pred, gt)}
-    if min(np.shape(pred)[:2]) > 160:
-        out["ms_ssim"] = ms_ssim(pred, gt)
-    return out
+    """All metrics that apply to the image size: PSNR, SSIM, MSE, and MS-SSIM when both sides exceed 160 px (its
+    first scale gives SSIM)."""
+    pred, gt = _pair(pred, gt)
+    if min(pred.shape[:2]) <= 160:
+        return {"psnr": psnr(pred, gt), "ssim": ssim(pred, gt), "mse": mse(pred, gt)}
+    both = [_ms_ssim_channel(x, y, 1.0) for x, y in zip(_channels(pred), _channels(gt))]
+    return {"psnr": psnr(pred, gt), "ssim": float(np.mean([s for s, _ in both])), "mse": mse(pred, gt),
+            "ms_ssim": float(np.mean([m for _, m in both]))}
 
 
 def lpips(a, b, net: str = "alex") -> float:

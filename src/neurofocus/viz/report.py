@@ -296,7 +296,8 @@ def write_aif_report(path: str | os.PathLike, *, title: str, summary: str, input
     data = {"width": width, "height": height, "index": base64.b64encode(index.tobytes()).decode("ascii"),
             "times_ms": times_ms, "depth_m": None if slice_depth_m is None else [float(d) for d in slice_depth_m],
             "stops": list(VIRIDIS_STOPS)}
-    script = (f"const SLICES = {json.dumps([{'src': u} for u in stack_uris])};\n"
+    slices_json = "[" + ", ".join(f'{{"src": "{u}"}}' for u in stack_uris) + "]"  # json.dumps's text, unscanned
+    script = (f"const SLICES = {slices_json};\n"
               f"const MAP = {json.dumps(data)};\nconst INPUT = {int(input_index)};\n"
               "document.querySelectorAll('.viewport').forEach(zoomable); compare(document.getElementById('compare'));\n"
               "const focus = player('focus', SLICES, i => `slice ${i + 1} of ${SLICES.length}: refocused to "
