@@ -83,8 +83,8 @@ def aedat4_event_packet(events: np.ndarray) -> bytes:
 def write_aedat4(path: Path, packets: list[tuple[int, bytes]], codec: str = "lz4", streams: str | None = None,
                  data_table: bool = False) -> Path:
     """An AEDAT 4 file of ``packets`` ((stream id, decompressed payload), each compressed with ``codec``, one of
-    :data:`AEDAT4_CODECS`); ``streams`` is the XML of the info node's streams (default: one 8x4 event stream, id 0); ``data_table``
-    sets ``dataTablePosition`` to the end of the packets and appends junk there, as a data table would be."""
+    :data:`AEDAT4_CODECS`); ``streams`` is the XML of the info node's streams (default: one 8x4 event stream, id 0);
+    ``data_table`` sets ``dataTablePosition`` to the end of the packets and appends junk there, as a data table would be."""
     import lz4.frame
     import zstandard
 

@@ -53,8 +53,8 @@ def _lazy(module: str, name: str) -> Callable:
     return lambda *args, **kwargs: getattr(getattr(_m, module), name)(*args, **kwargs)
 
 
-__all__ = ["FORMATS", "ApsFrame", "Format", "ReadOptions", "NeurofocusWarning", "detect_format", "load_events", "load_spikes",
-           "read_aedat4_frames", "save_events", "save_spikes"]
+__all__ = ["FORMATS", "ApsFrame", "Format", "ReadOptions", "NeurofocusWarning", "detect_format", "load_events",
+           "load_spikes", "read_aedat4_frames", "save_events", "save_spikes"]
 
 
 class ReadOptions(NamedTuple):

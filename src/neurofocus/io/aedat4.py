@@ -3,8 +3,8 @@
 Events are decoded here: the container is parsed with every offset checked against the bytes it points into, and the
 packets of the first event stream are decompressed (LZ4 frames with ``lz4``, ZSTD with ``zstandard``, both imported
 when a file needs them) by a thread pool while the calling thread copies them, in file order, into one output
-(:func:`_decode_events`). The stream's size (``sizeX``, ``sizeY`` of its info node) is the sensor size. APS frames, when the file has a frame stream, are read with the
-``aedat`` package (Rust, MIT) through :func:`read_aedat4_frames`.
+(:func:`_decode_events`). The stream's size (``sizeX``, ``sizeY`` of its info node) is the sensor size. APS frames,
+when the file has a frame stream, are read with the ``aedat`` package (Rust, MIT) through :func:`read_aedat4_frames`.
 
 Layout (dv-processing's flatbuffer schemas): the line ``#!AER-DAT4.0\r\n``, a uint32 length and an ``IOHeader``
 table (0: compression int32, NONE, LZ4, LZ4_HIGH, ZSTD, ZSTD_HIGH; 1: dataTablePosition int64, -1 when absent;
@@ -285,7 +285,8 @@ def _decode_batch(packets: list[memoryview], compression: int, budget: _Budget) 
 
 def _place_batch(records: np.ndarray, start: int, decoded: list[tuple], stats: np.ndarray) -> int:
     """Copy a batch's events into ``records`` from index ``start``, turn ``on`` (0 / other) into ``p`` (-1 / +1) and
-    zero the padding, while they are in cache; updates the running ``stats`` (see :mod:`.records`) and returns the count."""
+    zero the padding, while they are in cache; updates the running ``stats`` (see :mod:`.records`) and returns the
+    count."""
     stop = start
     for packet, offset, count in decoded:
         records[stop:stop + count].view(_RAW_EVENT)[:] = np.frombuffer(packet, _RAW_EVENT, count, offset)

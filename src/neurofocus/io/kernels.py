@@ -9,6 +9,7 @@ import numba
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def put(out, n, t, x, y, pbits):
-    """Write event ``n`` (t µs, x, y, ``pbits`` = :data:`.records.ON` or :data:`.records.OFF`) into the (N, 2) int64 view ``out``."""
+    """Write event ``n`` (t µs, x, y, ``pbits`` = :data:`.records.ON` or :data:`.records.OFF`) into the (N, 2) int64
+    view ``out``."""
     out[n, 0] = t
     out[n, 1] = x | (y << 16) | pbits
