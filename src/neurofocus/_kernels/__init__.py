@@ -14,6 +14,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 
 import numpy as np
 
+from ..errors import NeurofocusError
 from ..types import EVENT_DTYPE
 
 _PATH = os.path.join(os.path.dirname(__file__), "_lib" + EXTENSION_SUFFIXES[0])
@@ -60,3 +61,12 @@ def records(data: np.ndarray) -> tuple[int, int, int]:
     if data.dtype != EVENT_DTYPE or data.ndim != 1:
         raise ValueError(f"a kernel needs 1-D event records, got {data.dtype} of shape {data.shape}")
     return data.ctypes.data, data.strides[0], len(data)
+
+
+def check(status: int, problem: str, work: str) -> None:
+    """Raise for a kernel's nonzero ``status``: -2 (its scratch allocation failed) as MemoryError about ``work``, any
+    other as NeurofocusError(``problem``)."""
+    if status == -2:
+        raise MemoryError(f"no memory for {work}")
+    if status:
+        raise NeurofocusError(problem)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._kernels import lib, records
+from .._kernels import check, lib, records
 from ..errors import NeurofocusError
 from ..types import Events
 from .refocus import crop, patch_regions, subsampled
@@ -117,12 +117,9 @@ def patch_event_times(events: Events, shape: tuple[int, int], grid: int) -> list
     col_of = (np.searchsorted(xs, np.arange(w), side="right") - 1).astype(np.int64)
     bounds = np.empty(grid * grid + 1, np.int64)
     times = np.empty(len(events), np.int64)
-    status = lib.group_by_patch(*records(events.data), row_of.ctypes.data, h, col_of.ctypes.data, w, grid,
-                                bounds.ctypes.data, times.ctypes.data)
-    if status == -2:
-        raise MemoryError("no memory for grouping the events by patch")
-    if status:
-        raise NeurofocusError(f"events outside the {w}x{h} image")
+    check(lib.group_by_patch(*records(events.data), row_of.ctypes.data, h, col_of.ctypes.data, w, grid,
+                             bounds.ctypes.data, times.ctypes.data),
+          f"events outside the {w}x{h} image", "grouping the events by patch")
     return [times[bounds[i]:bounds[i + 1]] for i in range(grid * grid)]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels import lib, records
+from .._kernels import check, lib, records
 from ..errors import NeurofocusError
 from ..types import Events
 
@@ -56,11 +56,8 @@ class PolarityTable(_KernelArrays):
         self._times = np.empty(len(events), np.int64)
         self._on_prefix = np.empty(len(events) + 1, np.int32)
         self._take_addresses()
-        status = lib.polarity_build(*records(events.data), self.width, self.height, *self._addresses)
-        if status == -2:
-            raise MemoryError("no memory for the polarity table's counting sort")
-        if status:
-            raise NeurofocusError(f"events outside the {self.width}x{self.height} sensor")
+        check(lib.polarity_build(*records(events.data), self.width, self.height, *self._addresses),
+              f"events outside the {self.width}x{self.height} sensor", "the polarity table's counting sort")
         self.num_events = len(events)
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
