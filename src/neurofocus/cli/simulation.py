@@ -39,15 +39,17 @@ def _add_event_model_options(p, default_model: str | None) -> None:
 
 
 def _event_setup(args):
-    """(VoltmeterParams or None, IdealParams or None) from the options."""
-    from ..simulate.dvs_voltmeter import VoltmeterParams
-    from ..simulate.ideal_events import IdealParams
-
+    """(VoltmeterParams or None, IdealParams or None) from the options (each model's module imported only for it:
+    the ideal model's kernels are numba's, DVS-Voltmeter's are C)."""
     if args.model == "dvs-voltmeter":
+        from ..simulate.dvs_voltmeter import VoltmeterParams
+
         if args.random_k:
             return VoltmeterParams.random(np.random.default_rng([args.seed, 11])), None
         return VoltmeterParams.parse(args.k) if args.k else VoltmeterParams.preset(args.preset), None
     if args.model == "ideal":
+        from ..simulate.ideal_events import IdealParams
+
         return None, IdealParams(contrast_pos=args.contrast, contrast_neg=args.contrast,
                                  threshold_sigma=args.threshold_sigma, refractory_us=args.refractory_us,
                                  leak_rate_hz=args.leak_hz, shot_noise_rate_hz=args.shot_noise_hz)
@@ -234,16 +236,21 @@ def cmd_simulate(args) -> int:
 # --- simulate-events / simulate-spikes --------------------------------------------------------------------------------
 
 def cmd_simulate_events(args) -> int:
-    from ..simulate.dvs_voltmeter import DvsVoltmeter
     from ..simulate.frame_sequence import FrameSequence
-    from ..simulate.ideal_events import IdealEventSimulator
     from ..color import luminance, srgb_to_linear
     from ..types import Events
 
     frames = FrameSequence(args.input, timestamps=args.timestamps, fps=args.fps)
     voltmeter, ideal = _event_setup(args)
     size = (frames.width, frames.height)
-    sim = DvsVoltmeter(size, voltmeter, seed=args.seed) if voltmeter else IdealEventSimulator(size, ideal, seed=args.seed)
+    if voltmeter:
+        from ..simulate.dvs_voltmeter import DvsVoltmeter
+
+        sim = DvsVoltmeter(size, voltmeter, seed=args.seed)
+    else:
+        from ..simulate.ideal_events import IdealEventSimulator
+
+        sim = IdealEventSimulator(size, ideal, seed=args.seed)
     parts = []
     for chunk, times in frames.chunks(gray8=voltmeter is not None):
         parts.append(sim.feed(chunk if voltmeter else luminance(srgb_to_linear(chunk)), times))
