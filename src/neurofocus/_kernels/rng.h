@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #define RNG_GOLDEN 0x9E3779B97F4A7C15u
 #define RNG_PI 3.141592653589793 /* math.pi (C99 has no M_PI) */
@@ -101,13 +102,10 @@ static inline int ziggurat_start(const struct ziggurat *zig, uint64_t *state, do
     return x < zig->x[i + 1];
 }
 
-/* N(0, 1) by the ziggurat (Marsaglia & Tsang 2000): one uniform 99 % of the time. */
-static inline double rng_normal(const struct ziggurat *zig, uint64_t *state)
+/* Complete a ziggurat draw whose first step rejected the candidate z of layer i: N(0, 1). Out of line: it runs for
+ * 1 % of the draws, and keeps rng_normal small enough to inline. */
+static double ziggurat_finish(const struct ziggurat *zig, double z, int i, uint64_t *state)
 {
-    double z;
-    int i;
-    if (ziggurat_start(zig, state, &z, &i))
-        return z;
     for (;;) {
         double sign = z >= 0.0 ? 1.0 : -1.0;
         if (i == 0) /* base layer beyond r: the tail */
@@ -121,18 +119,34 @@ static inline double rng_normal(const struct ziggurat *zig, uint64_t *state)
     }
 }
 
+/* N(0, 1) by the ziggurat (Marsaglia & Tsang 2000): one uniform 99 % of the time. */
+static inline double rng_normal(const struct ziggurat *zig, uint64_t *state)
+{
+    double z;
+    int i;
+    if (ziggurat_start(zig, state, &z, &i))
+        return z;
+    return ziggurat_finish(zig, z, i, state);
+}
+
 /* InverseGaussian(mean, shape) by Michael, Schucany & Haas (as numpy's wald): the smaller root mean·f,
  * f = 1 − 2y/(y + √(y² + 4·shape·y)) (at least 1e-300; 1 when y = 0), y = mean·z², or the other root mean/f with
- * probability f/(1 + f), i.e. when u·(1 + f) > 1. The choice is arithmetic, not a branch: a coin-flip branch would
- * stall the processor on every draw. */
+ * probability f/(1 + f), i.e. when u·(1 + f) > 1: mean·(f + (1/f − f)) then, of rng.py's mean·(f + large·(1/f − f)).
+ * The choice is a bit mask, not a branch: a coin-flip branch would stall the processor on every draw (compilers make
+ * one of the multiplication by large). */
 static inline double rng_inverse_gaussian(const struct ziggurat *zig, double mean, double shape, uint64_t *state)
 {
     double z = rng_normal(zig, state);
     double y = mean * z * z;
     double root = y + sqrt(y * y + 4.0 * shape * y);
-    double f = root > 0.0 ? fmax(1.0 - 2.0 * y / root, 1e-300) : 1.0;
-    double large = rng_uniform(state) * (1.0 + f) > 1.0 ? 1.0 : 0.0;
-    return mean * (f + large * (1.0 / f - f));
+    double f = root > 0.0 ? 1.0 - 2.0 * y / root : 1.0;
+    f = f > 1e-300 ? f : 1e-300;
+    double other = 1.0 / f - f;
+    uint64_t bits;
+    memcpy(&bits, &other, sizeof bits);
+    bits &= -(uint64_t)(rng_uniform(state) * (1.0 + f) > 1.0);
+    memcpy(&other, &bits, sizeof other);
+    return mean * (f + other);
 }
 
 /* Inverse error function on (-1, 1): Giles' single-precision approximation refined by two Newton steps. */
