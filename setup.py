@@ -7,4 +7,5 @@ SOURCES = ("evt2.c", "evt3.c", "polarity_table.c", "event_maps.c", "dvs_voltmete
 
 setup(ext_modules=[Extension("neurofocus._kernels._lib", sources=[KERNELS + name for name in SOURCES],
                              depends=[KERNELS + "records.h", KERNELS + "rng.h"], libraries=["m"],
-                             extra_compile_args=["-O2", "-std=c99", "-Wall", "-Wextra", "-Wconversion"])])
+                             extra_compile_args=["-O2", "-std=c99", "-fno-math-errno", "-Wall", "-Wextra",
+                                                 "-Wconversion"])])
