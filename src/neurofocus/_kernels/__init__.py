@@ -43,7 +43,7 @@ for _name, (_result, *_arguments) in {  # name: result type (None: void), argume
     "latest_times": (_I, _P, *(_I,) * 5, _P),
     "splat_voxels": (_I, _P, *(_I,) * 5, _P),
     "group_by_patch": (_I, _P, _I, _I, _P, _I, _P, _I, _I, _P, _P),
-    "voltmeter_rows": (_I, _P, *(_I,) * 4, _P, _P, _I, _I, _P, _P, _I, _P, _P, _P, _P),
+    "voltmeter_rows": (_I, _P, *(_I,) * 4, _P, _P, _I, _I, _P, _P, _I, _P, _P, _P, _P, _I),
     "stream_states": (None, ctypes.c_uint64, _I, _P),
     "sort_events": (_I, _P, _P, _P, _P, _I, _P, _I, _P, _I, _P, _I),
 }.items():

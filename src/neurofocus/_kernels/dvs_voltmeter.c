@@ -1,8 +1,11 @@
 /* The DVS-Voltmeter pixel model (neurofocus/simulate/dvs_voltmeter.py, whose module docstring states the model):
  * pixel rows run through the intervals between frames, each pixel drawing from its own stream (rng.h). */
-#include <stdlib.h>
-
 #include "rng.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) /* the AVX2 first draws, chosen at run time where the CPU has AVX2 */
+#include <immintrin.h>
+#define FIRST_DRAWS_AVX2 1
+#endif
 
 #define SPAN 256 /* pixels of a row whose first draws are made before any of them fires */
 
@@ -117,65 +120,241 @@ static int64_t pixel_events(const struct ziggurat *zig, struct drift d, double s
     }
 }
 
+/* One interval of one row: the model's constants, the row's gray values at both frames (uint8 or float64) and its
+ * pixels' residuals and streams. */
+struct row_interval {
+    const struct ziggurat *zig;
+    const struct gray_terms *terms;
+    const double *k;
+    double k1_dt, t0, t1;
+    const uint8_t *l0_8, *l1_8;
+    const double *l0_64, *l1_64;
+    double *resid;
+    uint64_t *states;
+};
+
+/* Pixels of a span that fire in their first draw or need the polarity draw, in pixel order: x, the first
+ * first-passage time (µs; -1 for those needing the polarity draw) and the residual before it. */
+struct busy_pixels {
+    int64_t count, x[SPAN];
+    double tau[SPAN], r[SPAN];
+};
+
+static inline struct drift row_drift(const struct row_interval *row, int64_t x)
+{
+    return row->l0_8 ? gray_drift(row->l0_8[x], row->l1_8[x], row->k1_dt, row->k, row->terms)
+                     : pixel_drift(row->l0_64[x], row->l1_64[x], row->k1_dt, row->k);
+}
+
+/* The first draw of pixels x0..x1-1 of ``row`` where the polarity is sure: the new residual and stream of those that
+ * do not fire; the others are appended to ``busy``. */
+static void first_draws(const struct row_interval *row, int64_t x0, int64_t x1, struct busy_pixels *busy)
+{
+    for (int64_t x = x0; x < x1; x++) {
+        struct drift d = row_drift(row, x);
+        double r = row->resid[x];
+        int on = sure_polarity(d, r);
+        double ep = on ? 1.0 - r : 1.0 + r, tau = -1.0;
+        if (on >= 0) { /* the drift's direction: μ > 0 when on, μ < 0 when off */
+            uint64_t state = row->states[x];
+            tau = rng_inverse_gaussian(row->zig, ep * (on ? d.inv_mu : -d.inv_mu), ep * ep * d.inv_sig2, &state);
+            row->states[x] = state;
+            row->resid[x] = r + (on ? ep : -ep) * (row->t1 - row->t0) / tau;
+        }
+        busy->x[busy->count] = x;
+        busy->tau[busy->count] = tau;
+        busy->r[busy->count] = r;
+        busy->count += on < 0 || row->t0 + tau < row->t1;
+    }
+}
+
+#ifdef FIRST_DRAWS_AVX2
+#define AVX2 __attribute__((target("avx2")))
+
+/* Low 64 bits of the lane-wise products a·b (AVX2 multiplies 32-bit halves only). */
+static inline AVX2 __m256i mul64(__m256i a, __m256i b)
+{
+    __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), b),
+                                     _mm256_mul_epu32(a, _mm256_srli_epi64(b, 32)));
+    return _mm256_add_epi64(_mm256_mul_epu32(a, b), _mm256_slli_epi64(cross, 32));
+}
+
+/* rng_uniform of four streams: advances ``*state``. */
+static inline AVX2 __m256d uniform4(__m256i *state)
+{
+    *state = _mm256_add_epi64(*state, _mm256_set1_epi64x((int64_t)RNG_GOLDEN));
+    __m256i z = *state;
+    z = mul64(_mm256_xor_si256(z, _mm256_srli_epi64(z, 30)), _mm256_set1_epi64x((int64_t)0xBF58476D1CE4E5B9u));
+    z = mul64(_mm256_xor_si256(z, _mm256_srli_epi64(z, 27)), _mm256_set1_epi64x((int64_t)0x94D049BB133111EBu));
+    z = _mm256_srli_epi64(_mm256_xor_si256(z, _mm256_srli_epi64(z, 31)), 11);
+    /* the 53-bit integer as a double, exactly: its 32-bit halves through the 2^52 exponent, then hi·2^32 + lo */
+    __m256i exponent = _mm256_set1_epi64x(0x4330000000000000);
+    __m256d two52 = _mm256_set1_pd(4503599627370496.0);
+    __m256d lo = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(z, _mm256_set1_epi64x(0xFFFFFFFF)),
+                                                                   exponent)), two52);
+    __m256d hi = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(z, 32), exponent)), two52);
+    __m256d value = _mm256_add_pd(_mm256_mul_pd(hi, _mm256_set1_pd(4294967296.0)), lo);
+    return _mm256_mul_pd(_mm256_add_pd(value, _mm256_set1_pd(0.5)), _mm256_set1_pd(1.0 / 9007199254740992.0));
+}
+
+/* first_draws, four pixels at a time with the same operations in AVX2 (the rare second step of a ziggurat draw lane
+ * by lane), the last width % 4 pixels by first_draws. */
+static AVX2 void first_draws_avx2(const struct row_interval *row, int64_t x0, int64_t x1, struct busy_pixels *busy)
+{
+    const __m256d one = _mm256_set1_pd(1.0), sign_bit = _mm256_set1_pd(-0.0);
+    const __m256d k2 = _mm256_set1_pd(row->k[1]), k3 = _mm256_set1_pd(row->k[2]), k4 = _mm256_set1_pd(row->k[3]);
+    const __m256d k5 = _mm256_set1_pd(row->k[4]), k6 = _mm256_set1_pd(row->k[5]);
+    const __m256d k1_dt = _mm256_set1_pd(row->k1_dt), t0 = _mm256_set1_pd(row->t0), t1 = _mm256_set1_pd(row->t1);
+    const __m256d dt = _mm256_set1_pd(row->t1 - row->t0), forty = _mm256_set1_pd(40.0);
+    int64_t x = x0;
+    for (; x + 4 <= x1; x += 4) {
+        __m256d l0, l1;
+        if (row->l0_8) {
+            int32_t b0, b1;
+            memcpy(&b0, row->l0_8 + x, sizeof b0);
+            memcpy(&b1, row->l1_8 + x, sizeof b1);
+            l0 = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(b0)));
+            l1 = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(b1)));
+        } else {
+            l0 = _mm256_loadu_pd(row->l0_64 + x);
+            l1 = _mm256_loadu_pd(row->l1_64 + x);
+        }
+        /* pixel_drift */
+        __m256d lm = _mm256_mul_pd(_mm256_set1_pd(0.5), _mm256_add_pd(l0, l1));
+        __m256d denom = _mm256_div_pd(one, _mm256_add_pd(lm, k2));
+        __m256d sigma = _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(k3, _mm256_sqrt_pd(lm)), denom), k6);
+        __m256d mu = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(k1_dt, _mm256_sub_pd(l1, l0)), denom),
+                                                 k4), _mm256_mul_pd(k5, lm));
+        __m256d inv_sig2 = _mm256_div_pd(one, _mm256_mul_pd(sigma, sigma));
+        __m256d inv_mu = _mm256_and_pd(_mm256_div_pd(one, mu),
+                                       _mm256_cmp_pd(mu, _mm256_setzero_pd(), _CMP_NEQ_UQ));
+        /* sure_polarity */
+        __m256d r = _mm256_loadu_pd(row->resid + x);
+        __m256d a_on = _mm256_sub_pd(one, r), b_off = _mm256_add_pd(one, r);
+        __m256d on = _mm256_cmp_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(2.0), mu), b_off),
+                                                 inv_sig2), forty, _CMP_GT_OQ);
+        __m256d off = _mm256_cmp_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(-2.0), mu), a_on),
+                                                  inv_sig2), forty, _CMP_GT_OQ);
+        __m256d sure = _mm256_or_pd(on, off);
+        __m256d ep = _mm256_blendv_pd(b_off, a_on, on);
+        __m256d mean = _mm256_mul_pd(ep, _mm256_blendv_pd(_mm256_xor_pd(inv_mu, sign_bit), inv_mu, on));
+        __m256d lam = _mm256_mul_pd(_mm256_mul_pd(ep, ep), inv_sig2);
+        /* rng_inverse_gaussian: the ziggurat's first step */
+        __m256i old_state = _mm256_loadu_si256((const __m256i *)(row->states + x)), state = old_state;
+        __m256d v = _mm256_mul_pd(uniform4(&state), _mm256_set1_pd(512.0));
+        __m128i j = _mm256_cvttpd_epi32(v), layer = _mm_and_si128(j, _mm_set1_epi32(255));
+        __m256d abscissa = _mm256_mul_pd(_mm256_sub_pd(v, _mm256_cvtepi32_pd(j)),
+                                         _mm256_i32gather_pd(row->zig->x, layer, 8));
+        __m256d z = _mm256_mul_pd(_mm256_sub_pd(one, _mm256_mul_pd(_mm256_set1_pd(2.0),
+                                                                   _mm256_cvtepi32_pd(_mm_srli_epi32(j, 8)))),
+                                  abscissa);
+        __m256d accepted = _mm256_cmp_pd(abscissa, _mm256_i32gather_pd(row->zig->x + 1, layer, 8), _CMP_LT_OQ);
+        int rejected = ~_mm256_movemask_pd(accepted) & _mm256_movemask_pd(sure);
+        if (rejected) {
+            double lanes_z[4];
+            uint64_t lanes_state[4];
+            int32_t lanes_layer[4];
+            _mm256_storeu_pd(lanes_z, z);
+            _mm256_storeu_si256((__m256i *)lanes_state, state);
+            _mm_storeu_si128((__m128i *)lanes_layer, layer);
+            for (int lane = 0; lane < 4; lane++)
+                if (rejected >> lane & 1)
+                    lanes_z[lane] = ziggurat_finish(row->zig, lanes_z[lane], lanes_layer[lane], &lanes_state[lane]);
+            z = _mm256_loadu_pd(lanes_z);
+            state = _mm256_loadu_si256((const __m256i *)lanes_state);
+        }
+        /* rng_inverse_gaussian: the roots and the choice */
+        __m256d y = _mm256_mul_pd(_mm256_mul_pd(mean, z), z);
+        __m256d root = _mm256_add_pd(y, _mm256_sqrt_pd(_mm256_add_pd(
+            _mm256_mul_pd(y, y), _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(4.0), lam), y))));
+        __m256d f = _mm256_blendv_pd(one, _mm256_sub_pd(one, _mm256_div_pd(_mm256_mul_pd(_mm256_set1_pd(2.0), y),
+                                                                          root)),
+                                     _mm256_cmp_pd(root, _mm256_setzero_pd(), _CMP_GT_OQ));
+        __m256d tiny = _mm256_set1_pd(1e-300);
+        f = _mm256_blendv_pd(tiny, f, _mm256_cmp_pd(f, tiny, _CMP_GT_OQ));
+        __m256d other = _mm256_sub_pd(_mm256_div_pd(one, f), f);
+        __m256d large = _mm256_cmp_pd(_mm256_mul_pd(uniform4(&state), _mm256_add_pd(one, f)), one, _CMP_GT_OQ);
+        __m256d tau = _mm256_mul_pd(mean, _mm256_add_pd(f, _mm256_and_pd(other, large)));
+        /* the residual where the pixel does not fire; new streams and residuals only where the polarity is sure */
+        __m256d signed_ep = _mm256_blendv_pd(_mm256_xor_pd(ep, sign_bit), ep, on);
+        __m256d resid = _mm256_add_pd(r, _mm256_div_pd(_mm256_mul_pd(signed_ep, dt), tau));
+        _mm256_storeu_pd(row->resid + x, _mm256_blendv_pd(r, resid, sure));
+        _mm256_storeu_si256((__m256i *)(row->states + x),
+                            _mm256_castpd_si256(_mm256_blendv_pd(_mm256_castsi256_pd(old_state),
+                                                                 _mm256_castsi256_pd(state), sure)));
+        __m256d fired = _mm256_cmp_pd(_mm256_add_pd(t0, tau), t1, _CMP_LT_OQ);
+        int is_busy = _mm256_movemask_pd(_mm256_or_pd(fired, _mm256_xor_pd(sure, _mm256_castsi256_pd(
+                                                                                _mm256_set1_epi64x(-1)))));
+        if (is_busy) {
+            double lanes_tau[4], lanes_r[4];
+            _mm256_storeu_pd(lanes_tau, _mm256_blendv_pd(_mm256_set1_pd(-1.0), tau, sure));
+            _mm256_storeu_pd(lanes_r, r);
+            for (int lane = 0; lane < 4; lane++) {
+                busy->x[busy->count] = x + lane;
+                busy->tau[busy->count] = lanes_tau[lane];
+                busy->r[busy->count] = lanes_r[lane];
+                busy->count += is_busy >> lane & 1;
+            }
+        }
+    }
+    first_draws(row, x, x1, busy);
+}
+#endif
+
 /* Run rows row0..row1-1 of ``frames`` (n_frames, height, width), uint8 when ``frames_uint8`` else float64, through
  * the intervals between consecutive frames at ``times`` (µs) with the parameters k1..k6 ``k``. ``resid`` and
  * ``states`` (per pixel of those rows) carry each pixel's residual voltage and stream between calls. Events go to
  * t_out (µs, unrounded), x_out, y_out, p_out (+1 / -1), ``capacity`` of each, pixel by pixel within an interval.
  * Returns the number of events, or -1 when the outputs are full (resid and states are then partly advanced).
+ * ``vector``: make the first draws in AVX2 where the CPU has it (0: never; the events are the same).
  *
  * Most pixels do not fire in an interval, and the first draw of those whose polarity is sure is an inverse Gaussian
  * (the drift's own direction). So SPAN pixels of a row at a time make that first draw without a branch on whether
- * it fires (pixels are independent, their draws overlap in the processor); those that fire, or need the polarity
- * draw, then continue in pixel order. Each pixel draws what it would draw alone, so the events are the same. */
+ * it fires (pixels are independent: four at a time in AVX2 where the CPU has it, else overlapping in the processor);
+ * those that fire, or need the polarity draw, then continue in pixel order. Each pixel draws what it would draw
+ * alone, with the same operations, so the events are the same either way. */
 int64_t voltmeter_rows(const void *frames, int64_t frames_uint8, int64_t n_frames, int64_t height, int64_t width,
                        const double *times, const double *k, int64_t row0, int64_t row1, double *resid,
                        uint64_t *states, int64_t capacity, double *t_out, uint16_t *x_out, uint16_t *y_out,
-                       int8_t *p_out)
+                       int8_t *p_out, int64_t vector)
 {
-    const uint8_t *frames8 = frames;
-    const double *frames64 = frames;
     struct ziggurat zig;
     ziggurat_init(&zig);
     struct gray_terms terms;
     gray_terms_init(&terms, k);
+    void (*draws)(const struct row_interval *, int64_t, int64_t, struct busy_pixels *) = first_draws;
+#ifdef FIRST_DRAWS_AVX2
+    if (vector && __builtin_cpu_supports("avx2"))
+        draws = first_draws_avx2;
+#else
+    (void)vector;
+#endif
+    struct busy_pixels busy;
     int64_t n = 0, frame_size = height * width;
-    int64_t busy[SPAN];     /* pixels of the span that fire or need the polarity draw, in order */
-    double busy_tau[SPAN];  /* their first first-passage time, or -1 before the polarity draw */
-    double busy_r[SPAN];    /* their residual before it */
     for (int64_t fi = 0; fi + 1 < n_frames; fi++) {
         double t0 = times[fi], t1 = times[fi + 1];
-        double k1_dt = k[0] / (t1 - t0);
         for (int64_t yy = row0; yy < row1; yy++) {
+            int64_t at = fi * frame_size + yy * width, first = (yy - row0) * width;
+            struct row_interval row = {&zig, &terms, k, k[0] / (t1 - t0), t0, t1, NULL, NULL, NULL, NULL,
+                                       resid + first, states + first};
+            if (frames_uint8) {
+                row.l0_8 = (const uint8_t *)frames + at;
+                row.l1_8 = row.l0_8 + frame_size;
+            } else {
+                row.l0_64 = (const double *)frames + at;
+                row.l1_64 = row.l0_64 + frame_size;
+            }
             for (int64_t x0 = 0; x0 < width; x0 += SPAN) {
-                int64_t x1 = x0 + SPAN < width ? x0 + SPAN : width, num_busy = 0;
-                for (int64_t xx = x0; xx < x1; xx++) {
-                    int64_t j = (yy - row0) * width + xx, at = fi * frame_size + yy * width + xx;
-                    struct drift d = frames_uint8 ? gray_drift(frames8[at], frames8[at + frame_size], k1_dt, k, &terms)
-                                                  : pixel_drift(frames64[at], frames64[at + frame_size], k1_dt, k);
-                    double r = resid[j];
-                    int on = sure_polarity(d, r);
-                    double ep = on ? 1.0 - r : 1.0 + r, tau = -1.0;
-                    if (on >= 0) { /* the drift's direction: μ > 0 when on, μ < 0 when off */
-                        uint64_t state = states[j];
-                        tau = rng_inverse_gaussian(&zig, ep * (on ? d.inv_mu : -d.inv_mu), ep * ep * d.inv_sig2,
-                                                   &state);
-                        states[j] = state;
-                        resid[j] = r + (on ? ep : -ep) * (t1 - t0) / tau;
-                    }
-                    busy[num_busy] = xx;
-                    busy_tau[num_busy] = tau;
-                    busy_r[num_busy] = r;
-                    num_busy += on < 0 || t0 + tau < t1;
-                }
-                for (int64_t b = 0; b < num_busy; b++) {
-                    int64_t xx = busy[b], j = (yy - row0) * width + xx, at = fi * frame_size + yy * width + xx;
-                    struct drift d = frames_uint8 ? gray_drift(frames8[at], frames8[at + frame_size], k1_dt, k, &terms)
-                                                  : pixel_drift(frames64[at], frames64[at + frame_size], k1_dt, k);
-                    double r = busy_r[b], s = t0;
-                    if (busy_tau[b] >= 0.0) { /* the first draw fired */
+                busy.count = 0;
+                draws(&row, x0, x0 + SPAN < width ? x0 + SPAN : width, &busy);
+                for (int64_t b = 0; b < busy.count; b++) {
+                    int64_t xx = busy.x[b];
+                    struct drift d = row_drift(&row, xx);
+                    double r = busy.r[b], s = t0;
+                    if (busy.tau[b] >= 0.0) { /* the first draw fired */
                         if (n >= capacity)
                             return -1;
-                        s = t0 + busy_tau[b];
+                        s = t0 + busy.tau[b];
                         t_out[n] = s;
                         x_out[n] = (uint16_t)xx;
                         y_out[n] = (uint16_t)yy;
@@ -183,10 +362,10 @@ int64_t voltmeter_rows(const void *frames, int64_t frames_uint8, int64_t n_frame
                         n++;
                         r = 0.0;
                     }
-                    if (pixel_events(&zig, d, s, t1, &r, &states[j], (uint16_t)xx, (uint16_t)yy, &n, capacity,
+                    if (pixel_events(&zig, d, s, t1, &r, &row.states[xx], (uint16_t)xx, (uint16_t)yy, &n, capacity,
                                      t_out, x_out, y_out, p_out))
                         return -1;
-                    resid[j] = r;
+                    row.resid[xx] = r;
                 }
             }
         }

@@ -101,13 +101,14 @@ def gray8(frames_srgb: np.ndarray) -> np.ndarray:
 
 
 def _simulate_rows(frames: np.ndarray, times: np.ndarray, k: np.ndarray, row0: int, row1: int, resid: np.ndarray,
-                   states: np.ndarray, t_out: np.ndarray, x_out: np.ndarray, y_out: np.ndarray,
-                   p_out: np.ndarray) -> int:
+                   states: np.ndarray, t_out: np.ndarray, x_out: np.ndarray, y_out: np.ndarray, p_out: np.ndarray,
+                   *, vector: bool = True) -> int:
     """Run rows row0..row1-1 through the intervals between consecutive ``frames`` (N, H, W), uint8 or float64, at
     ``times`` (µs) with k1..k6 ``k``; returns the number of events written to the outputs (t float64 µs, x and y
     uint16, p int8), or -1 if they are too small (the caller grows them and reruns from saved state).
 
     ``resid`` (float64) and ``states`` (uint64), per pixel of those rows (flattened), carry the model between calls.
+    ``vector``: let the kernel draw four pixels at a time in AVX2 where the CPU has it (False: never; same events).
     """
     n_frames, height, width = frames.shape
     pixels = (row1 - row0) * width
@@ -123,7 +124,7 @@ def _simulate_rows(frames: np.ndarray, times: np.ndarray, k: np.ndarray, row0: i
                               address(resid, np.float64, writable=True), address(states, np.uint64, writable=True),
                               capacity, address(t_out, np.float64, writable=True),
                               address(x_out, np.uint16, writable=True), address(y_out, np.uint16, writable=True),
-                              address(p_out, np.int8, writable=True))
+                              address(p_out, np.int8, writable=True), vector)
 
 
 def _event_buffers(capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
