@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NeurofocusError
-from ..io import FORMATS, save_events, save_spikes
+from ..io import FORMATS, event_writer, save_spikes
 from .common import positive_float, size_wxh
 
 _EVENT_EXTENSIONS = {"evt3": ".raw", "evt2": ".raw", "evt21": ".raw", "dat": ".dat", "prophesee-hdf5": ".hdf5",
@@ -238,7 +238,6 @@ def cmd_simulate(args) -> int:
 def cmd_simulate_events(args) -> int:
     from ..simulate.frame_sequence import FrameSequence
     from ..color import luminance, srgb_to_linear
-    from ..types import Events
 
     frames = FrameSequence(args.input, timestamps=args.timestamps, fps=args.fps)
     voltmeter, ideal = _event_setup(args)
@@ -251,13 +250,14 @@ def cmd_simulate_events(args) -> int:
         from ..simulate.ideal_events import IdealEventSimulator
 
         sim = IdealEventSimulator(size, ideal, seed=args.seed)
-    parts = []
-    for chunk, times in frames.chunks(gray8=voltmeter is not None):
-        parts.append(sim.feed(chunk if voltmeter else luminance(srgb_to_linear(chunk)), times))
-    events = Events.concatenate(parts)
-    save_events(args.out, events, format=args.to)
-    stats = events.polarity_stats()
-    print(f"wrote {len(events):,} events ({stats.num_on:,} ON, {stats.num_off:,} OFF) of {len(frames)} frames "
+    num_on = num_off = 0
+    with event_writer(args.out, size, format=args.to) as write:  # RAW: chunk by chunk
+        for chunk, times in frames.chunks(gray8=voltmeter is not None):
+            events = sim.feed(chunk if voltmeter else luminance(srgb_to_linear(chunk)), times)
+            write(events)
+            stats = events.polarity_stats()
+            num_on, num_off = num_on + stats.num_on, num_off + stats.num_off
+    print(f"wrote {num_on + num_off:,} events ({num_on:,} ON, {num_off:,} OFF) of {len(frames)} frames "
           f"{frames.width}x{frames.height} to {args.out}")
     return 0
 
