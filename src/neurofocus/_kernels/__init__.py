@@ -46,6 +46,7 @@ for _name, (_result, *_arguments) in {  # name: result type (None: void), argume
     "voltmeter_rows": (_I, _P, *(_I,) * 4, _P, _P, _I, _I, _P, _P, _I, _P, _P, _P, _P, _I),
     "stream_states": (None, ctypes.c_uint64, _I, _P),
     "sort_events": (_I, _P, _P, _P, _P, _I, _P, _I, _P, _I, _P, _I),
+    "png_unfilter": (_I, _P, _I, _I, _I, _P),
 }.items():
     getattr(lib, _name).restype = _result
     getattr(lib, _name).argtypes = _arguments
