@@ -134,10 +134,11 @@ struct row_interval {
 };
 
 /* Pixels of a span that fire in their first draw or need the polarity draw, in pixel order: x, the first
- * first-passage time (µs; -1 for those needing the polarity draw) and the residual before it. */
+ * first-passage time (µs; -1 for those needing the polarity draw), the residual before it, and the second
+ * first-passage time from the first event where it is drawn already (µs; else -1). */
 struct busy_pixels {
     int64_t count, x[SPAN];
-    double tau[SPAN], r[SPAN];
+    double tau[SPAN], r[SPAN], next_tau[SPAN];
 };
 
 static inline struct drift row_drift(const struct row_interval *row, int64_t x)
@@ -164,15 +165,17 @@ static void first_draws(const struct row_interval *row, int64_t x0, int64_t x1, 
         busy->x[busy->count] = x;
         busy->tau[busy->count] = tau;
         busy->r[busy->count] = r;
+        busy->next_tau[busy->count] = -1.0;
         busy->count += on < 0 || row->t0 + tau < row->t1;
     }
 }
 
 #ifdef FIRST_DRAWS_AVX2
 #define AVX2 __attribute__((target("avx2")))
+#define AVX2_INLINE __attribute__((target("avx2"), always_inline)) inline
 
 /* Low 64 bits of the lane-wise products a·b (AVX2 multiplies 32-bit halves only). */
-static inline AVX2 __m256i mul64(__m256i a, __m256i b)
+static AVX2_INLINE __m256i mul64(__m256i a, __m256i b)
 {
     __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), b),
                                      _mm256_mul_epu32(a, _mm256_srli_epi64(b, 32)));
@@ -180,7 +183,7 @@ static inline AVX2 __m256i mul64(__m256i a, __m256i b)
 }
 
 /* rng_uniform of four streams: advances ``*state``. */
-static inline AVX2 __m256d uniform4(__m256i *state)
+static AVX2_INLINE __m256d uniform4(__m256i *state)
 {
     *state = _mm256_add_epi64(*state, _mm256_set1_epi64x((int64_t)RNG_GOLDEN));
     __m256i z = *state;
@@ -197,107 +200,187 @@ static inline AVX2 __m256d uniform4(__m256i *state)
     return _mm256_mul_pd(_mm256_add_pd(value, _mm256_set1_pd(0.5)), _mm256_set1_pd(1.0 / 9007199254740992.0));
 }
 
-/* first_draws, four pixels at a time with the same operations in AVX2 (the rare second step of a ziggurat draw lane
- * by lane), the last width % 4 pixels by first_draws. */
+/* rng_normal of four streams (``*state`` advances): the ziggurat's first step, its rare second step lane by lane in
+ * the ``lanes`` (a bit mask; the other lanes' draws are left incomplete). */
+static AVX2_INLINE __m256d normal4(const struct ziggurat *zig, __m256i *state, int lanes)
+{
+    const __m256d one = _mm256_set1_pd(1.0);
+    __m256d v = _mm256_mul_pd(uniform4(state), _mm256_set1_pd(512.0));
+    __m128i j = _mm256_cvttpd_epi32(v), layer = _mm_and_si128(j, _mm_set1_epi32(255));
+    __m256d abscissa = _mm256_mul_pd(_mm256_sub_pd(v, _mm256_cvtepi32_pd(j)), _mm256_i32gather_pd(zig->x, layer, 8));
+    __m256d z = _mm256_mul_pd(_mm256_sub_pd(one, _mm256_mul_pd(_mm256_set1_pd(2.0),
+                                                               _mm256_cvtepi32_pd(_mm_srli_epi32(j, 8)))),
+                              abscissa);
+    __m256d accepted = _mm256_cmp_pd(abscissa, _mm256_i32gather_pd(zig->x + 1, layer, 8), _CMP_LT_OQ);
+    int rejected = ~_mm256_movemask_pd(accepted) & lanes;
+    if (rejected) {
+        double lanes_z[4];
+        uint64_t lanes_state[4];
+        int32_t lanes_layer[4];
+        _mm256_storeu_pd(lanes_z, z);
+        _mm256_storeu_si256((__m256i *)lanes_state, *state);
+        _mm_storeu_si128((__m128i *)lanes_layer, layer);
+        for (int lane = 0; lane < 4; lane++)
+            if (rejected >> lane & 1)
+                lanes_z[lane] = ziggurat_finish(zig, lanes_z[lane], lanes_layer[lane], &lanes_state[lane]);
+        z = _mm256_loadu_pd(lanes_z);
+        *state = _mm256_loadu_si256((const __m256i *)lanes_state);
+    }
+    return z;
+}
+
+/* rng_inverse_gaussian of four streams after their normal ``z``: the roots and the choice (``*state`` advances). */
+static AVX2_INLINE __m256d inverse_gaussian4(__m256d mean, __m256d z, __m256d shape, __m256i *state)
+{
+    const __m256d one = _mm256_set1_pd(1.0), tiny = _mm256_set1_pd(1e-300);
+    __m256d y = _mm256_mul_pd(_mm256_mul_pd(mean, z), z);
+    __m256d root = _mm256_add_pd(y, _mm256_sqrt_pd(_mm256_add_pd(
+        _mm256_mul_pd(y, y), _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(4.0), shape), y))));
+    __m256d f = _mm256_blendv_pd(one, _mm256_sub_pd(one, _mm256_div_pd(_mm256_mul_pd(_mm256_set1_pd(2.0), y), root)),
+                                 _mm256_cmp_pd(root, _mm256_setzero_pd(), _CMP_GT_OQ));
+    f = _mm256_blendv_pd(tiny, f, _mm256_cmp_pd(f, tiny, _CMP_GT_OQ));
+    __m256d other = _mm256_sub_pd(_mm256_div_pd(one, f), f);
+    __m256d large = _mm256_cmp_pd(_mm256_mul_pd(uniform4(state), _mm256_add_pd(one, f)), one, _CMP_GT_OQ);
+    return _mm256_mul_pd(mean, _mm256_add_pd(f, _mm256_and_pd(other, large)));
+}
+
+/* A pixel's drift (struct drift, four lanes) and the inverse Gaussian's parameters from residual r where the polarity
+ * is sure (sure_polarity): its mask ``*on`` (ON) and ``*sure``, mean, shape and ±ep. */
+struct draw4 {
+    __m256d on, sure, mean, shape, signed_ep;
+};
+
+static AVX2_INLINE struct draw4 sure_draw4(__m256d mu, __m256d inv_mu, __m256d inv_sig2, __m256d r)
+{
+    const __m256d one = _mm256_set1_pd(1.0), sign_bit = _mm256_set1_pd(-0.0), forty = _mm256_set1_pd(40.0);
+    __m256d a_on = _mm256_sub_pd(one, r), b_off = _mm256_add_pd(one, r);
+    __m256d on = _mm256_cmp_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(2.0), mu), b_off), inv_sig2),
+                               forty, _CMP_GT_OQ);
+    __m256d off = _mm256_cmp_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(-2.0), mu), a_on),
+                                              inv_sig2), forty, _CMP_GT_OQ);
+    __m256d ep = _mm256_blendv_pd(b_off, a_on, on);
+    struct draw4 d = {on, _mm256_or_pd(on, off),
+                      _mm256_mul_pd(ep, _mm256_blendv_pd(_mm256_xor_pd(inv_mu, sign_bit), inv_mu, on)),
+                      _mm256_mul_pd(_mm256_mul_pd(ep, ep), inv_sig2),
+                      _mm256_blendv_pd(_mm256_xor_pd(ep, sign_bit), ep, on)};
+    return d;
+}
+
+/* first_draws, four pixels at a time with the same operations in AVX2, the last (x1 - x0) % 4 pixels by
+ * first_draws; then, also four at a time, the second draw of the pixels whose first draw fired (pixel_events' next
+ * step, from r = 0 at the event) where its polarity is sure. Passes over the span with short loop bodies, so that
+ * the processor overlaps the long latencies (divisions, square roots) of several groups of four. */
 static AVX2 void first_draws_avx2(const struct row_interval *row, int64_t x0, int64_t x1, struct busy_pixels *busy)
 {
-    const __m256d one = _mm256_set1_pd(1.0), sign_bit = _mm256_set1_pd(-0.0);
-    const __m256d k2 = _mm256_set1_pd(row->k[1]), k3 = _mm256_set1_pd(row->k[2]), k4 = _mm256_set1_pd(row->k[3]);
-    const __m256d k5 = _mm256_set1_pd(row->k[4]), k6 = _mm256_set1_pd(row->k[5]);
-    const __m256d k1_dt = _mm256_set1_pd(row->k1_dt), t0 = _mm256_set1_pd(row->t0), t1 = _mm256_set1_pd(row->t1);
-    const __m256d dt = _mm256_set1_pd(row->t1 - row->t0), forty = _mm256_set1_pd(40.0);
-    int64_t x = x0;
-    for (; x + 4 <= x1; x += 4) {
-        __m256d l0, l1;
-        if (row->l0_8) {
-            int32_t b0, b1;
-            memcpy(&b0, row->l0_8 + x, sizeof b0);
-            memcpy(&b1, row->l1_8 + x, sizeof b1);
-            l0 = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(b0)));
-            l1 = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(b1)));
-        } else {
-            l0 = _mm256_loadu_pd(row->l0_64 + x);
-            l1 = _mm256_loadu_pd(row->l1_64 + x);
+    const __m256d one = _mm256_set1_pd(1.0), all_bits = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+    const __m256d t0 = _mm256_set1_pd(row->t0), t1 = _mm256_set1_pd(row->t1);
+    int64_t count = (x1 - x0) & ~(int64_t)3, first_busy = busy->count;
+    /* per pixel of the span: its drift; the first draw's parameters, whether the polarity is sure (all bits set) or
+     * needs the draw (0); the ziggurat's normal and the stream after it */
+    double mu[SPAN], inv_mu[SPAN], inv_sig2[SPAN], mean[SPAN], shape[SPAN], signed_ep[SPAN], sure[SPAN], normal[SPAN];
+    uint64_t drawn[SPAN];
+    {
+        const __m256d k2 = _mm256_set1_pd(row->k[1]), k3 = _mm256_set1_pd(row->k[2]), k4 = _mm256_set1_pd(row->k[3]);
+        const __m256d k5 = _mm256_set1_pd(row->k[4]), k6 = _mm256_set1_pd(row->k[5]);
+        const __m256d k1_dt = _mm256_set1_pd(row->k1_dt);
+        for (int64_t i = 0; i < count; i += 4) {
+            int64_t x = x0 + i;
+            __m256d m, s2;
+            if (row->l0_8) { /* gray_drift: the terms of L0 + L1 gathered from the table */
+                int32_t b0, b1;
+                memcpy(&b0, row->l0_8 + x, sizeof b0);
+                memcpy(&b1, row->l1_8 + x, sizeof b1);
+                __m128i l0 = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(b0)), l1 = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(b1));
+                __m128i sum = _mm_add_epi32(l0, l1);
+                m = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(k1_dt, _mm256_cvtepi32_pd(
+                                                                  _mm_sub_epi32(l1, l0))),
+                                                              _mm256_i32gather_pd(row->terms->denom, sum, 8)),
+                                                k4), _mm256_i32gather_pd(row->terms->k5_lm, sum, 8));
+                s2 = _mm256_i32gather_pd(row->terms->inv_sig2, sum, 8);
+            } else { /* pixel_drift */
+                __m256d l0 = _mm256_loadu_pd(row->l0_64 + x), l1 = _mm256_loadu_pd(row->l1_64 + x);
+                __m256d lm = _mm256_mul_pd(_mm256_set1_pd(0.5), _mm256_add_pd(l0, l1));
+                __m256d denom = _mm256_div_pd(one, _mm256_add_pd(lm, k2));
+                __m256d sigma = _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(k3, _mm256_sqrt_pd(lm)), denom), k6);
+                m = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(k1_dt, _mm256_sub_pd(l1, l0)), denom),
+                                                k4), _mm256_mul_pd(k5, lm));
+                s2 = _mm256_div_pd(one, _mm256_mul_pd(sigma, sigma));
+            }
+            __m256d im = _mm256_and_pd(_mm256_div_pd(one, m), _mm256_cmp_pd(m, _mm256_setzero_pd(), _CMP_NEQ_UQ));
+            struct draw4 d = sure_draw4(m, im, s2, _mm256_loadu_pd(row->resid + x));
+            _mm256_storeu_pd(mu + i, m);
+            _mm256_storeu_pd(inv_mu + i, im);
+            _mm256_storeu_pd(inv_sig2 + i, s2);
+            _mm256_storeu_pd(mean + i, d.mean);
+            _mm256_storeu_pd(shape + i, d.shape);
+            _mm256_storeu_pd(signed_ep + i, d.signed_ep);
+            _mm256_storeu_pd(sure + i, d.sure);
         }
-        /* pixel_drift */
-        __m256d lm = _mm256_mul_pd(_mm256_set1_pd(0.5), _mm256_add_pd(l0, l1));
-        __m256d denom = _mm256_div_pd(one, _mm256_add_pd(lm, k2));
-        __m256d sigma = _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(k3, _mm256_sqrt_pd(lm)), denom), k6);
-        __m256d mu = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(k1_dt, _mm256_sub_pd(l1, l0)), denom),
-                                                 k4), _mm256_mul_pd(k5, lm));
-        __m256d inv_sig2 = _mm256_div_pd(one, _mm256_mul_pd(sigma, sigma));
-        __m256d inv_mu = _mm256_and_pd(_mm256_div_pd(one, mu),
-                                       _mm256_cmp_pd(mu, _mm256_setzero_pd(), _CMP_NEQ_UQ));
-        /* sure_polarity */
-        __m256d r = _mm256_loadu_pd(row->resid + x);
-        __m256d a_on = _mm256_sub_pd(one, r), b_off = _mm256_add_pd(one, r);
-        __m256d on = _mm256_cmp_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(2.0), mu), b_off),
-                                                 inv_sig2), forty, _CMP_GT_OQ);
-        __m256d off = _mm256_cmp_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(-2.0), mu), a_on),
-                                                  inv_sig2), forty, _CMP_GT_OQ);
-        __m256d sure = _mm256_or_pd(on, off);
-        __m256d ep = _mm256_blendv_pd(b_off, a_on, on);
-        __m256d mean = _mm256_mul_pd(ep, _mm256_blendv_pd(_mm256_xor_pd(inv_mu, sign_bit), inv_mu, on));
-        __m256d lam = _mm256_mul_pd(_mm256_mul_pd(ep, ep), inv_sig2);
-        /* rng_inverse_gaussian: the ziggurat's first step */
-        __m256i old_state = _mm256_loadu_si256((const __m256i *)(row->states + x)), state = old_state;
-        __m256d v = _mm256_mul_pd(uniform4(&state), _mm256_set1_pd(512.0));
-        __m128i j = _mm256_cvttpd_epi32(v), layer = _mm_and_si128(j, _mm_set1_epi32(255));
-        __m256d abscissa = _mm256_mul_pd(_mm256_sub_pd(v, _mm256_cvtepi32_pd(j)),
-                                         _mm256_i32gather_pd(row->zig->x, layer, 8));
-        __m256d z = _mm256_mul_pd(_mm256_sub_pd(one, _mm256_mul_pd(_mm256_set1_pd(2.0),
-                                                                   _mm256_cvtepi32_pd(_mm_srli_epi32(j, 8)))),
-                                  abscissa);
-        __m256d accepted = _mm256_cmp_pd(abscissa, _mm256_i32gather_pd(row->zig->x + 1, layer, 8), _CMP_LT_OQ);
-        int rejected = ~_mm256_movemask_pd(accepted) & _mm256_movemask_pd(sure);
-        if (rejected) {
-            double lanes_z[4];
-            uint64_t lanes_state[4];
-            int32_t lanes_layer[4];
-            _mm256_storeu_pd(lanes_z, z);
-            _mm256_storeu_si256((__m256i *)lanes_state, state);
-            _mm_storeu_si128((__m128i *)lanes_layer, layer);
-            for (int lane = 0; lane < 4; lane++)
-                if (rejected >> lane & 1)
-                    lanes_z[lane] = ziggurat_finish(row->zig, lanes_z[lane], lanes_layer[lane], &lanes_state[lane]);
-            z = _mm256_loadu_pd(lanes_z);
-            state = _mm256_loadu_si256((const __m256i *)lanes_state);
-        }
-        /* rng_inverse_gaussian: the roots and the choice */
-        __m256d y = _mm256_mul_pd(_mm256_mul_pd(mean, z), z);
-        __m256d root = _mm256_add_pd(y, _mm256_sqrt_pd(_mm256_add_pd(
-            _mm256_mul_pd(y, y), _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(4.0), lam), y))));
-        __m256d f = _mm256_blendv_pd(one, _mm256_sub_pd(one, _mm256_div_pd(_mm256_mul_pd(_mm256_set1_pd(2.0), y),
-                                                                          root)),
-                                     _mm256_cmp_pd(root, _mm256_setzero_pd(), _CMP_GT_OQ));
-        __m256d tiny = _mm256_set1_pd(1e-300);
-        f = _mm256_blendv_pd(tiny, f, _mm256_cmp_pd(f, tiny, _CMP_GT_OQ));
-        __m256d other = _mm256_sub_pd(_mm256_div_pd(one, f), f);
-        __m256d large = _mm256_cmp_pd(_mm256_mul_pd(uniform4(&state), _mm256_add_pd(one, f)), one, _CMP_GT_OQ);
-        __m256d tau = _mm256_mul_pd(mean, _mm256_add_pd(f, _mm256_and_pd(other, large)));
-        /* the residual where the pixel does not fire; new streams and residuals only where the polarity is sure */
-        __m256d signed_ep = _mm256_blendv_pd(_mm256_xor_pd(ep, sign_bit), ep, on);
-        __m256d resid = _mm256_add_pd(r, _mm256_div_pd(_mm256_mul_pd(signed_ep, dt), tau));
-        _mm256_storeu_pd(row->resid + x, _mm256_blendv_pd(r, resid, sure));
+    }
+    for (int64_t i = 0; i < count; i += 4) { /* rng_normal */
+        __m256i state = _mm256_loadu_si256((const __m256i *)(row->states + x0 + i));
+        _mm256_storeu_pd(normal + i, normal4(row->zig, &state, _mm256_movemask_pd(_mm256_loadu_pd(sure + i))));
+        _mm256_storeu_si256((__m256i *)(drawn + i), state);
+    }
+    const __m256d dt = _mm256_set1_pd(row->t1 - row->t0);
+    for (int64_t i = 0; i < count; i += 4) { /* rng_inverse_gaussian's roots and choice; the residual */
+        int64_t x = x0 + i;
+        __m256i state = _mm256_loadu_si256((const __m256i *)(drawn + i));
+        __m256d tau = inverse_gaussian4(_mm256_loadu_pd(mean + i), _mm256_loadu_pd(normal + i),
+                                        _mm256_loadu_pd(shape + i), &state);
+        /* new streams and residuals only where the polarity is sure (the residual matters where it does not fire) */
+        __m256d is_sure = _mm256_loadu_pd(sure + i), r = _mm256_loadu_pd(row->resid + x);
+        __m256d resid = _mm256_add_pd(r, _mm256_div_pd(_mm256_mul_pd(_mm256_loadu_pd(signed_ep + i), dt), tau));
+        _mm256_storeu_pd(row->resid + x, _mm256_blendv_pd(r, resid, is_sure));
+        __m256i old_state = _mm256_loadu_si256((const __m256i *)(row->states + x));
         _mm256_storeu_si256((__m256i *)(row->states + x),
                             _mm256_castpd_si256(_mm256_blendv_pd(_mm256_castsi256_pd(old_state),
-                                                                 _mm256_castsi256_pd(state), sure)));
+                                                                 _mm256_castsi256_pd(state), is_sure)));
         __m256d fired = _mm256_cmp_pd(_mm256_add_pd(t0, tau), t1, _CMP_LT_OQ);
-        int is_busy = _mm256_movemask_pd(_mm256_or_pd(fired, _mm256_xor_pd(sure, _mm256_castsi256_pd(
-                                                                                _mm256_set1_epi64x(-1)))));
+        int is_busy = _mm256_movemask_pd(_mm256_or_pd(fired, _mm256_xor_pd(is_sure, all_bits)));
         if (is_busy) {
             double lanes_tau[4], lanes_r[4];
-            _mm256_storeu_pd(lanes_tau, _mm256_blendv_pd(_mm256_set1_pd(-1.0), tau, sure));
+            _mm256_storeu_pd(lanes_tau, _mm256_blendv_pd(_mm256_set1_pd(-1.0), tau, is_sure));
             _mm256_storeu_pd(lanes_r, r);
             for (int lane = 0; lane < 4; lane++) {
                 busy->x[busy->count] = x + lane;
                 busy->tau[busy->count] = lanes_tau[lane];
                 busy->r[busy->count] = lanes_r[lane];
+                busy->next_tau[busy->count] = -1.0;
                 busy->count += is_busy >> lane & 1;
             }
         }
     }
-    first_draws(row, x, x1, busy);
+    int32_t fired[SPAN]; /* busy entries whose first draw fired */
+    int num_fired = 0;
+    for (int64_t b = first_busy; b < busy->count; b++) {
+        fired[num_fired] = (int32_t)b;
+        num_fired += busy->tau[b] >= 0.0;
+    }
+    for (int q = 0; q < num_fired; q += 4) { /* the second draws, from r = 0 at the first event */
+        int valid = num_fired - q >= 4 ? 15 : (1 << (num_fired - q)) - 1;
+        int32_t entry[4], at[4];
+        for (int lane = 0; lane < 4; lane++) {
+            entry[lane] = fired[q + (valid >> lane & 1 ? lane : 0)];
+            at[lane] = (int32_t)(busy->x[entry[lane]] - x0);
+        }
+        __m128i index = _mm_loadu_si128((const __m128i *)at);
+        struct draw4 d = sure_draw4(_mm256_i32gather_pd(mu, index, 8), _mm256_i32gather_pd(inv_mu, index, 8),
+                                    _mm256_i32gather_pd(inv_sig2, index, 8), _mm256_setzero_pd());
+        int draw = _mm256_movemask_pd(d.sure) & valid;
+        __m256i state = _mm256_i32gather_epi64((const long long *)row->states + x0, index, 8);
+        __m256d z = normal4(row->zig, &state, draw);
+        double tau[4];
+        uint64_t states[4];
+        _mm256_storeu_pd(tau, inverse_gaussian4(d.mean, z, d.shape, &state));
+        _mm256_storeu_si256((__m256i *)states, state);
+        for (int lane = 0; lane < 4; lane++)
+            if (draw >> lane & 1) {
+                busy->next_tau[entry[lane]] = tau[lane];
+                row->states[x0 + at[lane]] = states[lane];
+            }
+    }
+    first_draws(row, x0 + count, x1, busy);
 }
 #endif
 
@@ -361,6 +444,22 @@ int64_t voltmeter_rows(const void *frames, int64_t frames_uint8, int64_t n_frame
                         p_out[n] = sure_polarity(d, r) ? 1 : -1;
                         n++;
                         r = 0.0;
+                        double tau = busy.next_tau[b];
+                        if (tau >= 0.0) { /* the second draw made, its polarity sure */
+                            int on = sure_polarity(d, r);
+                            if (!(s + tau < t1)) {
+                                row.resid[xx] = r + (on ? 1.0 : -1.0) * (t1 - s) / tau;
+                                continue;
+                            }
+                            if (n >= capacity)
+                                return -1;
+                            s = s + tau;
+                            t_out[n] = s;
+                            x_out[n] = (uint16_t)xx;
+                            y_out[n] = (uint16_t)yy;
+                            p_out[n] = on ? 1 : -1;
+                            n++;
+                        }
                     }
                     if (pixel_events(&zig, d, s, t1, &r, &row.states[xx], (uint16_t)xx, (uint16_t)yy, &n, capacity,
                                      t_out, x_out, y_out, p_out))
