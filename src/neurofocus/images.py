@@ -8,9 +8,9 @@ import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from ._kernels import address, lib
 from .atomic import atomic_path, write_bytes_atomic
@@ -18,10 +18,16 @@ from .color import rgb8_to_gray8, to_uint8
 from .errors import NeurofocusError
 from .types import check_image
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 
 @contextlib.contextmanager
 def _opened(path: str | os.PathLike) -> Iterator[Image.Image]:
-    """The image file ``path``, opened with Pillow; a missing or unreadable file is a :class:`NeurofocusError`."""
+    """The image file ``path``, opened with Pillow (imported here: 8-bit gray and RGB PNGs are read without it); a
+    missing or unreadable file is a :class:`NeurofocusError`."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(path) as im:
             yield im
@@ -133,6 +139,8 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     if suffix == ".png":
         write_bytes_atomic(path, png_bytes(image))
         return
+    from PIL import Image
+
     Image.preinit()  # PNG, JPEG, BMP, GIF, PPM: the full plugin list (registered_extensions) costs a tenth of a second
     fmt = Image.EXTENSION.get(suffix) or Image.registered_extensions().get(suffix, "PNG")
     with atomic_path(path) as tmp:
