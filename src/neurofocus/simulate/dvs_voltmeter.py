@@ -16,10 +16,10 @@ Frames are 8-bit gray values as stored (gamma-encoded; the published code reads 
 conversion, see :func:`gray8`). p = +1 (ON) when the pixel brightens.
 
 :class:`DvsVoltmeter` runs the model in C (``_kernels/dvs_voltmeter.c``) on frames streamed in chunks (constant
-memory), pixel rows split over threads, with one reproducible random stream per pixel (``_kernels/rng.h``, the same
-streams and samplers as :mod:`.rng`). :func:`reference_dvs_voltmeter` is a literal numpy
-transcription of the published algorithm (vectorised over pixels, looping over the k-th event of an interval), kept
-as the statistical oracle for tests and the benchmark.
+memory), pixel rows split over threads, with one reproducible random stream per pixel (``_kernels/rng.h``: the
+streams and samplers of :mod:`.rng`, so the events are those of the numba kernel it replaced, bit for bit).
+:func:`reference_dvs_voltmeter` is a literal numpy transcription of the published algorithm (vectorised over pixels,
+looping over the k-th event of an interval), kept as the statistical oracle for tests and the benchmark.
 """
 
 from __future__ import annotations
