@@ -103,9 +103,9 @@ def test_dvs_voltmeter_into_evt_imports_neither_numba_nor_scipy(tmp_path, encodi
     unused = ("numba", "llvmlite", "scipy")
     script = ("import sys\nfrom neurofocus.cli import main\ncode = main(sys.argv[1:])\n"
               f"print(code, sorted(m for m in sys.modules if m.startswith({unused})))")
-    done = subprocess.run([sys.executable, "-c", script, "--quiet", "simulate-events", "--input",
-                           str(tmp_path / "frames"), "--fps", "1000", "--event-model", "dvs-voltmeter", "--seed", "3", "--to", encoding,
-                           "--out", str(tmp_path / "ev.raw")], capture_output=True, text=True, timeout=300)
+    command = ["--quiet", "simulate-events", "--input", str(tmp_path / "frames"), "--fps", "1000", "--event-model",
+               "dvs-voltmeter", "--seed", "3", "--to", encoding, "--out", str(tmp_path / "ev.raw")]
+    done = subprocess.run([sys.executable, "-c", script, *command], capture_output=True, text=True, timeout=300)
     assert done.stdout.split("\n")[-2] == "0 []", done.stderr
     gray = gray8(np.stack([np.rint(f * 255) / 255 for f in frames]))
     expected = simulate_dvs_voltmeter(gray, np.arange(8) * 1000.0, VoltmeterParams.preset("DVS346"), seed=3)
