@@ -134,11 +134,13 @@ struct row_interval {
 };
 
 /* Pixels of a span that fire in their first draw or need the polarity draw, in pixel order: x, the first
- * first-passage time (µs; -1 for those needing the polarity draw), the residual before it, and the second
- * first-passage time from the first event where it is drawn already (µs; else -1). */
+ * first-passage time (µs; -1 for those needing the polarity draw), its polarity (+1 / -1) and the residual before
+ * it; where the second draw, from the first event, is made already: its first-passage time (µs; else -1), polarity
+ * and the residual it leaves if it does not fire. */
 struct busy_pixels {
     int64_t count, x[SPAN];
-    double tau[SPAN], r[SPAN], next_tau[SPAN];
+    double tau[SPAN], r[SPAN], next_tau[SPAN], next_r[SPAN];
+    int8_t sign[SPAN], next_sign[SPAN];
 };
 
 static inline struct drift row_drift(const struct row_interval *row, int64_t x)
@@ -164,6 +166,7 @@ static void first_draws(const struct row_interval *row, int64_t x0, int64_t x1, 
         }
         busy->x[busy->count] = x;
         busy->tau[busy->count] = tau;
+        busy->sign[busy->count] = on ? 1 : -1;
         busy->r[busy->count] = r;
         busy->next_tau[busy->count] = -1.0;
         busy->count += on < 0 || row->t0 + tau < row->t1;
@@ -348,11 +351,13 @@ static AVX2 void first_draws_avx2(const struct row_interval *row, int64_t x0, in
         int is_busy = _mm256_movemask_pd(_mm256_or_pd(fired, _mm256_xor_pd(is_sure, all_bits)));
         if (is_busy) {
             double lanes_tau[4], lanes_r[4];
+            int off = _mm256_movemask_pd(_mm256_loadu_pd(signed_ep + i)); /* the sign of ±ep: OFF */
             _mm256_storeu_pd(lanes_tau, _mm256_blendv_pd(_mm256_set1_pd(-1.0), tau, is_sure));
             _mm256_storeu_pd(lanes_r, r);
             for (int lane = 0; lane < 4; lane++) {
                 busy->x[busy->count] = x + lane;
                 busy->tau[busy->count] = lanes_tau[lane];
+                busy->sign[busy->count] = off >> lane & 1 ? -1 : 1;
                 busy->r[busy->count] = lanes_r[lane];
                 busy->next_tau[busy->count] = -1.0;
                 busy->count += is_busy >> lane & 1;
@@ -368,23 +373,33 @@ static AVX2 void first_draws_avx2(const struct row_interval *row, int64_t x0, in
     for (int q = 0; q < num_fired; q += 4) { /* the second draws, from r = 0 at the first event */
         int valid = num_fired - q >= 4 ? 15 : (1 << (num_fired - q)) - 1;
         int32_t entry[4], at[4];
+        double first_tau[4];
         for (int lane = 0; lane < 4; lane++) {
             entry[lane] = fired[q + (valid >> lane & 1 ? lane : 0)];
             at[lane] = (int32_t)(busy->x[entry[lane]] - x0);
+            first_tau[lane] = busy->tau[entry[lane]];
         }
         __m128i index = _mm_loadu_si128((const __m128i *)at);
+        __m256d s = _mm256_add_pd(t0, _mm256_loadu_pd(first_tau)); /* the first event's time */
         struct draw4 d = sure_draw4(lookup4(mu, index), lookup4(inv_mu, index),
                                     lookup4(inv_sig2, index), _mm256_setzero_pd());
         int draw = _mm256_movemask_pd(d.sure) & valid;
         __m256i state = _mm256_i32gather_epi64((const long long *)row->states + x0, index, 8);
         __m256d z = normal4(row->zig, &state, draw);
-        double tau[4];
+        __m256d tau = inverse_gaussian4(d.mean, z, d.shape, &state);
+        __m256d resid = _mm256_add_pd(_mm256_setzero_pd(),
+                                      _mm256_div_pd(_mm256_mul_pd(d.signed_ep, _mm256_sub_pd(t1, s)), tau));
+        double lanes_tau[4], lanes_r[4];
         uint64_t states[4];
-        _mm256_storeu_pd(tau, inverse_gaussian4(d.mean, z, d.shape, &state));
+        _mm256_storeu_pd(lanes_tau, tau);
+        _mm256_storeu_pd(lanes_r, resid);
         _mm256_storeu_si256((__m256i *)states, state);
+        int off = _mm256_movemask_pd(d.signed_ep);
         for (int lane = 0; lane < 4; lane++)
             if (draw >> lane & 1) {
-                busy->next_tau[entry[lane]] = tau[lane];
+                busy->next_tau[entry[lane]] = lanes_tau[lane];
+                busy->next_r[entry[lane]] = lanes_r[lane];
+                busy->next_sign[entry[lane]] = off >> lane & 1 ? -1 : 1;
                 row->states[x0 + at[lane]] = states[lane];
             }
     }
@@ -440,7 +455,6 @@ int64_t voltmeter_rows(const void *frames, int64_t frames_uint8, int64_t n_frame
                 draws(&row, x0, x0 + SPAN < width ? x0 + SPAN : width, &busy);
                 for (int64_t b = 0; b < busy.count; b++) {
                     int64_t xx = busy.x[b];
-                    struct drift d = row_drift(&row, xx);
                     double r = busy.r[b], s = t0;
                     if (busy.tau[b] >= 0.0) { /* the first draw fired */
                         if (n >= capacity)
@@ -449,14 +463,13 @@ int64_t voltmeter_rows(const void *frames, int64_t frames_uint8, int64_t n_frame
                         t_out[n] = s;
                         x_out[n] = (uint16_t)xx;
                         y_out[n] = (uint16_t)yy;
-                        p_out[n] = sure_polarity(d, r) ? 1 : -1;
+                        p_out[n] = busy.sign[b];
                         n++;
                         r = 0.0;
                         double tau = busy.next_tau[b];
-                        if (tau >= 0.0) { /* the second draw made, its polarity sure */
-                            int on = sure_polarity(d, r);
+                        if (tau >= 0.0) { /* the second draw made */
                             if (!(s + tau < t1)) {
-                                row.resid[xx] = r + (on ? 1.0 : -1.0) * (t1 - s) / tau;
+                                row.resid[xx] = busy.next_r[b];
                                 continue;
                             }
                             if (n >= capacity)
@@ -465,10 +478,11 @@ int64_t voltmeter_rows(const void *frames, int64_t frames_uint8, int64_t n_frame
                             t_out[n] = s;
                             x_out[n] = (uint16_t)xx;
                             y_out[n] = (uint16_t)yy;
-                            p_out[n] = on ? 1 : -1;
+                            p_out[n] = busy.next_sign[b];
                             n++;
                         }
                     }
+                    struct drift d = row_drift(&row, xx);
                     if (pixel_events(&zig, d, s, t1, &r, &row.states[xx], (uint16_t)xx, (uint16_t)yy, &n, capacity,
                                      t_out, x_out, y_out, p_out))
                         return -1;
