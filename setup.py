@@ -3,9 +3,9 @@
 from setuptools import Extension, setup
 
 KERNELS = "src/neurofocus/_kernels/"
+SOURCES = ("evt2.c", "evt3.c", "polarity_table.c", "event_maps.c", "dvs_voltmeter.c", "streaming.c", "png.c")
 
-setup(ext_modules=[Extension("neurofocus._kernels._lib",
-                             sources=[KERNELS + name
-                                      for name in ("evt2.c", "evt3.c", "polarity_table.c", "event_maps.c")],
-                             depends=[KERNELS + "records.h"], extra_compile_args=["-O2", "-std=c99", "-Wall",
-                                                                                  "-Wextra", "-Wconversion"])])
+setup(ext_modules=[Extension("neurofocus._kernels._lib", sources=[KERNELS + name for name in SOURCES],
+                             depends=[KERNELS + "records.h", KERNELS + "rng.h"], libraries=["m"],
+                             extra_compile_args=["-O2", "-std=c99", "-fno-math-errno", "-Wall", "-Wextra",
+                                                 "-Wconversion"])])

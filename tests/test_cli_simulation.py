@@ -1,6 +1,8 @@
 """The simulation commands, as a user runs them."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -91,6 +93,23 @@ def test_simulate_events_and_spikes_from_frames(capsys, tmp_path):
     assert code == 0, err
     spikes = load_spikes(tmp_path / "sp.h5")
     assert spikes.shape == (700, 30, 40) and spikes.num_spikes > 0
+
+
+@pytest.mark.parametrize("encoding", ["evt3", "evt21"])
+def test_dvs_voltmeter_into_evt_imports_neither_numba_nor_scipy(tmp_path, encoding):
+    """simulate-events with DVS-Voltmeter into an EVT file runs compiled C only (the model, the stream states, the
+    event sort, the encoder): its process never imports numba (~1 s of start-up), llvmlite or scipy."""
+    frames = make_frames(tmp_path / "frames")
+    unused = ("numba", "llvmlite", "scipy")
+    script = ("import sys\nfrom neurofocus.cli import main\ncode = main(sys.argv[1:])\n"
+              f"print(code, sorted(m for m in sys.modules if m.startswith({unused})))")
+    command = ["--quiet", "simulate-events", "--input", str(tmp_path / "frames"), "--fps", "1000", "--event-model",
+               "dvs-voltmeter", "--seed", "3", "--to", encoding, "--out", str(tmp_path / "ev.raw")]
+    done = subprocess.run([sys.executable, "-c", script, *command], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split("\n")[-2] == "0 []", done.stderr
+    gray = gray8(np.stack([np.rint(f * 255) / 255 for f in frames]))
+    expected = simulate_dvs_voltmeter(gray, np.arange(8) * 1000.0, VoltmeterParams.preset("DVS346"), seed=3)
+    assert load_events(tmp_path / "ev.raw") == expected and len(expected) > 0
 
 
 def test_frame_errors(capsys, tmp_path):

@@ -1,10 +1,13 @@
 """EVT 2.0 / 2.1 / 3.0 codecs against hand-made words built from the format specification."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from neurofocus.io import evt2, evt3
 from neurofocus.io.records import BACKWARDS, new_records, new_stats
+from neurofocus.errors import NeurofocusError
 from neurofocus.types import Events
 
 from ..conftest import random_events
@@ -124,3 +127,26 @@ def test_evt2_family_round_trip_with_high_time_wrap(encoding):
     assert len(out[0]) == len(t) and out[5][BACKWARDS] == 0
     assert np.array_equal(out[0], t) and np.array_equal(out[1], ev.x)
     assert np.array_equal(out[2], ev.y) and np.array_equal(out[3], ev.p)
+
+
+@pytest.mark.parametrize("encoding", ["evt3", "evt2", "evt21"])
+def test_a_raw_file_written_in_chunks_is_the_file_of_all_events_at_once(tmp_path, encoding):
+    """Chunks cut anywhere, inside a µs and a vector run too, and on an absolute clock: the same bytes."""
+    from neurofocus.io.prophesee_raw import raw_writer, write_raw
+
+    events = random_events(20_000, (64, 4), seed=5, t_max=3_000)  # ~7 events per µs: ties and runs
+    cuts = [0, 1, 1, 2, 4_000, 4_001, 12_345, len(events)]
+    for shift in (0, 1 << 33):  # 2**33 µs: an absolute clock, rebased with a note
+        shifted = events.shift_time(shift)
+        with warnings.catch_warnings(record=True) as notes:
+            warnings.simplefilter("always")
+            write_raw(tmp_path / "whole.raw", shifted, encoding=encoding)
+            with raw_writer(tmp_path / "chunks.raw", shifted.sensor_size, encoding=encoding) as raw:
+                for a, b in zip(cuts[:-1], cuts[1:]):
+                    raw.write(shifted[a:b])
+        assert len(notes) == (2 if shift else 0)
+        assert (tmp_path / "chunks.raw").read_bytes() == (tmp_path / "whole.raw").read_bytes()
+    with pytest.raises(NeurofocusError, match="sensor"):
+        with raw_writer(tmp_path / "bad.raw", (64, 5), encoding=encoding) as raw:
+            raw.write(events)
+    assert not (tmp_path / "bad.raw").exists()

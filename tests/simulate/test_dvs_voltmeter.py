@@ -1,13 +1,18 @@
 """DVS-Voltmeter: deterministic limits, statistics against the model's formulas, agreement with the literal
-transcription of the published algorithm."""
+transcription of the published algorithm, the C kernel's events against those of the numba kernel it replaced."""
+
+import hashlib
+import platform
+import sys
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from neurofocus.errors import NeurofocusError
-from neurofocus.simulate.dvs_voltmeter import (DvsVoltmeter, VoltmeterParams, gray8, reference_dvs_voltmeter,
-                                               simulate_dvs_voltmeter)
+from neurofocus.simulate.dvs_voltmeter import (DvsVoltmeter, VoltmeterParams, _event_buffers, _simulate_rows, gray8,
+                                               reference_dvs_voltmeter, simulate_dvs_voltmeter)
+from neurofocus.simulate.streaming import stream_states
 
 DVS346 = VoltmeterParams.preset("DVS346")
 
@@ -114,6 +119,62 @@ def test_deterministic_for_a_seed_and_independent_of_threads_and_chunks():
     c = Events.concatenate([sim.feed(frames[i:i + 1], times[i:i + 1]) for i in range(12)])
     assert a == b == c
     assert simulate_dvs_voltmeter(frames, times, params, seed=10) != a
+
+
+def fingerprint(ev):
+    """(count, the first 16 hex digits of the SHA-256 of the t, x, y and p arrays)."""
+    fields = b"".join(np.ascontiguousarray(getattr(ev, f)).tobytes() for f in "txyp")
+    return len(ev), hashlib.sha256(fields).hexdigest()[:16]
+
+
+def random_walk_frames():
+    """12 frames 40×301 uint8 of a random walk (±30 per frame; 301 columns: beyond a 256-pixel span, not a multiple
+    of 4) and their irregular times (µs)."""
+    rng = np.random.default_rng(20)
+    walk = np.cumsum(rng.integers(-30, 31, (12, 40, 301)), axis=0) + rng.integers(40, 200, (1, 40, 301))
+    return np.clip(walk, 0, 255).astype(np.uint8), np.cumsum(rng.uniform(500, 1500, 12))
+
+
+# much diffusion: most draws need the polarity draw (|2μB/σ²| < 40) and many go against the drift
+STRONG_NOISE = VoltmeterParams(k1=5.0, k2=20.0, k3=1.2, k4=0.0, k5=3e-5, k6=1e-9)
+
+
+@pytest.mark.skipif(sys.platform != "linux" or platform.machine() != "x86_64", reason="fingerprints of glibc's libm")
+def test_the_c_kernel_makes_the_events_of_the_numba_kernel_it_replaced():
+    """Fingerprints of the numba kernel's events (neurofocus before the C port; glibc x86-64): 8-bit frames with the
+    DVS346 preset, float frames with random parameters, and the strong-noise regime (polarity draws, truncated
+    normal), in chunks of 5 frames."""
+    frames, times = random_walk_frames()
+    cases = ((VoltmeterParams.preset("DVS346"), frames, (48104, "0fa92d448aaf0911")),
+             (VoltmeterParams.random(np.random.default_rng(7)), frames * 0.7, (32851, "fcbcf17263dc133c")),
+             (STRONG_NOISE, frames[:, :6], (122640, "75fcaf9e95975bd5")))
+    for params, chunk, expected in cases:
+        assert fingerprint(simulate_dvs_voltmeter(chunk, times, params, seed=11, chunk_frames=5, workers=1)) == expected
+
+
+@pytest.mark.parametrize("params", [DVS346, STRONG_NOISE], ids=["DVS346", "strong-noise"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_the_vector_first_draws_change_nothing(params, dtype):
+    """The kernel's AVX2 first draws (where the CPU has them) give the events, residuals and streams of the scalar
+    ones."""
+    frames, times = random_walk_frames()
+    frames = frames.astype(dtype)
+    results = []
+    for vector in (False, True):
+        resid, states, out = np.zeros(8 * 301), stream_states(5, 8 * 301), _event_buffers(1 << 20)
+        n = _simulate_rows(frames, times, params.as_array(), 3, 11, resid, states, *out, vector=vector)
+        assert n > 0
+        results.append([resid, states] + [a[:n] for a in out])
+    assert all(np.array_equal(a, b) for a, b in zip(*results))
+
+
+def test_a_full_output_is_reported_not_overrun():
+    frames, times = random_walk_frames()
+    resid, states, room = np.zeros(40 * 301), stream_states(5, 40 * 301), _event_buffers(110)
+    for a in room:
+        a[100:] = 7
+    assert _simulate_rows(frames, times, DVS346.as_array(), 0, 40, resid, states, *(a[:100] for a in room)) == -1
+    assert all(np.all(a[100:] == 7) for a in room)
 
 
 def test_gray8_matches_opencv_luma():

@@ -28,12 +28,12 @@ _P, _I = ctypes.c_void_p, ctypes.c_int64
 for _name, (_result, *_arguments) in {  # name: result type (None: void), argument types (pointers and int64)
     "evt3_max_events": (_I, _P, _I),
     "evt3_decode": (_I, _P, _I, _P, _I, _I, _P, _I, _I, _P),
-    "evt3_encode": (_I, _P, _I, _I, _P, _I),
+    "evt3_encode": (_I, _P, _I, _I, _P, _P, _I),
     "evt2_decode": (_I, _P, _I, _P, _I, _I, _P, _I, _I, _P),
     "evt21_max_events": (_I, _P, _I, _I),
     "evt21_decode": (_I, _P, _I, _I, _P, _I, _I, _P, _I, _I, _P),
-    "evt2_encode": (_I, _P, _I, _I, _P, _I),
-    "evt21_encode": (_I, _P, _I, _I, _I, _P, _I),
+    "evt2_encode": (_I, _P, _I, _I, _P, _P, _I),
+    "evt21_encode": (_I, _P, _I, _I, _I, _P, _P, _I),
     "polarity_build": (_I, _P, _I, _I, _I, _I, _P, _P, _P),
     "polarity_query": (None, _P, _P, _P, *(_I,) * 8, _P, _P),
     "polarity_positions": (None, _P, _P, _I, _I, _P),
@@ -43,6 +43,10 @@ for _name, (_result, *_arguments) in {  # name: result type (None: void), argume
     "latest_times": (_I, _P, *(_I,) * 5, _P),
     "splat_voxels": (_I, _P, *(_I,) * 5, _P),
     "group_by_patch": (_I, _P, _I, _I, _P, _I, _P, _I, _I, _P, _P),
+    "voltmeter_rows": (_I, _P, *(_I,) * 4, _P, _P, _I, _I, _P, _P, _I, _P, _P, _P, _P, _I),
+    "stream_states": (None, ctypes.c_uint64, _I, _P),
+    "sort_events": (_I, _P, _P, _P, _P, _I, _P, _I, _P, _I, _P, _I),
+    "png_unfilter": (_I, _P, _I, _I, _I, _P),
 }.items():
     getattr(lib, _name).restype = _result
     getattr(lib, _name).argtypes = _arguments

@@ -148,11 +148,12 @@ static inline uint32_t event_head(int64_t t, int64_t x, int64_t y, int on)
     return (uint32_t)(((int64_t)on << 28) | ((t & 0x3F) << 22) | ((x & 0x7FF) << 11) | (y & 0x7FF));
 }
 
-/* Encode ``n`` time-sorted events (records ``stride`` bytes apart) as EVT 2.0 words into ``out`` (``capacity``);
- * returns the number of words, or -1 when they do not fit. */
-int64_t evt2_encode(const char *events, int64_t stride, int64_t n, uint32_t *out, int64_t capacity)
+/* Encode ``n`` time-sorted events (records ``stride`` bytes apart) as EVT 2.0 words into ``out`` (``capacity``),
+ * carrying the encoder's ``state`` (int64: t >> 6 of the last TIME_HIGH, -1 before any) from the words before; returns
+ * the number of words, or -1 when they do not fit (``state`` then unchanged). */
+int64_t evt2_encode(const char *events, int64_t stride, int64_t n, int64_t *state, uint32_t *out, int64_t capacity)
 {
-    int64_t n_out = 0, cur_th = -1;
+    int64_t n_out = 0, cur_th = state[0];
     for (int64_t i = 0; i < n; i++) {
         const char *e = events + i * stride;
         int64_t t = event_t(e);
@@ -165,13 +166,15 @@ int64_t evt2_encode(const char *events, int64_t stride, int64_t n, uint32_t *out
             return -1;
         out[n_out++] = event_head(t, event_x(e), event_y(e), event_p(e) > 0);
     }
+    state[0] = cur_th;
     return n_out;
 }
 
 /* Encode ``n`` time-sorted events as EVT 2.1 words into ``out`` (``capacity``; layout "legacy": header in the low
- * half), runs of x within a 32-pixel block as one word's mask. Returns the number of words, or -1 when they do not
- * fit. */
-int64_t evt21_encode(const char *events, int64_t stride, int64_t n, int64_t legacy, uint64_t *out, int64_t capacity)
+ * half), runs of x within a 32-pixel block as one word's mask, carrying ``state`` as evt2_encode. Returns the number
+ * of words, or -1 when they do not fit (``state`` then unchanged). */
+int64_t evt21_encode(const char *events, int64_t stride, int64_t n, int64_t legacy, int64_t *state, uint64_t *out,
+                     int64_t capacity)
 {
 #define EV(k) (events + (k) * stride)
 #define EMIT(head, mask)                                                          \
@@ -180,7 +183,7 @@ int64_t evt21_encode(const char *events, int64_t stride, int64_t n, int64_t lega
             return -1;                                                            \
         out[n_out++] = legacy ? (uint64_t)(mask) << 32 | (head) : (uint64_t)(head) << 32 | (mask); \
     } while (0)
-    int64_t n_out = 0, cur_th = -1, i = 0;
+    int64_t n_out = 0, cur_th = state[0], i = 0;
     while (i < n) {
         int64_t t = event_t(EV(i)), x = event_x(EV(i)), y = event_y(EV(i));
         int on = event_p(EV(i)) > 0;
@@ -200,6 +203,7 @@ int64_t evt21_encode(const char *events, int64_t stride, int64_t n, int64_t lega
         EMIT(event_head(t, x0, y, on), mask);
         i = j;
     }
+    state[0] = cur_th;
     return n_out;
 #undef EMIT
 #undef EV

@@ -109,9 +109,10 @@ done:
     return result;
 }
 
-/* Encode ``n`` time-sorted events (records ``stride`` bytes apart) into ``out`` (``capacity`` words); returns the
- * number of words, or -1 when they do not fit. */
-int64_t evt3_encode(const char *events, int64_t stride, int64_t n, uint16_t *out, int64_t capacity)
+/* Encode ``n`` time-sorted events (records ``stride`` bytes apart) into ``out`` (``capacity`` words), carrying the
+ * encoder's ``state`` (int64: t >> 12 of the last TIME_HIGH, the last TIME_LOW and row; -1 before any) from the words
+ * before; returns the number of words, or -1 when they do not fit (``state`` then unchanged). */
+int64_t evt3_encode(const char *events, int64_t stride, int64_t n, int64_t *state, uint16_t *out, int64_t capacity)
 {
 #define EMIT(word)                      \
     do {                                \
@@ -121,8 +122,8 @@ int64_t evt3_encode(const char *events, int64_t stride, int64_t n, uint16_t *out
     } while (0)
 #define EV(k) (events + (k) * stride)
     int64_t n_out = 0;
-    int64_t cur_th = -1; /* t >> 12 of the last TIME_HIGH written (loops included) */
-    int64_t cur_low = -1, cur_y = -1;
+    int64_t cur_th = state[0]; /* t >> 12 of the last TIME_HIGH written (loops included) */
+    int64_t cur_low = state[1], cur_y = state[2];
     int64_t i = 0;
     while (i < n) {
         const char *e = EV(i);
@@ -177,6 +178,7 @@ int64_t evt3_encode(const char *events, int64_t stride, int64_t n, uint16_t *out
         }
         i = j;
     }
+    state[0] = cur_th, state[1] = cur_low, state[2] = cur_y;
     return n_out;
 #undef EV
 #undef EMIT

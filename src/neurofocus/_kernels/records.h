@@ -39,6 +39,15 @@ static inline int64_t event_p(const char *event)
     return (int8_t)event[12];
 }
 
+/* Write the record (t, x, y, p) at ``event``. */
+static inline void set_event(char *event, int64_t t, uint16_t x, uint16_t y, int8_t p)
+{
+    memcpy(event, &t, sizeof t);
+    memcpy(event + 8, &x, sizeof x);
+    memcpy(event + 10, &y, sizeof y);
+    event[12] = (char)p;
+}
+
 /* The counting passes over a file's words are compiled twice on x86-64: with the popcnt and AVX2 instructions, chosen
  * at load time where the machine has them (__builtin_popcount is a library call otherwise), and without. */
 #if defined(__x86_64__) && defined(__GLIBC__) /* load-time choice: a glibc ifunc */

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NeurofocusError
-from ..io import FORMATS, save_events, save_spikes
+from ..io import FORMATS, event_writer, save_spikes
 from .common import positive_float, size_wxh
 
 _EVENT_EXTENSIONS = {"evt3": ".raw", "evt2": ".raw", "evt21": ".raw", "dat": ".dat", "prophesee-hdf5": ".hdf5",
@@ -39,15 +39,17 @@ def _add_event_model_options(p, default_model: str | None) -> None:
 
 
 def _event_setup(args):
-    """(VoltmeterParams or None, IdealParams or None) from the options."""
-    from ..simulate.dvs_voltmeter import VoltmeterParams
-    from ..simulate.ideal_events import IdealParams
-
+    """(VoltmeterParams or None, IdealParams or None) from the options (each model's module imported only for it:
+    the ideal model's kernels are numba's, DVS-Voltmeter's are C)."""
     if args.model == "dvs-voltmeter":
+        from ..simulate.dvs_voltmeter import VoltmeterParams
+
         if args.random_k:
             return VoltmeterParams.random(np.random.default_rng([args.seed, 11])), None
         return VoltmeterParams.parse(args.k) if args.k else VoltmeterParams.preset(args.preset), None
     if args.model == "ideal":
+        from ..simulate.ideal_events import IdealParams
+
         return None, IdealParams(contrast_pos=args.contrast, contrast_neg=args.contrast,
                                  threshold_sigma=args.threshold_sigma, refractory_us=args.refractory_us,
                                  leak_rate_hz=args.leak_hz, shot_noise_rate_hz=args.shot_noise_hz)
@@ -234,23 +236,28 @@ def cmd_simulate(args) -> int:
 # --- simulate-events / simulate-spikes --------------------------------------------------------------------------------
 
 def cmd_simulate_events(args) -> int:
-    from ..simulate.dvs_voltmeter import DvsVoltmeter
     from ..simulate.frame_sequence import FrameSequence
-    from ..simulate.ideal_events import IdealEventSimulator
     from ..color import luminance, srgb_to_linear
-    from ..types import Events
 
     frames = FrameSequence(args.input, timestamps=args.timestamps, fps=args.fps)
     voltmeter, ideal = _event_setup(args)
     size = (frames.width, frames.height)
-    sim = DvsVoltmeter(size, voltmeter, seed=args.seed) if voltmeter else IdealEventSimulator(size, ideal, seed=args.seed)
-    parts = []
-    for chunk, times in frames.chunks(gray8=voltmeter is not None):
-        parts.append(sim.feed(chunk if voltmeter else luminance(srgb_to_linear(chunk)), times))
-    events = Events.concatenate(parts)
-    save_events(args.out, events, format=args.to)
-    stats = events.polarity_stats()
-    print(f"wrote {len(events):,} events ({stats.num_on:,} ON, {stats.num_off:,} OFF) of {len(frames)} frames "
+    if voltmeter:
+        from ..simulate.dvs_voltmeter import DvsVoltmeter
+
+        sim = DvsVoltmeter(size, voltmeter, seed=args.seed)
+    else:
+        from ..simulate.ideal_events import IdealEventSimulator
+
+        sim = IdealEventSimulator(size, ideal, seed=args.seed)
+    num_on = num_off = 0
+    with event_writer(args.out, size, format=args.to) as write:  # RAW: chunk by chunk
+        for chunk, times in frames.chunks(gray8=voltmeter is not None):
+            events = sim.feed(chunk if voltmeter else luminance(srgb_to_linear(chunk)), times)
+            write(events)
+            stats = events.polarity_stats()
+            num_on, num_off = num_on + stats.num_on, num_off + stats.num_off
+    print(f"wrote {num_on + num_off:,} events ({num_on:,} ON, {num_off:,} OFF) of {len(frames)} frames "
           f"{frames.width}x{frames.height} to {args.out}")
     return 0
 

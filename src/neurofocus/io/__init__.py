@@ -53,8 +53,8 @@ def _lazy(module: str, name: str) -> Callable:
     return lambda *args, **kwargs: getattr(getattr(_m, module), name)(*args, **kwargs)
 
 
-__all__ = ["FORMATS", "ApsFrame", "Format", "ReadOptions", "NeurofocusWarning", "detect_format", "load_events",
-           "load_spikes", "read_aedat4_frames", "save_events", "save_spikes"]
+__all__ = ["FORMATS", "ApsFrame", "Format", "ReadOptions", "NeurofocusWarning", "detect_format", "event_writer",
+           "load_events", "load_spikes", "read_aedat4_frames", "save_events", "save_spikes"]
 
 
 class ReadOptions(NamedTuple):
@@ -358,6 +358,33 @@ def save_events(path: str | os.PathLike, events: Events, *, format: str | None =
         spec.write(path, events)
     except NeurofocusError as exc:
         raise exc.with_path(path) from None
+
+
+@contextlib.contextmanager
+def event_writer(path: str | os.PathLike, sensor_size: tuple[int, int], *,
+                 format: str | None = None) -> Iterator[Callable[[Events], None]]:
+    """Write time-sorted chunks of events (atomically, when the block ends without error) into the file
+    :func:`save_events` makes of them all: yields the function that takes each chunk. RAW encodings are written chunk
+    by chunk (:func:`~neurofocus.io.prophesee_raw.raw_writer`: constant memory); other formats gather the chunks."""
+    spec = _writer(path, format, DEFAULT_WRITE_FORMAT, "events")
+    if spec.name not in _m.prophesee_raw.ENCODINGS:
+        parts = []
+        yield parts.append
+        save_events(path, Events.concatenate(parts) if parts else Events.empty(sensor_size), format=spec.name)
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            raw = stack.enter_context(_m.prophesee_raw.raw_writer(path, sensor_size, encoding=spec.name))
+        except NeurofocusError as exc:
+            raise exc.with_path(path) from None
+
+        def write(events: Events) -> None:
+            try:
+                raw.write(events)
+            except NeurofocusError as exc:
+                raise exc.with_path(path) from None
+
+        yield write
 
 
 def save_spikes(path: str | os.PathLike, spikes: Spikes, *, format: str | None = None) -> None:

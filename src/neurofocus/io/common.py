@@ -163,12 +163,20 @@ def relative_clock(events: Events, what: str) -> Events:
     Events on an absolute clock (first event at or after :data:`ABSOLUTE_CLOCK_US`) are rebased to their first event,
     with a note; others are returned unchanged.
     """
-    if not len(events) or int(events.t[0]) < ABSOLUTE_CLOCK_US:
+    if not len(events):
         return events
-    t0 = int(events.t[0])
-    note(f"the events' clock is absolute (first event at {t0:,} µs) but {what} counts time from the start of the "
-         f"recording: writing times relative to the first event (t - {t0:,} µs)")
-    return events.shift_time(-t0)
+    shift = clock_shift(int(events.t[0]), what)
+    return events.shift_time(shift) if shift else events
+
+
+def clock_shift(first_us: int, what: str) -> int:
+    """The shift (µs) :func:`relative_clock` gives a stream whose first event is at ``first_us``: ``-first_us`` (with
+    its note) on an absolute clock, else 0."""
+    if first_us < ABSOLUTE_CLOCK_US:
+        return 0
+    note(f"the events' clock is absolute (first event at {first_us:,} µs) but {what} counts time from the start of "
+         f"the recording: writing times relative to the first event (t - {first_us:,} µs)")
+    return -first_us
 
 
 #: Filler records a writer adds to any stream (4 Mi: 64 MiB of Prophesee HDF5 index, 8 MiB of EVT 3.0 words).
@@ -179,12 +187,16 @@ def check_time_span(events: Events, step_us: int, what: str) -> None:
     """Refuse a stream that spans more than :data:`ABSOLUTE_CLOCK_US` (71.6 minutes) and needs more than
     :data:`MAX_FILLER_RECORDS` filler records (one per ``step_us`` µs: RAW time words, Prophesee HDF5 index rows), and
     more than 16 per event: its output would be out of all proportion to the data. Shorter spans are always written."""
-    if not len(events):
-        return
-    span = int(events.t[-1]) - int(events.t[0])
+    if len(events):
+        check_span(len(events), int(events.t[0]), int(events.t[-1]), step_us, what)
+
+
+def check_span(count: int, first_us: int, last_us: int, step_us: int, what: str) -> None:
+    """:func:`check_time_span` of ``count`` events from ``first_us`` to ``last_us``."""
+    span = last_us - first_us
     steps = span // step_us
-    if span >= ABSOLUTE_CLOCK_US and steps > max(MAX_FILLER_RECORDS, 16 * len(events)):
-        raise NeurofocusError(f"{len(events):,} events spanning {span / 3.6e9:,.1f} hours would need {steps:,} filler "
+    if span >= ABSOLUTE_CLOCK_US and steps > max(MAX_FILLER_RECORDS, 16 * count):
+        raise NeurofocusError(f"{count:,} events spanning {span / 3.6e9:,.1f} hours would need {steps:,} filler "
                               f"records in {what}: write a shorter window (--t-start-us, --t-end-us) or another "
                               f"format")
 

@@ -62,17 +62,29 @@ def _bound(events: Events) -> int:
     return 2 * len(events) + (int(events.t[-1] >> 6) >> 26 if len(events) else 0) + 8
 
 
-def encode_evt2(events: Events) -> np.ndarray:
-    """Encode events (x, y < 2048) as EVT 2.0 words (uint32)."""
+def new_encoder_state() -> np.ndarray:
+    """Fresh EVT 2.0 / 2.1 encoder state (int64 (1,): the last TIME_HIGH written; -1: none) for the start of a
+    stream."""
+    return np.full(1, -1, np.int64)
+
+
+def encode_evt2(events: Events, state: np.ndarray | None = None) -> np.ndarray:
+    """Encode events (x, y < 2048) as EVT 2.0 words (uint32); ``state`` continues a stream as in
+    :func:`~neurofocus.io.evt3.encode`."""
+    state = new_encoder_state() if state is None else state
     out = np.empty(_bound(events), np.uint32)
-    count = lib.evt2_encode(*records(events.data), address(out, np.uint32, writable=True), len(out))
+    count = lib.evt2_encode(*records(events.data), address(state, np.int64, writable=True),
+                            address(out, np.uint32, writable=True), len(out))
     assert count >= 0, "EVT 2.0 encoder: the output bound is wrong"
     return out[:count]
 
 
-def encode_evt21(events: Events, legacy: bool = False) -> np.ndarray:
-    """Encode events as EVT 2.1 words (uint64), grouping runs of x in 32-pixel blocks into masks."""
+def encode_evt21(events: Events, legacy: bool = False, state: np.ndarray | None = None) -> np.ndarray:
+    """Encode events as EVT 2.1 words (uint64), grouping runs of x in 32-pixel blocks into masks; ``state`` continues
+    a stream as in :func:`~neurofocus.io.evt3.encode`."""
+    state = new_encoder_state() if state is None else state
     out = np.empty(_bound(events), np.uint64)
-    count = lib.evt21_encode(*records(events.data), legacy, address(out, np.uint64, writable=True), len(out))
+    count = lib.evt21_encode(*records(events.data), legacy, address(state, np.int64, writable=True),
+                             address(out, np.uint64, writable=True), len(out))
     assert count >= 0, "EVT 2.1 encoder: the output bound is wrong"
     return out[:count]

@@ -47,15 +47,25 @@ def decode(words: np.ndarray, state: np.ndarray, width: int, height: int, out: n
                                    stats_at), "EVT 3.0")
 
 
-def encode(events: Events) -> np.ndarray:
+def new_encoder_state() -> np.ndarray:
+    """Fresh encoder state (int64 (3,): the last TIME_HIGH, TIME_LOW and row written; -1: none) for the start of a
+    stream."""
+    return np.full(3, -1, np.int64)
+
+
+def encode(events: Events, state: np.ndarray | None = None) -> np.ndarray:
     """Encode events (x, y < 2048) as EVT 3.0 words (uint16).
 
     Consecutive events with equal time, row and polarity become VECT_BASE_X + VECT_12 words; others EVT_ADDR_X.
     TIME_HIGH words are written in steps of at most 1024 (4.2 s) so that a decoder recovers every 24-bit wrap.
+    ``state`` (:func:`new_encoder_state`, updated in place) continues a stream encoded in time-sorted chunks; a chunk
+    that ends with all the events of its last µs gives the words of the whole stream encoded at once.
     """
+    state = new_encoder_state() if state is None else state
     t = events.t
     span = int(t[-1] >> 12) + 1 if len(t) else 0
     out = np.empty(4 * len(t) + span // 1024 + 8, np.uint16)
-    count = lib.evt3_encode(*records(events.data), address(out, np.uint16, writable=True), len(out))
+    count = lib.evt3_encode(*records(events.data), address(state, np.int64, writable=True),
+                            address(out, np.uint16, writable=True), len(out))
     assert count >= 0, "EVT 3.0 encoder: the output bound is wrong"
     return out[:count]

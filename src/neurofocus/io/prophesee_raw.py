@@ -8,8 +8,10 @@ the events themselves (with a warning).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +20,8 @@ from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from . import evt2, evt3
-from .common import (byte_progress, check_time_span, events_from_records, fallback_sensor_size, map_file, note,
-                     read_percent_header, relative_clock)
+from .common import (byte_progress, check_span, clock_shift, events_from_records, fallback_sensor_size, map_file,
+                     note, read_percent_header)
 from .records import BACKWARDS, new_records, new_stats
 
 ENCODINGS = ("evt2", "evt21", "evt3")
@@ -165,25 +167,85 @@ def write_raw(path: str | os.PathLike, events: Events, *, encoding: str = "evt3"
     legacy : bool
         For EVT 2.1, the legacy layout (header half first).
     """
+    with raw_writer(path, events.sensor_size, encoding=encoding, legacy=legacy) as raw:
+        raw.write(events)
+
+
+@contextlib.contextmanager
+def raw_writer(path: str | os.PathLike, sensor_size: tuple[int, int], *, encoding: str = "evt3",
+               legacy: bool = False) -> Iterator["RawStream"]:
+    """A Prophesee RAW file written chunk by chunk (constant memory; atomically, when the block ends without error):
+    yields a :class:`RawStream` to :meth:`~RawStream.write` time-sorted chunks of events to. The file is the one
+    :func:`write_raw` makes of all the chunks' events."""
     if encoding not in ENCODINGS:
         raise NeurofocusError(f"unknown RAW encoding {encoding!r} (choose from {', '.join(ENCODINGS)})")
-    w, h = events.sensor_size
+    w, h = sensor_size
     if w > _MAX_SIDE or h > _MAX_SIDE:
         raise NeurofocusError(f"a {w}x{h} sensor does not fit RAW formats (11-bit addresses, at most 2048x2048)")
-    events = relative_clock(events, "Prophesee RAW")
-    check_time_span(events, _TIME_STEP_US[encoding], f"{_LABEL[encoding]} RAW")
-    if encoding == "evt3":
-        words = evt3.encode(events)
-        fmt, evt = "EVT3", "3.0"
-    elif encoding == "evt2":
-        words = evt2.encode_evt2(events)
-        fmt, evt = "EVT2", "2.0"
-    else:
-        words = evt2.encode_evt21(events, legacy=legacy)
-        fmt, evt = "EVT21", "2.1"
+    fmt, evt = {"evt3": ("EVT3", "3.0"), "evt2": ("EVT2", "2.0"), "evt21": ("EVT21", "2.1")}[encoding]
     options = f"{fmt};height={h};width={w}" + (";endianness=legacy" if encoding == "evt21" and legacy else "")
     header = (f"% evt {evt}\n% format {options}\n% geometry {w}x{h}\n% integrator_name neurofocus\n"
               f"% plugin_name neurofocus\n% end\n")
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(header.encode("ascii"))
-        f.write(words.astype(words.dtype.newbyteorder("<"), copy=False).data)
+        stream = RawStream(f, sensor_size, encoding, legacy)
+        yield stream
+        stream.finish()
+
+
+class RawStream:
+    """The words of a RAW file's events, encoded chunk by chunk into ``file`` (see :func:`raw_writer`).
+
+    Each chunk's events of its last µs are held back until a later chunk (or :meth:`finish`) passes that µs, so that
+    the encoders' runs of equal times never straddle two calls: the words are those of all the events at once.
+    """
+
+    def __init__(self, file, sensor_size: tuple[int, int], encoding: str, legacy: bool):
+        self._file, self._sensor_size, self._encoding, self._legacy = file, tuple(sensor_size), encoding, legacy
+        self._state = evt3.new_encoder_state() if encoding == "evt3" else evt2.new_encoder_state()
+        self._held = Events.empty(sensor_size)
+        self._shift = None  # µs added to every time (relative_clock), set by the first event
+        self._count, self._first_us, self._last_us = 0, 0, 0
+
+    def write(self, events: Events) -> None:
+        """Append ``events`` (time-sorted, after those written before). Refuses, as ``check_time_span``, a stream whose
+        span so far needs time words out of all proportion to its events so far."""
+        if tuple(events.sensor_size) != self._sensor_size:
+            raise NeurofocusError(f"events of a {events.sensor_size} sensor in a RAW stream of {self._sensor_size}")
+        if not len(events):
+            return
+        if self._shift is None:
+            self._shift = clock_shift(int(events.t[0]), "Prophesee RAW")
+            self._first_us = int(events.t[0]) + self._shift
+        events = events.shift_time(self._shift) if self._shift else events
+        self._count += len(events)
+        self._last_us = int(events.t[-1])
+        check_span(self._count, self._first_us, self._last_us, _TIME_STEP_US[self._encoding],
+                   f"{_LABEL[self._encoding]} RAW")  # the stream so far, before its time words are written
+        t = events.t
+        if len(self._held) and t[0] == self._held.t[0]:  # more of the held µs
+            same = int(np.searchsorted(t, t[0], side="right"))
+            self._held = Events.concatenate([self._held, events[:same]])
+            events, t = events[same:], t[same:]
+            if not len(events):
+                return
+        self._encode(self._held)
+        last = int(np.searchsorted(t, t[-1], side="left"))
+        self._encode(events[:last])
+        self._held = Events(events.data[last:].copy(), self._sensor_size, validate=False)
+
+    def finish(self) -> None:
+        """Encode the held events."""
+        self._encode(self._held)
+        self._held = Events.empty(self._sensor_size)
+
+    def _encode(self, events: Events) -> None:
+        if not len(events):
+            return
+        if self._encoding == "evt3":
+            words = evt3.encode(events, self._state)
+        elif self._encoding == "evt2":
+            words = evt2.encode_evt2(events, self._state)
+        else:
+            words = evt2.encode_evt21(events, legacy=self._legacy, state=self._state)
+        self._file.write(words.astype(words.dtype.newbyteorder("<"), copy=False).data)

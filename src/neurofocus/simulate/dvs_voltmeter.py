@@ -15,24 +15,23 @@ r ± ep·(t1 − s)/τ (linear interpolation towards the chosen barrier) and sto
 Frames are 8-bit gray values as stored (gamma-encoded; the published code reads them with OpenCV's grayscale
 conversion, see :func:`gray8`). p = +1 (ON) when the pixel brightens.
 
-:class:`DvsVoltmeter` runs the model on frames streamed in chunks (constant memory), pixel rows split over threads,
-with one reproducible random stream per pixel (:mod:`.rng`). :func:`reference_dvs_voltmeter` is a literal numpy
-transcription of the published algorithm (vectorised over pixels, looping over the k-th event of an interval), kept
-as the statistical oracle for tests and the benchmark.
+:class:`DvsVoltmeter` runs the model in C (``_kernels/dvs_voltmeter.c``) on frames streamed in chunks (constant
+memory), pixel rows split over threads, with one reproducible random stream per pixel (``_kernels/rng.h``: the
+streams and samplers of :mod:`.rng`, so the events are those of the numba kernel it replaced, bit for bit).
+:func:`reference_dvs_voltmeter` is a literal numpy transcription of the published algorithm (vectorised over pixels,
+looping over the k-th event of an interval), kept as the statistical oracle for tests and the benchmark.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 
-import numba
 import numpy as np
 
+from .._kernels import address, lib
 from ..color import rgb8_to_gray8, to_uint8
 from ..errors import NeurofocusError
 from ..types import Events
-from . import rng
 from .streaming import check_frames, check_setup, sorted_events, stream_states
 
 #: Parameter ranges the all-in-focus papers drew k1..k6 from, uniformly, per sequence (NFS supp. Table 3).
@@ -101,91 +100,37 @@ def gray8(frames_srgb: np.ndarray) -> np.ndarray:
     return rgb8_to_gray8(to_uint8(frames_srgb))
 
 
-@numba.njit(cache=True, nogil=True)
-def _first_passage(ep, c, inv_c, inv_sig2, state):
-    """(τ, state): time for Brownian motion with drift c (1/c = ``inv_c``) and diffusion σ (1/σ² = ``inv_sig2``) to
-    first travel ep (> 0)."""
-    lam = ep * ep * inv_sig2
-    if c > 0.0:
-        return rng.inverse_gaussian(ep * inv_c, lam, state)
-    if c < 0.0:
-        # published algorithm: X from N(0,1) truncated to X <= -sqrt(4 ep |c| / σ²), transformed by the inverse-Gaussian
-        # formulas with a negative mean; this reduces to the closed form below
-        a = math.sqrt(4.0 * ep * -c * inv_sig2)
-        z, state = rng.normal_tail(a, state)
-        arg = z * z / (2.0 * ep * -c * inv_sig2) - 1.0
-        return -ep * inv_c * math.exp(-math.acosh(max(arg, 1.0))), state
-    u, state = rng.uniform(state)  # no drift: Lévy distribution
-    e = rng.erfinv(1.0 - u)
-    return lam / (e * e), state
+def _simulate_rows(frames: np.ndarray, times: np.ndarray, k: np.ndarray, row0: int, row1: int, resid: np.ndarray,
+                   states: np.ndarray, t_out: np.ndarray, x_out: np.ndarray, y_out: np.ndarray, p_out: np.ndarray,
+                   *, vector: bool = True) -> int:
+    """Run rows row0..row1-1 through the intervals between consecutive ``frames`` (N, H, W), uint8 or float64, at
+    ``times`` (µs) with k1..k6 ``k``; returns the number of events written to the outputs (t float64 µs, x and y
+    uint16, p int8), or -1 if they are too small (the caller grows them and reruns from saved state).
 
-
-@numba.njit(cache=True, nogil=True)
-def _simulate_rows(frames, times, k, row0, row1, resid, states, t_out, x_out, y_out, p_out):
-    """Run rows row0..row1-1 through the intervals between consecutive ``frames``; returns the number of events.
-
-    ``resid`` and ``states`` (per pixel of those rows, flattened) carry the model between calls. Returns -1 if the
-    output arrays are too small (the caller grows them and reruns from saved state).
+    ``resid`` (float64) and ``states`` (uint64), per pixel of those rows (flattened), carry the model between calls.
+    ``vector``: let the kernel draw four pixels at a time in AVX2 where the CPU has it (False: never; same events).
     """
     n_frames, height, width = frames.shape
-    k1, k2, k3, k4, k5, k6 = k[0], k[1], k[2], k[3], k[4], k[5]
-    n = 0
-    cap = len(t_out)
-    for fi in range(n_frames - 1):
-        t0 = times[fi]
-        t1 = times[fi + 1]
-        k1_dt = k1 / (t1 - t0)
-        for yy in range(row0, row1):
-            for xx in range(width):
-                j = (yy - row0) * width + xx
-                l0 = np.float64(frames[fi, yy, xx])
-                l1 = np.float64(frames[fi + 1, yy, xx])
-                lm = 0.5 * (l0 + l1)
-                denom = 1.0 / (lm + k2)
-                mu = k1_dt * (l1 - l0) * denom + k4 + k5 * lm
-                sigma = k3 * math.sqrt(lm) * denom + k6
-                inv_sig2 = 1.0 / (sigma * sigma)
-                inv_mu = 1.0 / mu if mu != 0.0 else 0.0
-                r = resid[j]
-                state = states[j]
-                s = t0
-                while True:
-                    a_on = 1.0 - r
-                    b_off = 1.0 + r
-                    # p_on = (e^{2μB/σ²} − 1)/(e^{2μB/σ²} − e^{−2μA/σ²}): beyond an exponent of 40 it is 1 (or below
-                    # 1e-17, under the smallest uniform draw) in float64, so the exponentials and the draw are skipped
-                    exp_b = 2.0 * mu * b_off * inv_sig2
-                    exp_a = -2.0 * mu * a_on * inv_sig2
-                    if exp_b > 40.0:
-                        on = True
-                    elif exp_a > 40.0:
-                        on = False
-                    else:
-                        if mu == 0.0:
-                            p_on = 0.5
-                        else:
-                            e_b = math.exp(exp_b)
-                            p_on = (e_b - 1.0) / (e_b - math.exp(exp_a))
-                        u, state = rng.uniform(state)
-                        on = u <= p_on
-                    ep = a_on if on else b_off
-                    tau, state = _first_passage(ep, mu if on else -mu, inv_mu if on else -inv_mu, inv_sig2, state)
-                    if s + tau < t1:
-                        if n >= cap:
-                            return -1
-                        s = s + tau
-                        t_out[n] = s
-                        x_out[n] = xx
-                        y_out[n] = yy
-                        p_out[n] = 1 if on else -1
-                        n += 1
-                        r = 0.0
-                    else:
-                        r = r + (ep if on else -ep) * (t1 - s) / tau
-                        break
-                resid[j] = r
-                states[j] = state
-    return n
+    pixels = (row1 - row0) * width
+    if not 0 <= row0 <= row1 <= height or len(resid) != pixels or len(states) != pixels or len(times) != n_frames:
+        raise ValueError(f"rows {row0}..{row1} of {frames.shape} frames with {len(times)} times, "
+                         f"{len(resid)} residuals and {len(states)} streams")
+    capacity = len(t_out)
+    if not len(x_out) == len(y_out) == len(p_out) == capacity:
+        raise ValueError("the event outputs differ in length")
+    uint8 = frames.dtype == np.uint8
+    return lib.voltmeter_rows(address(frames, np.uint8 if uint8 else np.float64), uint8, n_frames, height, width,
+                              address(times, np.float64), address(k, np.float64), row0, row1,
+                              address(resid, np.float64, writable=True), address(states, np.uint64, writable=True),
+                              capacity, address(t_out, np.float64, writable=True),
+                              address(x_out, np.uint16, writable=True), address(y_out, np.uint16, writable=True),
+                              address(p_out, np.int8, writable=True), vector)
+
+
+def _event_buffers(capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Outputs of :func:`_simulate_rows` for ``capacity`` events: t (float64 µs), x, y (uint16), p (int8)."""
+    return (np.empty(capacity, np.float64), np.empty(capacity, np.uint16), np.empty(capacity, np.uint16),
+            np.empty(capacity, np.int8))
 
 
 class DvsVoltmeter:
@@ -214,7 +159,7 @@ class DvsVoltmeter:
         self._states = stream_states(seed, n)
         self._last_frame = None
         self._last_time = None
-        self._capacity = {block: 0 for block in self._blocks.blocks}  # output buffer sizes that sufficed before
+        self._outputs = {block: _event_buffers(0) for block in self._blocks.blocks}  # per block, reused by feed
 
     def feed(self, frames: np.ndarray, times_us: np.ndarray) -> Events:
         """Simulate the events up to the last of ``frames``.
@@ -238,21 +183,22 @@ class DvsVoltmeter:
         self._last_frame, self._last_time = frames[-1].copy(), float(times[-1])
         if len(frames) < 2:
             return Events.empty((self.width, self.height))
+        frames = np.ascontiguousarray(frames, np.uint8 if frames.dtype == np.uint8 else np.float64)
         k = self.params.as_array()
 
         def run(block):
             row0, row1 = block
             sl = slice(row0 * self.width, row1 * self.width)
-            resid, states = self._resid[sl].copy(), self._states[sl].copy()
-            cap = max(1 << 16, self._capacity[block], (row1 - row0) * self.width * (len(frames) - 1) // 8)
+            # half an event per pixel and interval at first (textured motion makes about 0.3), then what sufficed
+            cap = max(1 << 16, len(self._outputs[block][0]), (row1 - row0) * self.width * (len(frames) - 1) // 2)
             while True:
-                out = (np.empty(cap, np.float64), np.empty(cap, np.uint16), np.empty(cap, np.uint16),
-                       np.empty(cap, np.int8))
-                r, s = resid.copy(), states.copy()
-                n = _simulate_rows(frames, times, k, row0, row1, r, s, *out)
+                if len(self._outputs[block][0]) < cap:
+                    self._outputs[block] = _event_buffers(cap)
+                out = self._outputs[block]
+                resid, states = self._resid[sl].copy(), self._states[sl].copy()
+                n = _simulate_rows(frames, times, k, row0, row1, resid, states, *out)
                 if n >= 0:
-                    self._resid[sl], self._states[sl] = r, s
-                    self._capacity[block] = max(self._capacity[block], 2 * n)
+                    self._resid[sl], self._states[sl] = resid, states
                     return tuple(a[:n] for a in out)
                 cap *= 4
 

@@ -8,6 +8,9 @@ The samplers are written out here because numba cannot call numpy's Generator: u
 normal tail beyond ``a`` (Robert 1995), the standard normal (ziggurat, Marsaglia & Tsang 2000; its two halves are
 exposed so that a kernel can run the fast branch-free first step over a whole row), the inverse Gaussian (Michael,
 Schucany & Haas 1976) and erfinv (Giles 2010).
+
+The C kernels have the same streams and samplers, drawing the same numbers (``_kernels/rng.h``, used by the
+DVS-Voltmeter kernel); these serve the numba simulators (ideal events, spikes).
 """
 
 from __future__ import annotations

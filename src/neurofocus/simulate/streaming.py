@@ -10,17 +10,16 @@ import numbers
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 
+from .._kernels import address, check, lib, records
 from ..config_dicts import positive_int
 from ..errors import NeurofocusError
 from ..types import EVENT_DTYPE, Events, check_size
-from . import rng
 
 
 class RowBlocks:
-    """Pixel rows split into blocks, run by a pool of threads (numba kernels release the GIL).
+    """Pixel rows split into blocks, run by a pool of threads (the kernels release the GIL).
 
     With several threads the rows are cut into 4 blocks per thread, so that threads stay busy when some rows fire
     far more than others. Results come back in block (row) order.
@@ -70,12 +69,11 @@ def check_frames(frames, times_us, width: int, height: int, last_time: float | N
     return frames, times
 
 
-@numba.njit(cache=True)
-def stream_states(seed, n):
-    """Initial random-stream states (uint64) of pixels 0..n-1 (pixel index y·W + x)."""
+def stream_states(seed: int, n: int) -> np.ndarray:
+    """Initial random-stream states, uint64 (n,), of pixels 0..n-1 (pixel index y·W + x) under ``seed``: those of
+    :func:`.rng.stream_state` (the C kernels' ``rng.h`` draws the same streams)."""
     out = np.empty(n, np.uint64)
-    for i in range(n):
-        out[i] = rng.stream_state(seed, i)
+    lib.stream_states(seed, n, address(out, np.uint64, writable=True))
     return out
 
 
@@ -83,52 +81,6 @@ def row_blocks(height: int, workers: int) -> list[tuple[int, int]]:
     """Split rows 0..height-1 into at most ``workers`` contiguous (start, stop) blocks."""
     edges = np.linspace(0, height, max(1, workers) + 1).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-
-
-@numba.njit(cache=True, nogil=True)
-def _counting_sort_events(t_float, x, y, p, part_ends, frame_times, t_out, x_out, y_out, p_out):
-    """Round times to µs and write the events ordered by (rounded time, frame interval), stably (input order breaks
-    ties), into the output arrays (the fields of the result's records). Parts (listed interval by interval) end at
-    ``part_ends``. Interval after interval, the interval's events (gathered from every part, in part order) are
-    counting-sorted by rounded time: the histogram spans one interval's µs and stays in cache. O(N + µs)."""
-    n_intervals = len(frame_times) - 1
-    first = np.empty((len(part_ends), n_intervals + 1), np.int64)  # [part, k]: its first event of interval >= k
-    t_round = np.empty(len(t_float), np.int64)
-    start = 0
-    for q in range(len(part_ends)):
-        interval = 0
-        first[q, 0] = start
-        for i in range(start, part_ends[q]):
-            t_round[i] = np.int64(np.rint(t_float[i]))
-            while interval + 1 < n_intervals and t_float[i] >= frame_times[interval + 1]:
-                interval += 1
-                first[q, interval] = i
-        first[q, interval + 1:] = part_ends[q]
-        start = part_ends[q]
-    n = 0
-    for k in range(n_intervals):
-        lo, hi = np.iinfo(np.int64).max, np.iinfo(np.int64).min
-        for q in range(len(part_ends)):
-            for i in range(first[q, k], first[q, k + 1]):
-                lo, hi = min(lo, t_round[i]), max(hi, t_round[i])
-        if hi < lo:
-            continue
-        position = np.zeros(hi - lo + 2, np.int64)
-        for q in range(len(part_ends)):
-            for i in range(first[q, k], first[q, k + 1]):
-                position[t_round[i] - lo + 1] += 1
-        position[0] = n
-        for d in range(hi - lo + 1):
-            position[d + 1] += position[d]
-        n = position[hi - lo + 1]
-        for q in range(len(part_ends)):
-            for i in range(first[q, k], first[q, k + 1]):
-                j = position[t_round[i] - lo]
-                position[t_round[i] - lo] = j + 1
-                t_out[j] = t_round[i]
-                x_out[j] = x[i]
-                y_out[j] = y[i]
-                p_out[j] = p[i]
 
 
 def sorted_events(parts, sensor_size, frame_times) -> Events:
@@ -142,10 +94,14 @@ def sorted_events(parts, sensor_size, frame_times) -> Events:
     t_float, x, y, p = (np.concatenate([part[i] for part in parts]) for i in range(4))
     data = np.empty(len(t_float), EVENT_DTYPE)
     if len(data):
-        frame_times = np.asarray(frame_times, np.float64)
+        frame_times = np.ascontiguousarray(frame_times, np.float64)
         if np.diff(frame_times).max() <= 1 << 26:
-            part_ends = np.cumsum([len(part[0]) for part in parts])
-            _counting_sort_events(t_float, x, y, p, part_ends, frame_times, data["t"], data["x"], data["y"], data["p"])
+            # interval after interval, a counting sort by rounded time (C: sort_events in streaming.c)
+            part_ends = np.cumsum([len(part[0]) for part in parts], dtype=np.int64)
+            check(lib.sort_events(address(t_float, np.float64), address(x, np.uint16), address(y, np.uint16),
+                                  address(p, np.int8), len(t_float), address(part_ends, np.int64), len(part_ends),
+                                  address(frame_times, np.float64), len(frame_times), *records(data)[:2]),
+                  "sort_events failed", "sorting the simulated events")
         else:  # frames more than a minute apart: sort by (time, interval, pixel) explicitly
             t_round = np.rint(t_float).astype(np.int64)
             interval = np.searchsorted(frame_times, t_float, side="right") - 1
