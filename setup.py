@@ -6,6 +6,7 @@ KERNELS = "src/neurofocus/_kernels/"
 
 setup(ext_modules=[Extension("neurofocus._kernels._lib",
                              sources=[KERNELS + name
-                                      for name in ("evt2.c", "evt3.c", "polarity_table.c", "event_maps.c")],
+                                      for name in ("evt2.c", "evt3.c", "dat.c", "ecf.c", "polarity_table.c",
+                                                   "event_maps.c")],
                              depends=[KERNELS + "records.h"], extra_compile_args=["-O2", "-std=c99", "-Wall",
                                                                                   "-Wextra", "-Wconversion"])])
