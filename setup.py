@@ -3,7 +3,8 @@
 from setuptools import Extension, setup
 
 KERNELS = "src/neurofocus/_kernels/"
-SOURCES = ("evt2.c", "evt3.c", "polarity_table.c", "event_maps.c", "dvs_voltmeter.c", "streaming.c", "png.c")
+SOURCES = ("evt2.c", "evt3.c", "dat.c", "ecf.c", "polarity_table.c", "event_maps.c", "dvs_voltmeter.c",
+           "streaming.c")
 
 setup(ext_modules=[Extension("neurofocus._kernels._lib", sources=[KERNELS + name for name in SOURCES],
                              depends=[KERNELS + "records.h", KERNELS + "rng.h"], libraries=["m"],

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._kernels import address, lib
 from .atomic import atomic_path, write_bytes_atomic
 from .color import rgb8_to_gray8, to_uint8
 from .errors import NeurofocusError
@@ -24,8 +21,8 @@ if TYPE_CHECKING:
 
 @contextlib.contextmanager
 def _opened(path: str | os.PathLike) -> Iterator[Image.Image]:
-    """The image file ``path``, opened with Pillow (imported here: 8-bit gray and RGB PNGs are read without it); a
-    missing or unreadable file is a :class:`NeurofocusError`."""
+    """The image file ``path``, opened with Pillow (imported here, not at start-up); a missing or unreadable file is
+    a :class:`NeurofocusError`."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -37,58 +34,11 @@ def _opened(path: str | os.PathLike) -> Iterator[Image.Image]:
         raise NeurofocusError(f"not a readable image ({' '.join(str(exc).split())})", path) from None
 
 
-def _read_png8(path: str | os.PathLike) -> np.ndarray | None:
-    """The pixels of an 8-bit gray or RGB, non-interlaced PNG file, uint8 (H, W) or (H, W, 3), as Pillow reads them
-    but in half the time (zlib, then the scanline filters undone in C: ``_kernels/png.c``); None for any other file
-    or a damaged one (Pillow reads or rejects those)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return None
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return None
-    view, position, header, compressed = memoryview(data), 8, None, []
-    while True:  # the chunks: length, type, body, CRC of type and body
-        if position + 12 > len(data):
-            return None
-        length, kind = struct.unpack_from(">I4s", data, position)
-        end = position + 8 + length
-        if end + 4 > len(data) or zlib.crc32(view[position + 4:end]) != struct.unpack_from(">I", data, end)[0]:
-            return None
-        if kind == b"IHDR" and length == 13:
-            header = struct.unpack_from(">IIBBBBB", data, position + 8)
-        elif kind == b"IDAT":
-            compressed.append(view[position + 8:end])
-        elif kind == b"IEND":
-            break
-        position = end + 4
-    if header is None:
-        return None
-    width, height, depth, color, compression, filtering, interlace = header
-    if depth != 8 or color not in (0, 2) or compression or filtering or interlace or not width or not height:
-        return None
-    channels = 1 if color == 0 else 3
-    try:
-        raw = np.frombuffer(zlib.decompress(b"".join(compressed)), np.uint8)
-    except zlib.error:
-        return None
-    if len(raw) < height * (width * channels + 1):
-        return None
-    pixels = np.empty((height, width, channels) if channels == 3 else (height, width), np.uint8)
-    if lib.png_unfilter(address(raw, np.uint8), height, width * channels, channels,
-                        address(pixels, np.uint8, writable=True)):
-        return None
-    return pixels
-
-
 def read_gray8(path: str | os.PathLike) -> np.ndarray:
     """An image's 8-bit gray values (H, W) uint8, as OpenCV's ``IMREAD_GRAYSCALE`` makes them (the input of the
     published DVS-Voltmeter): 8-bit gray images as stored, 8-bit RGB by :func:`~neurofocus.color.rgb8_to_gray8`,
     any other image by that of :func:`read_image` rounded to 8 bits. Equal to ``gray8(read_image(path))``, without
-    the float detour (8-bit gray and RGB PNGs by :func:`_read_png8`)."""
-    pixels = _read_png8(path)
-    if pixels is not None:
-        return pixels if pixels.ndim == 2 else rgb8_to_gray8(pixels)
+    the float detour."""
     with _opened(path) as im:
         if im.mode in ("L", "RGB"):
             im.load()

@@ -1,5 +1,8 @@
 """Prophesee HDF5 with ECF-compressed chunks, against chunks written by Prophesee's own codec."""
 
+import subprocess
+import sys
+
 import h5py
 import numpy as np
 import pytest
@@ -87,3 +90,18 @@ def test_uncompressed_prophesee_layout_reads_too(tmp_path):
         f.attrs["geometry"] = b"64x48"
         f.create_dataset("CD/events", data=rec, chunks=(32,), compression="gzip")
     assert load_events(tmp_path / "plain.h5") == ev
+
+
+def test_dat_and_prophesee_hdf5_readers_start_without_numba(tmp_path):
+    """DAT and the ECF codec are compiled C (``_kernels/dat.c``, ``ecf.c``): reading either format imports no
+    numba (~1 s of start-up), and the events are those written."""
+    ev = random_events(3000, (640, 480), seed=4)
+    for ext in (".dat", ".hdf5"):
+        save_events(tmp_path / f"ev{ext}", ev)
+    script = ("import sys\nimport numpy as np\nfrom neurofocus.io import load_events\n"
+              "for path in sys.argv[1:]:\n    ev = load_events(path)\n    print(len(ev), int(ev.t.sum()))\n"
+              "print(sorted(m for m in sys.modules if m.startswith(('numba', 'llvmlite'))))")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "ev.dat"), str(tmp_path / "ev.hdf5")],
+                          capture_output=True, text=True, timeout=120)
+    lines = done.stdout.splitlines()
+    assert lines == [f"{len(ev)} {int(ev.t.sum())}"] * 2 + ["[]"], done.stderr

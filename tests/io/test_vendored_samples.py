@@ -16,7 +16,8 @@ SAMPLES = TEST_DATA / "samples"
 
 def digest(ev) -> str:
     """sha256 of the int64 columns t, x, y, p (±1), stacked in that order (as ``tools/cut_samples.py`` computes it)."""
-    return hashlib.sha256(np.stack([np.asarray(c, dtype="<i8") for c in (ev.t, ev.x, ev.y, ev.p)]).tobytes()).hexdigest()
+    columns = np.stack([np.asarray(c, dtype="<i8") for c in (ev.t, ev.x, ev.y, ev.p)])
+    return hashlib.sha256(columns.tobytes()).hexdigest()
 
 
 # name, format, sensor size, count, first (t, x, y, p), last (t, x, y, p), ON count, sha256 (decoded by: evlib,

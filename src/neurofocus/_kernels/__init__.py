@@ -34,6 +34,10 @@ for _name, (_result, *_arguments) in {  # name: result type (None: void), argume
     "evt21_decode": (_I, _P, _I, _I, _P, _I, _I, _P, _I, _I, _P),
     "evt2_encode": (_I, _P, _I, _I, _P, _P, _I),
     "evt21_encode": (_I, _P, _I, _I, _I, _P, _P, _I),
+    "dat_decode": (None, _P, _I, _P, _P),
+    "ecf_decode": (_I, _P, _I, _P, _P, _P, _P, _I),
+    "ecf_put_fields": (_I, _P, _P, _P, _P, _I, _P, _I, _I, _P),
+    "ecf_encode": (_I, _P, _P, _P, _P, _I, _I, _P, _I),
     "polarity_build": (_I, _P, _I, _I, _I, _I, _P, _P, _P),
     "polarity_query": (None, _P, _P, _P, *(_I,) * 8, _P, _P),
     "polarity_positions": (None, _P, _P, _I, _I, _P),
@@ -46,7 +50,6 @@ for _name, (_result, *_arguments) in {  # name: result type (None: void), argume
     "voltmeter_rows": (_I, _P, *(_I,) * 4, _P, _P, _I, _I, _P, _P, _I, _P, _P, _P, _P, _I),
     "stream_states": (None, ctypes.c_uint64, _I, _P),
     "sort_events": (_I, _P, _P, _P, _P, _I, _P, _I, _P, _I, _P, _I),
-    "png_unfilter": (_I, _P, _I, _I, _I, _P),
 }.items():
     getattr(lib, _name).restype = _result
     getattr(lib, _name).argtypes = _arguments

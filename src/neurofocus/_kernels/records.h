@@ -1,6 +1,6 @@
 /* The event record of neurofocus.types.EVENT_DTYPE as the kernels read and write it (little-endian, 16 bytes):
  * t int64 µs at byte 0, x uint16 at 8, y uint16 at 10, p int8 (+1 / -1) at 12. Written records are int64 pairs:
- * t, then x | y << 16 | polarity bits (neurofocus.io.records.ON / OFF). */
+ * t, then x | y << 16 | polarity bits (POLARITY_ON / POLARITY_OFF: p as int8 at bits 32..39). */
 #ifndef NEUROFOCUS_RECORDS_H
 #define NEUROFOCUS_RECORDS_H
 
@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* slots of neurofocus.io.records.new_stats() */
-enum { STAT_BACKWARDS = 0, STAT_LAST_T = 1 };
+enum { STAT_BACKWARDS = 0, STAT_LAST_T = 1, STAT_MAX_X = 2, STAT_MAX_Y = 3 };
 
 #define POLARITY_ON ((int64_t)0x01 << 32)
 #define POLARITY_OFF ((int64_t)0xFF << 32)

@@ -107,8 +107,9 @@ def fallback_sensor_size(x: np.ndarray, y: np.ndarray, source: str) -> tuple[int
 
 
 def events_from_records(data: np.ndarray, backwards: int, sensor_size, source: str) -> Events:
-    """Wrap decoded records (:data:`~neurofocus.types.EVENT_DTYPE`, (N,)) in :class:`Events` without copying them, sorting a few
-    out-of-order events (with a note); ``backwards`` is how often time steps back from one record to the next.
+    """Wrap decoded records (:data:`~neurofocus.types.EVENT_DTYPE`, (N,)) in :class:`Events` without copying them,
+    sorting a few out-of-order events (with a note); ``backwards`` is how often time steps back from one record to
+    the next.
 
     Sensors occasionally emit events slightly out of order; a stream that goes backwards often is taken as corrupt.
     """

@@ -16,7 +16,6 @@ import os
 from pathlib import Path
 
 import h5py
-import numba
 import numpy as np
 
 from ..atomic import atomic_path
@@ -25,8 +24,7 @@ from ..types import Events
 from . import ecf
 from .common import (MAX_COMPRESSION, byte_progress, check_declared_size, check_time_span, events_from_records,
                      fallback_sensor_size, parse_size, relative_clock)
-from .kernels import put
-from .records import BACKWARDS, LAST_T, MAX_X, MAX_Y, OFF, ON, new_records, new_stats
+from .records import BACKWARDS, MAX_X, MAX_Y, new_records, new_stats
 from .isolated import call_isolated
 
 PROPHESEE_CHUNK = 16384
@@ -72,24 +70,28 @@ def _filter_ids(dset: h5py.Dataset) -> list[int]:
     return [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
 
 
-@numba.njit(cache=True, nogil=True)
-def _put_fields(t, x, y, p, count, out, start, stats):
-    """Write ``count`` events of the field arrays (t µs, x, y, p in {0, 1}) into the records ``out`` (int64 (N, 2)
-    view, see :mod:`.records`) from index ``start``, updating ``stats``; returns how many polarities are not 0/1."""
-    backwards, last_t, max_x, max_y = stats[BACKWARDS], stats[LAST_T], stats[MAX_X], stats[MAX_Y]
+def _put_fields(fields: list[np.ndarray], count: int, out: np.ndarray, start: int, stats: np.ndarray) -> int:
+    """Write ``count`` events of the field arrays (int64 t µs, x, y, p in {0, 1}) into the records ``out`` (int64
+    (N, 2) view, see :mod:`.records`) from index ``start``, updating ``stats``; returns how many polarities are not
+    0/1."""
+    from .._kernels import address, lib
+
+    if any(len(f) < count for f in fields):
+        raise ValueError("fewer field values than events")
+    bad = lib.ecf_put_fields(*(address(f, np.int64) for f in fields), count, address(out, np.int64, writable=True),
+                             start, len(out), address(stats, np.int64, writable=True))
+    if bad < 0:
+        raise ValueError("more events than records")
+    return bad
+
+
+def _put_records(rec: np.ndarray, out: np.ndarray, start: int, stats: np.ndarray) -> int:
+    """:func:`_put_fields` of the EventCD records ``rec`` (an uncompressed dataset or chunk), a million at a time."""
     bad = 0
-    for i in range(count):
-        tt = np.int64(t[i])
-        xx = np.int64(x[i]) & 0xFFFF
-        yy = np.int64(y[i]) & 0xFFFF
-        pp = p[i]
-        bad += pp != 0 and pp != 1
-        backwards += tt < last_t
-        last_t = tt
-        max_x = max(max_x, xx)
-        max_y = max(max_y, yy)
-        put(out, start + i, tt, xx, yy, ON if pp > 0 else OFF)
-    stats[BACKWARDS], stats[LAST_T], stats[MAX_X], stats[MAX_Y] = backwards, last_t, max_x, max_y
+    for i in range(0, len(rec), 1 << 20):
+        part = rec[i:i + (1 << 20)]
+        bad += _put_fields([np.ascontiguousarray(part[k], np.int64) for k in ("t", "x", "y", "p")], len(part), out,
+                           start + i, stats)
     return bad
 
 
@@ -114,16 +116,18 @@ def _read_ecf_dataset(dset: h5py.Dataset, out: np.ndarray, stats: np.ndarray, pr
             filter_mask, raw = dset.id.read_direct_chunk(info.chunk_offset)
             if filter_mask & 1:  # the filter was skipped for this chunk: raw records
                 records = np.frombuffer(raw, ecf.ECF_EVENT_DTYPE)
-                fields, have = [records[k] for k in ("t", "x", "y", "p")], len(records)
+                have = len(records)
             else:
                 try:
                     have = ecf.decode_into(raw, *scratch)
                 except ValueError as exc:
                     raise NeurofocusError(f"ECF chunk at event {start} is corrupt ({exc})") from None
-                fields = scratch
             if have < want:
                 raise NeurofocusError(f"ECF chunk at event {start} holds {have} events, expected {want}")
-            bad += _put_fields(*fields, want, out, start, stats)
+            if filter_mask & 1:
+                bad += _put_records(records[:want], out, start, stats)
+            else:
+                bad += _put_fields(scratch, want, out, start, stats)
             filled = start + want
             bar.update(info.size)
     if filled != n_total:
@@ -159,7 +163,7 @@ def read_prophesee_hdf5(path: str | os.PathLike, *, sensor_size: tuple[int, int]
                 rec = dset[()]
             except OSError as exc:
                 raise NeurofocusError(f"cannot read /CD/events ({' '.join(str(exc).split())})") from None
-            bad = _put_fields(rec["t"], rec["x"], rec["y"], rec["p"], len(rec), out, 0, stats)
+            bad = _put_records(rec, out, 0, stats)
     if size is None:
         size = fallback_sensor_size(records["x"], records["y"], f"{name} (no geometry attribute)")
     if int(stats[MAX_X]) >= size[0] or int(stats[MAX_Y]) >= size[1]:

@@ -8,15 +8,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numba
 import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import NeurofocusError
 from ..types import Events
 from .common import events_from_records, fallback_sensor_size, map_file, read_percent_header, relative_clock
-from .kernels import put
-from .records import BACKWARDS, LAST_T, MAX_X, MAX_Y, OFF, ON, new_records, new_stats
+from .records import BACKWARDS, MAX_X, MAX_Y, STATS_SIZE, new_records, new_stats
 
 _CD_TYPE = 12
 _RECORD = np.dtype([("t", "<u4"), ("data", "<u4")])
@@ -70,7 +68,8 @@ def read_dat(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
         try:
             size = (int(header["width"]), int(header["height"]))
         except ValueError:
-            raise NeurofocusError(f"bad Width/Height in the DAT header ({header['width']!r}, {header['height']!r})") from None
+            raise NeurofocusError(f"bad Width/Height in the DAT header ({header['width']!r}, "
+                                  f"{header['height']!r})") from None
     if size is None:
         size = fallback_sensor_size(records["x"], records["y"], f"{Path(path).name} (DAT header without Width/Height)")
     max_x, max_y = int(stats[MAX_X]), int(stats[MAX_Y])
@@ -80,29 +79,16 @@ def read_dat(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = N
     return events_from_records(records, int(stats[BACKWARDS]), size, Path(path).name)
 
 
-@numba.njit(cache=True, nogil=True)
-def _decode(words, out, stats):
+def _decode(words: np.ndarray, out: np.ndarray, stats: np.ndarray) -> None:
     """Decode DAT records (``words``: uint32 pairs t, packed x/y/p) into the records ``out`` (int64 (N, 2) view, see
     :mod:`.records`), unrolling 32-bit time wraps (a fall by more than 2**31 µs); ``stats`` gets the time steps back
     and the largest x and y."""
-    backwards, last_t, max_x, max_y = stats[BACKWARDS], stats[LAST_T], stats[MAX_X], stats[MAX_Y]
-    loop = np.int64(0)
-    prev = np.int64(0)
-    for i in range(len(words) // 2):
-        raw = np.int64(words[2 * i])
-        if i and raw - prev < -(1 << 31):
-            loop += 1 << 32
-        prev = raw
-        t = raw + loop
-        backwards += t < last_t
-        last_t = t
-        data = np.int64(words[2 * i + 1])
-        x = data & 0x3FFF
-        y = (data >> 14) & 0x3FFF
-        max_x = max(max_x, x)
-        max_y = max(max_y, y)
-        put(out, i, t, x, y, ON if (data >> 28) & 1 else OFF)
-    stats[BACKWARDS], stats[LAST_T], stats[MAX_X], stats[MAX_Y] = backwards, last_t, max_x, max_y
+    from .._kernels import address, lib
+
+    if len(out) < len(words) // 2 or stats.shape != (STATS_SIZE,):
+        raise ValueError("DAT decoding needs a record per 8 bytes and the statistics vector")
+    lib.dat_decode(address(words, np.uint32), len(words) // 2, address(out, np.int64, writable=True),
+                   address(stats, np.int64, writable=True))
 
 
 def write_dat(path: str | os.PathLike, events: Events) -> None:

@@ -1,9 +1,9 @@
 """Event records written by the decoding kernels straight into their final :data:`~neurofocus.types.EVENT_DTYPE`
 array: one allocation, filled in one pass, returned as a view trimmed to the events written (no copy).
 
-The kernels (C: ``_kernels/records.h``; numba: :func:`neurofocus.io.kernels.put`) see the records as an int64
-array of shape (N, 2): column 0 is ``t`` (µs), column 1 packs ``x`` (bits 0..15), ``y`` (bits 16..31) and ``p``
-(int8 at bits 32..39, 0x01 = ON, 0xFF = OFF); the padding bytes are zero. Alongside, they keep running statistics in
+The C kernels (``_kernels/records.h``) see the records as an int64 array of shape (N, 2): column 0 is ``t`` (µs),
+column 1 packs ``x`` (bits 0..15), ``y`` (bits 16..31) and ``p`` (int8 at bits 32..39, 0x01 = ON, 0xFF = OFF); the
+padding bytes are zero. Alongside, they keep running statistics in
 an int64 :data:`STATS_SIZE` vector (:func:`new_stats`): the number of times time goes backwards, the last time and
 the largest x and y, so that no second pass over the output is needed.
 """
@@ -21,7 +21,6 @@ assert sys.byteorder == "little", "the packed record layout assumes a little-end
 
 BACKWARDS, LAST_T, MAX_X, MAX_Y = range(4)
 STATS_SIZE = 4
-ON, OFF = np.int64(0x01) << 32, np.int64(0xFF) << 32
 
 
 def new_records(capacity: int) -> tuple[np.ndarray, np.ndarray]:

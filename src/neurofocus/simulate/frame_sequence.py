@@ -90,7 +90,8 @@ class FrameSequence:
         if len(times) < 2 or np.any(np.diff(times) <= 0) or not np.all(np.isfinite(times)):
             raise NeurofocusError("timestamps must be at least two strictly increasing times", timestamps or self.source)
         self.times_us = times
-        self.height, self.width = self.chunk(0, 1, gray8=True).shape[1:]  # the gray read: no Pillow for 8-bit PNGs
+        first = self.chunk(0, 1)[0]
+        self.height, self.width = first.shape[:2]
 
     def _resolve(self, name: str) -> Path:
         path = Path(name)
