@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import pytest
 
 from neurofocus.io import save_events
 
-from .conftest import ROOT, random_events
+from .conftest import random_events
 
 
 def _temporaries(folder):
@@ -32,19 +31,20 @@ def test_signal_mid_write_leaves_no_temporary_file(tmp_path, big_input, signum, 
     out = tmp_path / "out.txt"
     if old_output:
         out.write_text("old complete file\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     # SIGINT as a terminal delivers it: a suite started in the background of a shell ignores SIGINT, and a child
     # would inherit that (Python then installs no KeyboardInterrupt handler)
-    proc = subprocess.Popen([sys.executable, "-m", "neurofocus.cli", "convert", str(big_input), str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
-    while not _temporaries(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _temporaries(tmp_path), "convert never started writing (or finished before the signal)"
-    time.sleep(0.2)  # well inside the write
-    proc.send_signal(signum)
-    _, err = proc.communicate(timeout=60)
+    with subprocess.Popen([sys.executable, "-m", "neurofocus.cli", "convert", str(big_input), str(out)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as proc:
+        deadline = time.monotonic() + 60
+        while not _temporaries(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not _temporaries(tmp_path):
+            proc.kill()
+            pytest.fail(f"convert never started writing (or finished before the signal): {proc.communicate()[1]}")
+        time.sleep(0.2)  # well inside the write
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum, err
     assert err.strip() in ("neurofocus: terminated", "neurofocus: interrupted")
     assert _temporaries(tmp_path) == []
