@@ -121,8 +121,8 @@ def test_frame_errors(capsys, tmp_path):
     code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "frames", "--timestamps", tmp_path / "t.txt",
                        "--event-model", "ideal", "--out", tmp_path / "e.npz")
     assert code == 2 and "3 frames but 2 timestamps" in err
-    code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "nothing", "--fps", 10, "--event-model", "ideal",
-                       "--out", tmp_path / "e.npz")
+    code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "nothing", "--fps", 10,
+                       "--event-model", "ideal", "--out", tmp_path / "e.npz")
     assert code == 2 and "no such file" in err
 
 
@@ -160,8 +160,8 @@ def test_simulate_events_from_a_video(capsys, tmp_path):
     pytest.importorskip("imageio_ffmpeg")
     frames = (np.random.default_rng(0).random((10, 32, 48, 3)) * np.linspace(0.3, 1, 10)[:, None, None, None] * 255)
     iio.imwrite(tmp_path / "clip.mp4", frames.astype(np.uint8), fps=25)
-    code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "clip.mp4", "--fps", 25, "--event-model", "ideal",
-                       "--out", tmp_path / "ev.npz")
+    code, _, err = run(capsys, "simulate-events", "--input", tmp_path / "clip.mp4", "--fps", 25,
+                       "--event-model", "ideal", "--out", tmp_path / "ev.npz")
     assert code == 0, err
     events = load_events(tmp_path / "ev.npz")
     assert events.sensor_size == (48, 32) and events.polarity_stats().on_fraction > 0.5  # the clip brightens

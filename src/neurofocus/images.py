@@ -57,7 +57,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         if im.mode == "F":
             array = np.asarray(im, np.float32)
         elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
-            array = np.asarray(im, np.float32) / (65535.0 if im.mode.startswith("I;16") else max(1, np.asarray(im).max()))
+            top = 65535.0 if im.mode.startswith("I;16") else max(1, np.asarray(im).max())
+            array = np.asarray(im, np.float32) / top
         else:
             array = np.asarray(im.convert("RGB"), np.float32) / 255.0
     if array.ndim == 2:

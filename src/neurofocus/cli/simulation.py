@@ -312,9 +312,11 @@ def _synth_config(args):
         if given(_SWEEP_ONLY):
             raise NeurofocusError(f"{', '.join(given(_SWEEP_ONLY))}: focal-sweep options, not for --kind defocus-video")
         defaults = DefocusVideoConfig()
-        return DefocusVideoConfig(width=args.size[0], height=args.size[1], num_frames=args.frames or defaults.num_frames,
+        return DefocusVideoConfig(width=args.size[0], height=args.size[1],
+                                  num_frames=args.frames or defaults.num_frames,
                                   frame_rate_hz=args.frame_rate or defaults.frame_rate_hz,
-                                  blur_px=args.blur or defaults.blur_px, num_objects=args.objects or defaults.num_objects,
+                                  blur_px=args.blur or defaults.blur_px,
+                                  num_objects=args.objects or defaults.num_objects,
                                   focus=args.focus or defaults.focus, psf=args.psf or defaults.psf,
                                   event_model=args.events, sharp_events=args.sharp_events,
                                   textures=str(args.textures) if args.textures else None)
