@@ -30,7 +30,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 train_s=${TRAIN_S:-240}
 workers=${WORKERS:-6}
 data=${DATA_DIR:-/tmp/refocus-gpu-data}
-mkdir -p "$out" "$data/rgbd-train" "$data/rgbd-val"
+mkdir -p "$out"
+sh "$here/link_rgbd.sh" "$rgbd" "$data"
 
 python3 -c "import neurofocus._kernels" 2>/dev/null || python3 setup.py -q build_ext --inplace
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
@@ -41,12 +42,6 @@ if [ "$SCALE" = tiny ]; then
 else
     n_random=20; n_clean=6; n_real=8; n_sharp=8; n_val=4; size=240x180; steps=1000000; crop=128; batch=16; frames=240
 fi
-for scene in middlebury2003_teddy middlebury2005_dolls middlebury2005_laundry middlebury2005_moebius; do
-    ln -sfn "$rgbd/$scene" "$data/rgbd-train/$scene"
-done
-for scene in middlebury2005_art middlebury2005_books; do
-    ln -sfn "$rgbd/$scene" "$data/rgbd-val/$scene"
-done
 
 start=$(date +%s)
 common="--size $size --frames $frames --frame-rate 240 --keep-every 2 --direction random --with-spikes"

@@ -12,14 +12,7 @@
 set -e
 out=${1:?usage: make_data_stage2.sh OUT_DIR [TEXTURES_DIR] [RGBD_DIR]}
 textures=${2:-../shared/data/textures/kodak}
-rgbd=$(cd "${3:-../shared/data/rgbd}" && pwd)
-mkdir -p "$out/rgbd-train" "$out/rgbd-val"
-for scene in middlebury2003_teddy middlebury2005_dolls middlebury2005_laundry middlebury2005_moebius; do
-    ln -sfn "$rgbd/$scene" "$out/rgbd-train/$scene"
-done
-for scene in middlebury2005_art middlebury2005_books; do
-    ln -sfn "$rgbd/$scene" "$out/rgbd-val/$scene"
-done
+sh "$(dirname "$0")/link_rgbd.sh" "${3:-../shared/data/rgbd}" "$out"
 common="--size 240x180 --frames 240 --frame-rate 240 --keep-every 2 --max-blur 10,30 --direction random
         --with-spikes --workers 1"
 neurofocus synth $common --event-model mixed --ideal-noise --rgbd "$out/rgbd-val" --scenes 6 --seed 9200 \

@@ -95,6 +95,12 @@ def _put_records(rec: np.ndarray, out: np.ndarray, start: int, stats: np.ndarray
     return bad
 
 
+def _check_chunk_count(have: int, want: int, start: int) -> None:
+    """Refuse a chunk starting at event ``start`` that holds fewer than the ``want`` events its place needs."""
+    if have < want:
+        raise NeurofocusError(f"ECF chunk at event {start} holds {have} events, expected {want}")
+
+
 def _read_ecf_dataset(dset: h5py.Dataset, out: np.ndarray, stats: np.ndarray, progress: bool | None,
                       name: str) -> int:
     """Decode an ECF-compressed 1-D compound dataset chunk by chunk into the records ``out`` (int64 (N, 2) view);
@@ -116,17 +122,14 @@ def _read_ecf_dataset(dset: h5py.Dataset, out: np.ndarray, stats: np.ndarray, pr
             filter_mask, raw = dset.id.read_direct_chunk(info.chunk_offset)
             if filter_mask & 1:  # the filter was skipped for this chunk: raw records
                 records = np.frombuffer(raw, ecf.ECF_EVENT_DTYPE)
-                have = len(records)
+                _check_chunk_count(len(records), want, start)
+                bad += _put_records(records[:want], out, start, stats)
             else:
                 try:
                     have = ecf.decode_into(raw, *scratch)
                 except ValueError as exc:
                     raise NeurofocusError(f"ECF chunk at event {start} is corrupt ({exc})") from None
-            if have < want:
-                raise NeurofocusError(f"ECF chunk at event {start} holds {have} events, expected {want}")
-            if filter_mask & 1:
-                bad += _put_records(records[:want], out, start, stats)
-            else:
+                _check_chunk_count(have, want, start)
                 bad += _put_fields(scratch, want, out, start, stats)
             filled = start + want
             bar.update(info.size)
